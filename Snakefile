@@ -1,0 +1,24 @@
+# fairforget: CDA data -> fine-tuning checkpoints -> per-checkpoint evaluation -> analysis -> figures.
+# Run:  snakemake --cores 8            (config.yaml, data and models from the HuggingFace Hub)
+#       snakemake --cores 2 --configfile config/offline.yaml   (local mirror, scratch-pretrained model)
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/base_model.smk"
+include: "workflow/rules/cda.smk"
+include: "workflow/rules/finetune.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/downstream.smk"
+include: "workflow/rules/analysis.smk"
+include: "workflow/rules/figures.smk"
+
+
+rule all:
+    input:
+        "results/tables/metrics.csv",
+        "results/tables/correlations.csv",
+        FIGURES,
+    default_target: True

@@ -1,0 +1,39 @@
+"""Config validation with messages that name the offending key."""
+
+from __future__ import annotations
+
+import jsonschema
+import yaml
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    parts = [str(p) for p in error.absolute_path]
+    if error.validator == "additionalProperties":
+        # the unexpected key is not in the path; name it explicitly
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        parts.append(",".join(extra))
+    return ".".join(parts) or "<top level>"
+
+
+def validate_config(config: dict, schema_path: str) -> None:
+    """Validate `config` against the JSON schema; raise ConfigError listing every bad key."""
+    with open(schema_path) as f:
+        schema = yaml.safe_load(f)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        lines = [f"  config key '{_key_path(e)}': {e.message}" for e in errors]
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines))
+    steps = config["finetune"]["save_steps"]
+    if max(steps) > config["finetune"]["max_steps"]:
+        raise ConfigError(
+            f"config key 'finetune.save_steps': step {max(steps)} is beyond "
+            f"finetune.max_steps={config['finetune']['max_steps']}"
+        )
+    names = [m["name"] for m in config["models"]]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"config key 'models': model names must be unique, got {names}")

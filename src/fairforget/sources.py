@@ -1,0 +1,146 @@
+"""Input data: read each corpus / benchmark from the HuggingFace Hub or from a local mirror.
+
+A local mirror (config key `data_dir`) is laid out like the project's `shared/data` folder; the
+relative path of every file the pipeline reads is listed in `MIRROR_LAYOUT`. Every fetcher writes
+one normalised file under `resources/`, so the rest of the pipeline never cares where data came from.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import shutil
+import urllib.request
+from pathlib import Path
+
+from .io import atomic_path, read_jsonl, write_jsonl
+
+log = logging.getLogger(__name__)
+
+# name -> (hub dataset path, hub config, hub split, text field) ; None = only in a local mirror
+CORPORA = {
+    "wikitext103": (("Salesforce/wikitext", "wikitext-103-raw-v1", "train", "text"), "corpus/wikitext103.jsonl"),
+    "wikipedia": (("wikimedia/wikipedia", "20231101.en", "train", "text"), "corpus/wikipedia.jsonl"),
+    "brown": (None, "corpus/brown.jsonl"),
+    "nlp_corpus": (None, "corpus/nlp_corpus.jsonl"),
+}
+
+MIRROR_LAYOUT = {
+    "wikitext103_test": "wikitext/wikitext-103-test.jsonl",
+    "crows_pairs": "crows_pairs/crows_pairs_anonymized.csv",
+    "gender_words": "bias_bench/bias_attribute_words.json",
+    "sst2/train": "glue/SST-2/train.tsv",
+    "sst2/dev": "glue/SST-2/dev.tsv",
+    **{f"corpus/{name}": local for name, (_, local) in CORPORA.items()},
+}
+
+BIAS_BENCH_WORDS_URL = (
+    "https://raw.githubusercontent.com/McGill-NLP/bias-bench/main/data/bias_attribute_words.json"
+)
+CROWS_COLUMNS = ["sent_more", "sent_less", "stereo_antistereo", "bias_type"]
+
+
+def mirror_file(data_dir: str, key: str) -> Path:
+    """Path of `key` in the local mirror; a missing file is an error naming the expected layout."""
+    path = Path(data_dir) / MIRROR_LAYOUT[key]
+    if not path.is_file():
+        layout = "\n".join(f"  {rel}" for rel in sorted(set(MIRROR_LAYOUT.values())))
+        raise FileNotFoundError(
+            f"{path} not found. data_dir={data_dir!r} must be laid out like shared/data; "
+            f"the pipeline reads these files from it:\n{layout}"
+        )
+    return path
+
+
+def _load_hub(path: str, name: str | None, split: str, **kwargs):
+    import datasets
+
+    log.info("loading %s (%s, split %s) from the HuggingFace Hub", path, name, split)
+    return datasets.load_dataset(path, name, split=split, **kwargs)
+
+
+def fetch_corpus(name: str, data_dir: str | None, out_path: str) -> int:
+    """Write corpus `name` as JSON lines with a `text` field; return the number of rows."""
+    if name not in CORPORA:
+        raise KeyError(f"unknown corpus {name!r}; known: {sorted(CORPORA)}")
+    hub, _ = CORPORA[name]
+    if data_dir:
+        rows = ({"text": r["text"]} for r in read_jsonl(mirror_file(data_dir, f"corpus/{name}")))
+    elif hub is None:
+        raise ValueError(f"corpus {name!r} exists only in a local mirror: set data_dir in the config")
+    else:
+        path, config, split, field = hub
+        ds = _load_hub(path, config, split)
+        rows = ({"text": t} for t in ds[field])
+    return write_jsonl(out_path, (r for r in rows if r["text"] and r["text"].strip()))
+
+
+def fetch_wikitext_test(data_dir: str | None, out_path: str) -> int:
+    """WikiText-103 test rows (raw lines, headings included) as JSON lines with a `text` field."""
+    if data_dir:
+        rows = read_jsonl(mirror_file(data_dir, "wikitext103_test"))
+    else:
+        rows = _load_hub("Salesforce/wikitext", "wikitext-103-raw-v1", "test")
+    return write_jsonl(out_path, ({"text": r["text"]} for r in rows))
+
+
+def fetch_crows_pairs(data_dir: str | None, out_path: str) -> int:
+    """CrowS-Pairs as CSV with the original column names."""
+    if data_dir:
+        src = mirror_file(data_dir, "crows_pairs")
+        with open(src, newline="") as f:
+            header = next(csv.reader(f))
+        missing = [c for c in CROWS_COLUMNS if c not in header]
+        if missing:
+            raise ValueError(f"{src}: missing columns {missing}; expected the original CrowS-Pairs CSV")
+        with atomic_path(out_path) as tmp:
+            shutil.copyfile(src, tmp)
+        with open(out_path, newline="") as f:
+            return sum(1 for _ in csv.DictReader(f))
+    # the hub dataset is script-based; its parquet conversion keeps the columns as class labels
+    ds = _load_hub("nyu-mll/crows_pairs", None, "test", revision="refs/convert/parquet")
+    label_cols = [c for c in ("stereo_antistereo", "bias_type") if hasattr(ds.features[c], "int2str")]
+    with atomic_path(out_path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=CROWS_COLUMNS)
+        writer.writeheader()
+        for row in ds:
+            for c in label_cols:
+                row[c] = ds.features[c].int2str(row[c])
+            writer.writerow({c: row[c] for c in CROWS_COLUMNS})
+    return len(ds)
+
+
+def fetch_word_lists(data_dir: str | None, out_path: str) -> None:
+    """bias-bench's bias_attribute_words.json (gender pairs used for CDA)."""
+    with atomic_path(out_path) as tmp:
+        if data_dir:
+            shutil.copyfile(mirror_file(data_dir, "gender_words"), tmp)
+        else:
+            with urllib.request.urlopen(BIAS_BENCH_WORDS_URL, timeout=60) as resp:
+                tmp.write_bytes(resp.read())
+        words = json.loads(tmp.read_text())
+        if "gender" not in words:
+            raise ValueError(f"{out_path}: expected a 'gender' key with [male, female] pairs")
+
+
+def read_glue_tsv(path: Path, text_column: str = "sentence", label_column: str = "label"):
+    """Rows of an original GLUE TSV; a row without the expected columns names file and line."""
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        for lineno, row in enumerate(reader, 2):
+            if row.get(text_column) is None or row.get(label_column) in (None, ""):
+                raise ValueError(f"{path}, line {lineno}: expected columns {text_column!r} and {label_column!r}")
+            yield {"sentence": row[text_column].strip(), "label": int(row[label_column])}
+
+
+def fetch_sst2(data_dir: str | None, split: str, out_path: str) -> int:
+    """SST-2 train or dev as JSON lines with `sentence` and `label`."""
+    if split not in ("train", "dev"):
+        raise ValueError(f"SST-2 split must be 'train' or 'dev', got {split!r}")
+    if data_dir:
+        rows = read_glue_tsv(mirror_file(data_dir, f"sst2/{split}"))
+    else:
+        ds = _load_hub("nyu-mll/glue", "sst2", "train" if split == "train" else "validation")
+        rows = ({"sentence": r["sentence"], "label": int(r["label"])} for r in ds)
+    return write_jsonl(out_path, rows)

@@ -1,0 +1,64 @@
+import re
+from pathlib import Path
+
+from fairforget.config import validate_config
+
+validate_config(config, str(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
+
+ENV = "../../envs/fairforget.yaml"
+MODELS = {m["name"]: m["path"] for m in config["models"]}
+SCRATCH_MODELS = [name for name, path in MODELS.items() if path == "scratch"]
+LOCAL_MODELS = {name: path for name, path in MODELS.items() if path != "scratch" and Path(path).is_dir()}
+HUB_MODELS = [name for name in MODELS if name not in SCRATCH_MODELS and name not in LOCAL_MODELS]
+SIZES = config["cda"]["sizes"]
+SEEDS = config["seeds"]
+METHODS = config["methods"]
+STEPS = sorted(set(config["finetune"]["save_steps"]) | {config["finetune"]["max_steps"]})
+TASKS = config["downstream"]["tasks"]
+
+
+def alternatives(names):
+    """A wildcard regex matching exactly these names (never matching when the list is empty)."""
+    return "|".join(map(re.escape, names)) if names else "(?!x)x"
+
+
+wildcard_constraints:
+    model=alternatives(MODELS),
+    method=alternatives(METHODS),
+    size=r"\d+",
+    seed=r"\d+",
+    dseed=r"\d+",
+    step=r"\d+",
+    ckpt=r"base|[^/]+/size\d+/seed\d+/step\d+",
+
+
+def base_model_dir(model):
+    """Where the base model's save_pretrained directory lives (pretrained, fetched or given)."""
+    if model in SCRATCH_MODELS:
+        return f"results/models/{model}/base"
+    if model in LOCAL_MODELS:
+        return LOCAL_MODELS[model]
+    return f"resources/models/{model}"
+
+
+def model_dir(wildcards):
+    if wildcards.ckpt == "base":
+        return base_model_dir(wildcards.model)
+    return f"results/models/{wildcards.model}/{wildcards.ckpt}"
+
+
+def checkpoints():
+    """(model, method, size, seed, step, ckpt path) of every fine-tuned checkpoint, base first."""
+    for model in MODELS:
+        for seed in SEEDS:
+            yield dict(model=model, method="base", size=0, seed=seed, step=0, ckpt="base")
+            for method in METHODS:
+                for size in SIZES:
+                    for step in STEPS:
+                        ckpt = f"{method}/size{size}/seed{seed}/step{step}"
+                        yield dict(model=model, method=method, size=size, seed=seed, step=step, ckpt=ckpt)
+
+
+def resources_for(kind):
+    res = config["resources"][kind]
+    return dict(mem_mb=res["mem_mb"], runtime=res["runtime"], gpu=res["gpus"])

@@ -1,0 +1,94 @@
+# Inputs: read from the HuggingFace Hub (data_dir: null) or a local mirror (data_dir), normalised
+# under resources/. Local rules: under Slurm they run on the head node, which has the network.
+
+
+localrules:
+    fetch_corpus,
+    fetch_wikitext_test,
+    fetch_crows_pairs,
+    fetch_word_lists,
+    fetch_glue,
+    fetch_base_model,
+
+
+rule fetch_corpus:
+    output:
+        "resources/corpus/{corpus}.jsonl",
+    params:
+        data_dir=config["data_dir"],
+    log:
+        "results/logs/fetch_corpus/{corpus}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/fetch_data.py"
+
+
+rule fetch_wikitext_test:
+    output:
+        "resources/wikitext103_test.jsonl",
+    params:
+        data_dir=config["data_dir"],
+    log:
+        "results/logs/fetch_wikitext_test.log",
+    conda:
+        ENV
+    script:
+        "../scripts/fetch_data.py"
+
+
+rule fetch_crows_pairs:
+    output:
+        "resources/crows_pairs.csv",
+    params:
+        data_dir=config["data_dir"],
+    log:
+        "results/logs/fetch_crows_pairs.log",
+    conda:
+        ENV
+    script:
+        "../scripts/fetch_data.py"
+
+
+rule fetch_word_lists:
+    output:
+        "resources/bias_attribute_words.json",
+    params:
+        data_dir=config["data_dir"],
+    log:
+        "results/logs/fetch_word_lists.log",
+    conda:
+        ENV
+    script:
+        "../scripts/fetch_data.py"
+
+
+rule fetch_glue:
+    output:
+        "resources/glue/{task}/{split}.jsonl",
+    params:
+        data_dir=config["data_dir"],
+    wildcard_constraints:
+        task="sst2",
+        split="train|dev",
+    log:
+        "results/logs/fetch_glue/{task}_{split}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/fetch_data.py"
+
+
+rule fetch_base_model:
+    output:
+        directory("resources/models/{model}"),
+    params:
+        hub_id=lambda wildcards: MODELS[wildcards.model],
+    wildcard_constraints:
+        model=alternatives(HUB_MODELS),
+    log:
+        "results/logs/fetch_base_model/{model}.log",
+    conda:
+        ENV
+    script:
+        "../scripts/fetch_model.py"

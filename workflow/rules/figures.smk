@@ -1,0 +1,18 @@
+# Paper figures, each from the tables only (changing a figure option reruns just that figure).
+
+FIGURES = expand("results/figures/downstream_vs_forgetting.{ext}", ext=["png", "pdf"])
+
+
+rule figure_downstream_vs_forgetting:
+    input:
+        "results/tables/metrics.csv",
+    output:
+        FIGURES,
+    params:
+        figure=config["figures"]["downstream_vs_forgetting"],
+    log:
+        "results/logs/figure_downstream_vs_forgetting.log",
+    conda:
+        ENV
+    script:
+        "../scripts/figure_downstream_vs_forgetting.py"

@@ -1,0 +1,23 @@
+"""Fetch one input (Hub or local mirror) into resources/; dispatched on the rule name."""
+
+from fairforget import sources
+from fairforget.logs import setup_logging
+
+log = setup_logging(snakemake.log[0])
+data_dir = snakemake.params.data_dir
+out = snakemake.output[0]
+rule = snakemake.rule
+if rule == "fetch_corpus":
+    n = sources.fetch_corpus(snakemake.wildcards.corpus, data_dir, out)
+elif rule == "fetch_wikitext_test":
+    n = sources.fetch_wikitext_test(data_dir, out)
+elif rule == "fetch_crows_pairs":
+    n = sources.fetch_crows_pairs(data_dir, out)
+elif rule == "fetch_word_lists":
+    sources.fetch_word_lists(data_dir, out)
+    n = 1
+elif rule == "fetch_glue":
+    n = sources.fetch_sst2(data_dir, snakemake.wildcards.split, out)
+else:
+    raise ValueError(f"fetch_data.py does not handle rule {rule!r}")
+log.info("%s: %d rows -> %s (source: %s)", rule, n, out, data_dir or "HuggingFace Hub")
