@@ -133,7 +133,7 @@ def segment_tokens(tokenizer, texts: list[str], max_tokens: int, max_length: int
     body = max_length - 2
     flat: list[int] = []
     for text in texts:
-        flat.extend(tokenizer(text, add_special_tokens=False)["input_ids"])
+        flat.extend(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
         if len(flat) >= max_tokens:
             break
     flat = flat[:max_tokens]
@@ -145,6 +145,7 @@ def segment_tokens(tokenizer, texts: list[str], max_tokens: int, max_length: int
 def pseudo_log_likelihood(model, tokenizer, texts: list[str], max_tokens: int, max_length: int = 128,
                           batch_size: int = 128) -> dict:
     """Mean negative pseudo-log-likelihood per token (Salazar et al. 2020) and pseudo-perplexity."""
+    max_length = min(max_length, getattr(model.config, "max_position_embeddings", max_length))
     sequences = segment_tokens(tokenizer, texts, max_tokens, max_length)
     positions = [list(range(1, len(s) - 1)) for s in sequences]
     logprobs = masked_token_logprobs(model, tokenizer, sequences, positions, batch_size, desc="pseudo-log-likelihood")

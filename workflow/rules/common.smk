@@ -62,3 +62,20 @@ def checkpoints():
 def resources_for(kind):
     res = config["resources"][kind]
     return dict(mem_mb=res["mem_mb"], runtime=res["runtime"], gpu=res["gpus"])
+
+
+def metric_entries():
+    entries = []
+    for c in checkpoints():
+        prefix = f"results/eval/{c['model']}/{c['ckpt']}"
+        downstream = {
+            task: f"results/downstream/{c['model']}/{c['ckpt']}/{task}_seed{c['seed']}.json" for task in TASKS
+        }
+        entries.append({k: v for k, v in c.items() if k != "ckpt"} | dict(
+            crows=f"{prefix}/crows_pairs.json", lm=f"{prefix}/lm_loss.json", downstream=downstream
+        ))
+    return entries
+
+
+def metric_files():
+    return [p for e in metric_entries() for p in (e["crows"], e["lm"], *e["downstream"].values())]

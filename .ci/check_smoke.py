@@ -1,0 +1,36 @@
+"""Check the smoke workflow's outputs: the table, the correlations, the figure, the scratch model."""
+
+import json
+import sys
+
+import pandas as pd
+import yaml
+
+ci = yaml.safe_load(open("config/ci.yaml"))
+sizes, steps = ci["cda"]["sizes"], sorted(set(ci["finetune"]["save_steps"]) | {ci["finetune"]["max_steps"]})
+metrics = pd.read_csv("results/tables/metrics.csv")
+problems = []
+if len(metrics) != 1 + len(sizes) * len(steps):
+    problems.append(f"metrics.csv has {len(metrics)} rows, expected {1 + len(sizes) * len(steps)}")
+if metrics.isna().any().any():
+    problems.append(f"NaN in metrics.csv columns {list(metrics.columns[metrics.isna().any()])}")
+corr = pd.read_csv("results/tables/correlations.csv")
+if corr[["r", "p"]].isna().any().any() or set(corr["method"]) != {"pearson", "spearman"}:
+    problems.append(f"correlations.csv incomplete:\n{corr}")
+for ext in ("png", "pdf"):
+    try:
+        with open(f"results/figures/downstream_vs_forgetting.{ext}", "rb") as f:
+            if len(f.read()) < 1000:
+                problems.append(f"figure .{ext} is nearly empty")
+    except FileNotFoundError:
+        problems.append(f"figure .{ext} missing")
+pretrain = json.load(open("results/models/scratch-bert/pretrain_metrics.json"))
+if not pretrain["heldout_loss"] < 0.8 * pretrain["random_init_heldout_loss"]:
+    problems.append(f"scratch model barely trained: {pretrain['heldout_loss']:.3f} vs random "
+                    f"{pretrain['random_init_heldout_loss']:.3f}")
+print(metrics.to_string(index=False))
+print(corr.to_string(index=False))
+print(f"scratch held-out MLM loss {pretrain['heldout_loss']:.3f} vs random init {pretrain['random_init_heldout_loss']:.3f}")
+if problems:
+    sys.exit("smoke check failed:\n" + "\n".join(problems))
+print("smoke check passed")

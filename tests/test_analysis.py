@@ -1,0 +1,38 @@
+import math
+
+import pandas as pd
+import pytest
+
+from fairforget.analysis import correlations, metrics_table
+from fairforget.io import write_json
+
+
+def make_entry(tmp_path, model, method, size, step, nll, acc, crows=55.0):
+    prefix = tmp_path / f"{model}-{method}-{size}-{step}"
+    write_json(f"{prefix}-crows.json", {"value": crows, "ci95": [50.0, 60.0], "n": 262, "ties": 0})
+    write_json(f"{prefix}-lm.json", {"nll": nll, "pppl": math.exp(nll), "n_tokens": 100})
+    write_json(f"{prefix}-sst2.json", {"accuracy": acc})
+    return dict(model=model, method=method, size=size, seed=0, step=step, crows=f"{prefix}-crows.json",
+                lm=f"{prefix}-lm.json", downstream={"sst2": f"{prefix}-sst2.json"})
+
+
+def test_forgetting_is_relative_to_base(tmp_path):
+    entries = [make_entry(tmp_path, "m", "base", 0, 0, 4.0, 0.80), make_entry(tmp_path, "m", "cda", 10, 5, 4.5, 0.75),
+               make_entry(tmp_path, "m", "cda", 20, 5, 5.0, 0.70)]
+    df = metrics_table(entries)
+    assert list(df["forgetting"]) == [0.0, 0.5, 1.0]
+    assert df.loc[2, "forgetting_rel"] == pytest.approx(0.25)
+    assert not df.isna().any().any()
+
+
+def test_missing_base_row_is_an_error(tmp_path):
+    with pytest.raises(ValueError, match="no base-model rows"):
+        metrics_table([make_entry(tmp_path, "m", "cda", 10, 5, 4.5, 0.75)])
+
+
+def test_correlations_perfect_negative():
+    df = pd.DataFrame({"model": ["m"] * 4, "forgetting": [0.0, 0.1, 0.2, 0.3], "sst2_accuracy": [0.9, 0.8, 0.7, 0.6]})
+    table = correlations(df, "forgetting", ["sst2_accuracy"])
+    assert set(table["method"]) == {"pearson", "spearman"}
+    assert table["r"].tolist() == pytest.approx([-1.0, -1.0])
+    assert (table["n"] == 4).all()

@@ -1,0 +1,53 @@
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fairforget.config import ConfigError, validate_config
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
+
+
+def merged(*overlays):
+    """Merge config files the way snakemake --configfile does (dicts recursively, lists replaced)."""
+    def update(base, new):
+        for key, value in new.items():
+            if isinstance(value, dict) and isinstance(base.get(key), dict):
+                update(base[key], value)
+            else:
+                base[key] = value
+        return base
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    for overlay in overlays:
+        update(config, yaml.safe_load((REPO / overlay).read_text()))
+    return config
+
+
+@pytest.mark.parametrize("overlays", [(), ("config/offline.yaml",), ("config/offline.yaml", "config/ci.yaml"),
+                                      ("config/paper.yaml",)])
+def test_shipped_configs_are_valid(overlays):
+    validate_config(merged(*overlays), SCHEMA)
+
+
+def test_unknown_key_is_named():
+    config = merged()
+    config["finetune"]["learning_rte"] = 1e-4
+    with pytest.raises(ConfigError, match=r"finetune\.learning_rte"):
+        validate_config(config, SCHEMA)
+
+
+def test_wrong_type_is_named():
+    config = merged()
+    config["evaluation"]["forgetting"]["max_tokens"] = "many"
+    with pytest.raises(ConfigError, match=r"evaluation\.forgetting\.max_tokens.*not of type 'integer'"):
+        validate_config(config, SCHEMA)
+
+
+def test_save_step_beyond_max_steps():
+    config = copy.deepcopy(merged())
+    config["finetune"]["save_steps"] = [10, 10_000]
+    with pytest.raises(ConfigError, match="save_steps"):
+        validate_config(config, SCHEMA)

@@ -1,0 +1,48 @@
+import copy
+
+import torch
+from transformers import DataCollatorForLanguageModeling, set_seed
+
+from fairforget.modeling import load_masked_lm
+from fairforget.training import heldout_mlm_loss, masked_positions_loss, tokenize_blocks, train_mlm
+
+
+def test_masked_positions_loss_equals_stock_loss(tiny_mlm):
+    model, tokenizer, texts = tiny_mlm
+    set_seed(0)
+    blocks = tokenize_blocks(tokenizer, texts[:20], 16)
+    batch = DataCollatorForLanguageModeling(tokenizer)([{"input_ids": b} for b in blocks[:8]])
+    with torch.no_grad():
+        stock = model(**batch).loss
+        ours = masked_positions_loss(model, batch)
+    torch.testing.assert_close(ours, stock, atol=1e-5, rtol=1e-5)
+
+
+def test_training_lowers_heldout_loss_and_saves_steps(tiny_mlm, tmp_path):
+    model, tokenizer, texts = tiny_mlm
+    model = copy.deepcopy(model)
+    blocks = tokenize_blocks(tokenizer, texts, 16)
+    before = heldout_mlm_loss(model, tokenizer, blocks, 0.15, seed=1)
+    steps = {5: str(tmp_path / "step5"), 30: str(tmp_path / "step30")}
+    train_mlm(model, tokenizer, blocks, max_steps=30, batch_size=8, learning_rate=3e-3, seed=0, mlm_probability=0.15,
+              work_dir=str(tmp_path / "work"), step_dirs=steps)
+    after = heldout_mlm_loss(model, tokenizer, blocks, 0.15, seed=1)
+    assert after < before - 0.5
+    reloaded, _ = load_masked_lm(steps[30])
+    for p, q in zip(model.parameters(), reloaded.parameters()):
+        torch.testing.assert_close(p.detach(), q.detach())
+    early, _ = load_masked_lm(steps[5])
+    assert any(not torch.equal(p, q) for p, q in zip(early.parameters(), reloaded.parameters()))
+    assert not list(tmp_path.glob(".*tmp"))  # no half-written directories left behind
+
+
+def test_training_is_deterministic(tiny_mlm, tmp_path):
+    model, tokenizer, texts = tiny_mlm
+    blocks = tokenize_blocks(tokenizer, texts, 16)
+    weights = []
+    for run in range(2):
+        m = copy.deepcopy(model)
+        train_mlm(m, tokenizer, blocks, max_steps=5, batch_size=4, learning_rate=1e-3, seed=7, mlm_probability=0.15,
+                  work_dir=str(tmp_path / f"w{run}"))
+        weights.append(torch.cat([p.detach().flatten() for p in m.parameters()]))
+    assert torch.equal(weights[0], weights[1])

@@ -1,0 +1,91 @@
+"""The whole DAG on the offline mirror with a micro config, then the caching guarantees:
+a second run has nothing to do; a figure option reruns only that figure; a new size schedules only
+that size's jobs (and the tables / figure)."""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REPO
+
+pytestmark = pytest.mark.workflow
+
+MICRO = {
+    "cda": {"sizes": [20, 40]},
+    "scratch": {"vocab_size": 1000, "hidden_size": 32, "num_heads": 2, "intermediate_size": 64, "max_length": 32,
+                "max_steps": 30, "batch_size": 16, "warmup_steps": 0, "max_corpus_rows": 4000},
+    "finetune": {"max_steps": 4, "save_steps": [2, 4], "batch_size": 4, "max_length": 32},
+    "evaluation": {"crows_pairs": {"max_pairs": 12}, "forgetting": {"max_tokens": 60, "max_length": 32}},
+    "downstream": {"train_size": 64, "batch_size": 16, "max_length": 32},
+}
+
+
+def snakemake(workdir: Path, *args: str, overlays=()) -> str:
+    configs = ["config/offline.yaml", "micro.yaml", *overlays]
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", *configs, *args]
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
+    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
+    return proc.stdout + proc.stderr
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """The 'Job stats' table of a dry run, as {rule: count}."""
+    if "Nothing to be done" in output:
+        return {}
+    table = output.split("Job stats:", 1)[1]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)
+            if m.group(1) != "total"}
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory, data_dir):
+    work = tmp_path_factory.mktemp("workflow")
+    for name in ("Snakefile", "config.yaml", "workflow", "config", "profiles", "envs"):
+        src = REPO / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / name)
+    micro = dict(MICRO, data_dir=str(data_dir))
+    (work / "micro.yaml").write_text(yaml.safe_dump(micro))
+    snakemake(work)
+    return work
+
+
+def test_tables_and_figure(workdir):
+    metrics = pd.read_csv(workdir / "results/tables/metrics.csv")
+    assert len(metrics) == 1 + 2 * 2  # base + 2 sizes x 2 checkpoints
+    assert not metrics.isna().any().any()
+    assert (metrics.loc[metrics["method"] == "base", "forgetting"] == 0).all()
+    assert set(metrics["size"]) == {0, 20, 40} and set(metrics["step"]) == {0, 2, 4}
+    corr = pd.read_csv(workdir / "results/tables/correlations.csv")
+    assert set(corr["method"]) == {"pearson", "spearman"} and (corr["n"] == 5).all()
+    for ext in ("png", "pdf"):
+        assert (workdir / f"results/figures/downstream_vs_forgetting.{ext}").stat().st_size > 1000
+
+
+def test_second_run_has_nothing_to_do(workdir):
+    assert planned_jobs(snakemake(workdir, "-n")) == {}
+
+
+def test_figure_option_reruns_only_the_figure(workdir):
+    (workdir / "dpi.yaml").write_text(yaml.safe_dump({"figures": {"downstream_vs_forgetting": {"dpi": 90}}}))
+    jobs = planned_jobs(snakemake(workdir, "-n", overlays=["dpi.yaml"]))
+    assert jobs == {"figure_downstream_vs_forgetting": 1, "all": 1}
+
+
+def test_new_size_schedules_only_its_jobs(workdir):
+    (workdir / "size.yaml").write_text(yaml.safe_dump({"cda": {"sizes": [20, 40, 60]}}))
+    jobs = planned_jobs(snakemake(workdir, "-n", overlays=["size.yaml"]))
+    assert jobs == {"cda_subset": 1, "finetune": 1, "crows_pairs": 2, "lm_loss": 2, "downstream": 2,
+                    "metrics_table": 1, "correlations": 1, "figure_downstream_vs_forgetting": 1, "all": 1}
+
+
+def test_lint_reports_nothing(workdir):
+    cmd = [sys.executable, "-m", "snakemake", "--lint", "--configfile", "config/offline.yaml", "micro.yaml"]
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "Lints for" not in output, output
