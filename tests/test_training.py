@@ -1,4 +1,5 @@
 import copy
+import math
 
 import torch
 from transformers import DataCollatorForLanguageModeling, set_seed
@@ -46,3 +47,12 @@ def test_training_is_deterministic(tiny_mlm, tmp_path):
                   work_dir=str(tmp_path / f"w{run}"))
         weights.append(torch.cat([p.detach().flatten() for p in m.parameters()]))
     assert torch.equal(weights[0], weights[1])
+
+
+def test_unigram_loss_of_uniform_tokens_is_log_vocab():
+    from fairforget.training import unigram_loss
+
+    blocks = [[0, 1, 2, 3] * 100]
+    assert abs(unigram_loss(blocks, blocks, 4, special_ids=set()) - math.log(4)) < 1e-2
+    # special tokens are excluded: only tokens 2 and 3 remain, equally frequent
+    assert abs(unigram_loss(blocks, blocks, 4, special_ids={0, 1}) - math.log(2)) < 1e-2

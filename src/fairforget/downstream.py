@@ -45,6 +45,7 @@ def finetune_classifier(model_path: str, train_rows: list[dict], dev_rows: list[
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     num_labels = len({r["label"] for r in train_rows})
     model = AutoModelForSequenceClassification.from_pretrained(model_path, num_labels=num_labels)
+    max_length = min(max_length, model.config.max_position_embeddings)
 
     def encode(rows):
         enc = tokenizer([r["sentence"] for r in rows], truncation=True, max_length=max_length)

@@ -15,6 +15,8 @@ def setup_logging(log_path: str | None = None, level: int = logging.INFO) -> log
                         force=True)
     logging.captureWarnings(True)
     warnings.filterwarnings("default")
+    # an uncaught error goes to the job's log file too, not only to the terminal
+    sys.excepthook = lambda *exc: logging.getLogger("fairforget").critical("uncaught exception", exc_info=exc)
     for noisy in ("httpx", "urllib3", "filelock", "fsspec"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return logging.getLogger("fairforget")

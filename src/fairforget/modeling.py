@@ -45,7 +45,7 @@ def train_wordpiece_tokenizer(texts: Iterable[str], vocab_size: int, max_length:
 
 
 def scratch_bert(vocab_size: int, hidden_size: int, num_layers: int, num_heads: int, intermediate_size: int,
-                 max_positions: int, seed: int):
+                 max_positions: int, seed: int, dropout: float = 0.1):
     """A randomly initialised BertForMaskedLM of the given shape (seeded)."""
     from transformers import BertConfig, BertForMaskedLM, set_seed
 
@@ -57,6 +57,8 @@ def scratch_bert(vocab_size: int, hidden_size: int, num_layers: int, num_heads: 
         num_attention_heads=num_heads,
         intermediate_size=intermediate_size,
         max_position_embeddings=max_positions,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
     )
     return BertForMaskedLM(config)
 

@@ -92,9 +92,10 @@ def bootstrap_ci(values: np.ndarray, n_resamples: int = 1000, seed: int = 0) -> 
 def crows_pairs_score(model, tokenizer, pairs: list[dict], batch_size: int = 128) -> dict:
     """% of pairs whose sent_more gets the higher pseudo-log-likelihood of the shared tokens."""
     sequences, positions = [], []
+    limit = getattr(model.config, "max_position_embeddings", None)  # only tiny scratch models ever hit it
     for row in pairs:
-        ids_more = tokenizer(row["sent_more"])["input_ids"]
-        ids_less = tokenizer(row["sent_less"])["input_ids"]
+        ids_more = tokenizer(row["sent_more"], truncation=bool(limit), max_length=limit)["input_ids"]
+        ids_less = tokenizer(row["sent_less"], truncation=bool(limit), max_length=limit)["input_ids"]
         pos_more, pos_less = shared_token_positions(ids_more, ids_less)
         sequences += [ids_more, ids_less]
         positions += [pos_more, pos_less]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -108,7 +109,7 @@ def training_arguments(output_dir: str, max_steps: int, batch_size: int, learnin
         save_strategy="no",
         logging_steps=logging_steps,
         report_to=[],
-        disable_tqdm=False,
+        disable_tqdm=not sys.stderr.isatty(),  # in log files the callback's lines (loss, tokens/s, ETA) suffice
         dataloader_num_workers=0,
         use_cpu=not torch.cuda.is_available(),
         bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
@@ -146,6 +147,18 @@ def heldout_mlm_loss(model, tokenizer, blocks: list[list[int]], mlm_probability:
             total += float(masked_positions_loss(model, batch)) * n
             count += n
     return total / max(count, 1)
+
+
+def unigram_loss(train_blocks: list[list[int]], heldout_blocks: list[list[int]], vocab_size: int,
+                 special_ids: set[int]) -> float:
+    """Held-out cross-entropy of the (add-one smoothed) training unigram distribution over non-special
+    tokens: a model at this loss has learned token frequencies but nothing from context."""
+    counts = torch.ones(vocab_size, dtype=torch.float64)
+    flat = torch.tensor([t for b in train_blocks for t in b if t not in special_ids])
+    counts += torch.bincount(flat, minlength=vocab_size)[:vocab_size].double()
+    logp = torch.log(counts / counts.sum())
+    held = torch.tensor([t for b in heldout_blocks for t in b if t not in special_ids])
+    return float(-logp[held].mean())
 
 
 def random_baseline_loss(vocab_size: int) -> float:

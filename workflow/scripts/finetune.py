@@ -16,8 +16,9 @@ torch.set_num_threads(snakemake.threads)
 model, tokenizer = load_masked_lm(snakemake.input.base)
 model.train()
 texts = training_texts(read_jsonl(snakemake.input.data), snakemake.params.mode)
-blocks = tokenize_blocks(tokenizer, texts, cfg["max_length"])
-log.info("%d CDA texts -> %d blocks of %d tokens", len(texts), len(blocks), cfg["max_length"])
+block_size = min(cfg["max_length"], model.config.max_position_embeddings)
+blocks = tokenize_blocks(tokenizer, texts, block_size)
+log.info("%d CDA texts -> %d blocks of %d tokens", len(texts), len(blocks), block_size)
 step_dirs = dict(zip(snakemake.params.steps, snakemake.output))
 with tempfile.TemporaryDirectory() as work_dir:
     train_mlm(model, tokenizer, blocks, max_steps=cfg["max_steps"], batch_size=cfg["batch_size"],

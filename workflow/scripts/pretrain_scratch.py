@@ -9,7 +9,8 @@ import torch
 from fairforget.io import read_jsonl, write_json
 from fairforget.logs import setup_logging
 from fairforget.modeling import scratch_bert, train_wordpiece_tokenizer
-from fairforget.training import heldout_mlm_loss, random_baseline_loss, save_model, tokenize_blocks, train_mlm
+from fairforget.training import (heldout_mlm_loss, random_baseline_loss, save_model, tokenize_blocks, train_mlm,
+                                 unigram_loss)
 
 log = setup_logging(snakemake.log[0])
 cfg = snakemake.params.scratch
@@ -31,7 +32,7 @@ log.info("tokenizer: %d tokens; %d training blocks, %d held-out blocks of %d tok
          len(tokenizer), len(train_blocks), len(heldout_blocks), cfg["max_length"])
 
 model = scratch_bert(len(tokenizer), cfg["hidden_size"], cfg["num_layers"], cfg["num_heads"],
-                     cfg["intermediate_size"], cfg["max_length"], cfg["seed"])
+                     cfg["intermediate_size"], cfg["max_length"], cfg["seed"], cfg["dropout"])
 random_loss = heldout_mlm_loss(model, tokenizer, heldout_blocks, cfg["mlm_probability"], cfg["seed"])
 with tempfile.TemporaryDirectory() as work_dir:
     train_metrics = train_mlm(model, tokenizer, train_blocks, max_steps=cfg["max_steps"], batch_size=cfg["batch_size"],
@@ -39,14 +40,16 @@ with tempfile.TemporaryDirectory() as work_dir:
                               mlm_probability=cfg["mlm_probability"], work_dir=work_dir,
                               warmup_steps=cfg["warmup_steps"])
 trained_loss = heldout_mlm_loss(model, tokenizer, heldout_blocks, cfg["mlm_probability"], cfg["seed"])
-log.info("held-out MLM loss: %.3f trained vs %.3f random init (uniform: %.3f)",
-         trained_loss, random_loss, random_baseline_loss(len(tokenizer)))
+unigram = unigram_loss(train_blocks, heldout_blocks, len(tokenizer), set(tokenizer.all_special_ids))
+log.info("held-out MLM loss: %.3f trained vs %.3f random init (uniform %.3f, unigram %.3f)",
+         trained_loss, random_loss, random_baseline_loss(len(tokenizer)), unigram)
 
 save_model(model, tokenizer, snakemake.output.model)
 write_json(snakemake.output.metrics, {
     "heldout_loss": trained_loss,
     "random_init_heldout_loss": random_loss,
     "uniform_loss": random_baseline_loss(len(tokenizer)),
+    "unigram_heldout_loss": unigram,
     "parameters": sum(p.numel() for p in model.parameters()),
     "train_tokens": cfg["max_steps"] * cfg["batch_size"] * cfg["max_length"],
     "train_loss": train_metrics.get("train_loss"),
