@@ -28,9 +28,14 @@ pretrain = json.load(open("results/models/scratch-bert/pretrain_metrics.json"))
 if not pretrain["heldout_loss"] < 0.8 * pretrain["random_init_heldout_loss"]:
     problems.append(f"scratch model barely trained: {pretrain['heldout_loss']:.3f} vs random "
                     f"{pretrain['random_init_heldout_loss']:.3f}")
+if not pretrain["heldout_loss"] < pretrain["unigram_heldout_loss"]:
+    problems.append(f"scratch model no better than unigram frequencies ({pretrain['unigram_heldout_loss']:.3f})")
+if not metrics["sst2_accuracy"].max() > 0.6:
+    problems.append("SST-2 probe did not learn (accuracy at chance for every model)")
 print(metrics.to_string(index=False))
 print(corr.to_string(index=False))
-print(f"scratch held-out MLM loss {pretrain['heldout_loss']:.3f} vs random init {pretrain['random_init_heldout_loss']:.3f}")
+print(f"scratch held-out MLM loss {pretrain['heldout_loss']:.3f} vs random init "
+      f"{pretrain['random_init_heldout_loss']:.3f} (unigram {pretrain['unigram_heldout_loss']:.3f})")
 if problems:
     sys.exit("smoke check failed:\n" + "\n".join(problems))
 print("smoke check passed")

@@ -43,12 +43,17 @@ def planned_jobs(output: str) -> dict[str, int]:
             if m.group(1) != "total"}
 
 
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory, data_dir):
-    work = tmp_path_factory.mktemp("workflow")
+def copy_workflow(work: Path) -> Path:
+    """The workflow's files (not results/) in a fresh directory, as a user's clone would have them."""
     for name in ("Snakefile", "config.yaml", "workflow", "config", "profiles", "envs"):
         src = REPO / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / name)
+    return work
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory, data_dir):
+    work = copy_workflow(tmp_path_factory.mktemp("workflow"))
     micro = dict(MICRO, data_dir=str(data_dir))
     (work / "micro.yaml").write_text(yaml.safe_dump(micro))
     snakemake(work)
@@ -89,3 +94,22 @@ def test_lint_reports_nothing(workdir):
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0 and "Lints for" not in output, output
+
+
+@pytest.mark.parametrize("args", [["--configfile", "config/paper.yaml"], ["--profile", "profiles/slurm"]])
+def test_paper_config_and_slurm_profile_dry_run(args, tmp_path):
+    """The paper's setting and the Slurm profile build their DAG without a cluster or network."""
+    work = copy_workflow(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", *args], cwd=work, capture_output=True, text=True)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    jobs = planned_jobs(output)
+    assert jobs["finetune"] >= 1 and jobs["metrics_table"] == 1
+
+
+def test_invalid_config_fails_before_any_job(tmp_path):
+    work = copy_workflow(tmp_path)
+    (work / "bad.yaml").write_text(yaml.safe_dump({"finetune": {"learning_rte": 1e-4}}))
+    cmd = [sys.executable, "-m", "snakemake", "-n", "--configfile", "bad.yaml"]
+    proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
+    assert proc.returncode != 0 and "finetune.learning_rte" in proc.stdout + proc.stderr

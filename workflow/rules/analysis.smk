@@ -10,6 +10,8 @@ rule metrics_table:
         entries=metric_entries(),
     log:
         "results/logs/metrics_table.log",
+    benchmark:
+        "results/benchmarks/metrics_table.tsv"
     conda:
         ENV
     script:
@@ -26,6 +28,8 @@ rule correlations:
         ys=[f"{task}_accuracy" for task in TASKS],
     log:
         "results/logs/correlations.log",
+    benchmark:
+        "results/benchmarks/correlations.tsv"
     conda:
         ENV
     script:

@@ -17,6 +17,8 @@ rule pretrain_scratch:
         **resources_for("pretrain"),
     log:
         "results/logs/pretrain_scratch/{model}.log",
+    benchmark:
+        "results/benchmarks/pretrain_scratch/{model}.tsv"
     conda:
         ENV
     script:

@@ -15,6 +15,8 @@ rule cda_candidates:
         max_words=config["cda"]["max_words"],
     log:
         "results/logs/cda_candidates.log",
+    benchmark:
+        "results/benchmarks/cda_candidates.tsv"
     conda:
         ENV
     script:
@@ -31,6 +33,8 @@ rule cda_subset:
         seed=config["cda"]["seed"],
     log:
         "results/logs/cda_subset/size{size}.log",
+    benchmark:
+        "results/benchmarks/cda_subset/size{size}.tsv"
     conda:
         ENV
     script:

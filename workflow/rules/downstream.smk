@@ -19,6 +19,8 @@ rule downstream:
         **resources_for("downstream"),
     log:
         "results/logs/downstream/{model}/{ckpt}/{task}_seed{dseed}.log",
+    benchmark:
+        "results/benchmarks/downstream/{model}/{ckpt}/{task}_seed{dseed}.tsv"
     conda:
         ENV
     script:

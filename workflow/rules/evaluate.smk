@@ -16,6 +16,8 @@ rule crows_pairs:
         **resources_for("evaluate"),
     log:
         "results/logs/crows_pairs/{model}/{ckpt}.log",
+    benchmark:
+        "results/benchmarks/crows_pairs/{model}/{ckpt}.tsv"
     conda:
         ENV
     script:
@@ -37,6 +39,8 @@ rule lm_loss:
         **resources_for("evaluate"),
     log:
         "results/logs/lm_loss/{model}/{ckpt}.log",
+    benchmark:
+        "results/benchmarks/lm_loss/{model}/{ckpt}.tsv"
     conda:
         ENV
     script:

@@ -12,6 +12,8 @@ rule figure_downstream_vs_forgetting:
         figure=config["figures"]["downstream_vs_forgetting"],
     log:
         "results/logs/figure_downstream_vs_forgetting.log",
+    benchmark:
+        "results/benchmarks/figure_downstream_vs_forgetting.tsv"
     conda:
         ENV
     script:

@@ -16,6 +16,8 @@ rule finetune:
         **resources_for("finetune"),
     log:
         "results/logs/finetune/{model}/{method}/size{size}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/finetune/{model}/{method}/size{size}/seed{seed}.tsv"
     conda:
         ENV
     script:
