@@ -74,6 +74,18 @@ class ThroughputCallback(TrainerCallback):
                  (logs or {}).get("loss"), rate * self.tokens_per_step, (state.max_steps - state.global_step) / rate)
 
 
+def split_corpus(texts: list[str], seed: int, heldout_fraction: float, max_rows: int | None):
+    """Seeded shuffle, optional cap, then (held-out, training) texts. Tokenizer and model use the same split."""
+    import random
+
+    texts = list(texts)
+    random.Random(seed).shuffle(texts)
+    if max_rows:
+        texts = texts[:max_rows]
+    n_heldout = max(1, int(len(texts) * heldout_fraction))
+    return texts[:n_heldout], texts[n_heldout:]
+
+
 def tokenize_blocks(tokenizer, texts: list[str], block_size: int) -> list[list[int]]:
     """Concatenate tokenised sentences (each with [CLS] ... [SEP]) and cut into blocks of block_size."""
     ids = tokenizer(texts, add_special_tokens=True, truncation=True, max_length=block_size)["input_ids"]

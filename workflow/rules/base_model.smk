@@ -2,9 +2,29 @@
 # the configured corpus, so the whole DAG runs offline.
 
 
+rule train_tokenizer:
+    input:
+        corpus=expand("resources/corpus/{corpus}.jsonl", corpus=config["corpus"]),
+    output:
+        directory("results/models/{model}/tokenizer"),
+    params:
+        scratch={k: config["scratch"][k] for k in ("vocab_size", "max_length", "seed", "heldout_fraction", "max_corpus_rows")},
+    wildcard_constraints:
+        model=alternatives(SCRATCH_MODELS),
+    log:
+        "results/logs/train_tokenizer/{model}.log",
+    benchmark:
+        "results/benchmarks/train_tokenizer/{model}.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/train_tokenizer.py"
+
+
 rule pretrain_scratch:
     input:
         corpus=expand("resources/corpus/{corpus}.jsonl", corpus=config["corpus"]),
+        tokenizer="results/models/{model}/tokenizer",
     output:
         model=directory("results/models/{model}/base"),
         metrics="results/models/{model}/pretrain_metrics.json",

@@ -1,16 +1,16 @@
-"""Pretrain the scratch BERT: WordPiece tokenizer + MLM on the corpus; report held-out loss vs random init."""
+"""Pretrain the scratch BERT (MLM, with the cached tokenizer) on the corpus; report held-out loss vs baselines."""
 
-import random
 import tempfile
 import time
 
 import torch
+from transformers import AutoTokenizer
 
 from fairforget.io import read_jsonl, write_json
 from fairforget.logs import setup_logging
-from fairforget.modeling import scratch_bert, train_wordpiece_tokenizer
-from fairforget.training import (heldout_mlm_loss, random_baseline_loss, save_model, tokenize_blocks, train_mlm,
-                                 unigram_loss)
+from fairforget.modeling import scratch_bert
+from fairforget.training import (heldout_mlm_loss, random_baseline_loss, save_model, split_corpus, tokenize_blocks,
+                                 train_mlm, unigram_loss)
 
 log = setup_logging(snakemake.log[0])
 cfg = snakemake.params.scratch
@@ -18,14 +18,10 @@ torch.set_num_threads(snakemake.threads)
 start = time.perf_counter()
 
 texts = [r["text"] for path in snakemake.input.corpus for r in read_jsonl(path)]
-random.Random(cfg["seed"]).shuffle(texts)
-if cfg["max_corpus_rows"]:
-    texts = texts[: cfg["max_corpus_rows"]]
-n_heldout = max(1, int(len(texts) * cfg["heldout_fraction"]))
-heldout, train = texts[:n_heldout], texts[n_heldout:]
+heldout, train = split_corpus(texts, cfg["seed"], cfg["heldout_fraction"], cfg["max_corpus_rows"])
 log.info("corpus: %d training texts, %d held-out texts", len(train), len(heldout))
 
-tokenizer = train_wordpiece_tokenizer(train, cfg["vocab_size"], cfg["max_length"])
+tokenizer = AutoTokenizer.from_pretrained(snakemake.input.tokenizer)
 train_blocks = tokenize_blocks(tokenizer, train, cfg["max_length"])
 heldout_blocks = tokenize_blocks(tokenizer, heldout, cfg["max_length"])
 log.info("tokenizer: %d tokens; %d training blocks, %d held-out blocks of %d tokens",

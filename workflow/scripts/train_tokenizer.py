@@ -1,0 +1,24 @@
+"""Train the scratch model's WordPiece tokenizer on the training split of the corpus.
+
+A rule of its own so that the tokenizer is trained once and cached: `tokenizers`' WordPiece/BPE
+trainer breaks count ties in hash-map order, so two trainings on the same text can differ
+(huggingface/tokenizers#1794). Everything downstream of this file is deterministic.
+"""
+
+import hashlib
+import json
+
+from fairforget.io import atomic_path, read_jsonl
+from fairforget.logs import setup_logging
+from fairforget.modeling import train_wordpiece_tokenizer
+from fairforget.training import split_corpus
+
+log = setup_logging(snakemake.log[0])
+cfg = snakemake.params.scratch
+texts = [r["text"] for path in snakemake.input.corpus for r in read_jsonl(path)]
+_, train = split_corpus(texts, cfg["seed"], cfg["heldout_fraction"], cfg["max_corpus_rows"])
+tokenizer = train_wordpiece_tokenizer(train, cfg["vocab_size"], cfg["max_length"])
+vocab_sha = hashlib.sha256(json.dumps(sorted(tokenizer.get_vocab().items())).encode()).hexdigest()
+with atomic_path(snakemake.output[0], is_dir=True) as tmp:
+    tokenizer.save_pretrained(tmp)
+log.info("WordPiece tokenizer: %d tokens from %d texts (vocab sha256 %s)", len(tokenizer), len(train), vocab_sha[:12])
