@@ -8,6 +8,8 @@ rule metrics_table:
         "results/tables/metrics.csv",
     params:
         entries=metric_entries(),
+    resources:
+        **resources_for("default"),
     log:
         "results/logs/metrics_table.log",
     benchmark:
@@ -26,6 +28,8 @@ rule correlations:
     params:
         x="forgetting",
         ys=[f"{task}_accuracy" for task in TASKS],
+    resources:
+        **resources_for("default"),
     log:
         "results/logs/correlations.log",
     benchmark:

@@ -11,6 +11,8 @@ rule train_tokenizer:
         scratch={k: config["scratch"][k] for k in ("vocab_size", "max_length", "seed", "heldout_fraction", "max_corpus_rows")},
     wildcard_constraints:
         model=alternatives(SCRATCH_MODELS),
+    resources:
+        **resources_for("default"),
     log:
         "results/logs/train_tokenizer/{model}.log",
     benchmark:

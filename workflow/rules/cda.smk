@@ -13,6 +13,8 @@ rule cda_candidates:
         word_list=config["cda"]["word_list"],
         min_words=config["cda"]["min_words"],
         max_words=config["cda"]["max_words"],
+    resources:
+        **resources_for("default"),
     log:
         "results/logs/cda_candidates.log",
     benchmark:
@@ -31,6 +33,8 @@ rule cda_subset:
         stats="results/cda/size{size}_stats.json",
     params:
         seed=config["cda"]["seed"],
+    resources:
+        **resources_for("default"),
     log:
         "results/logs/cda_subset/size{size}.log",
     benchmark:

@@ -47,7 +47,7 @@ def model_dir(wildcards):
     return f"results/models/{wildcards.model}/{wildcards.ckpt}"
 
 
-def checkpoints():
+def evaluated_models():
     """(model, method, size, seed, step, ckpt path) of every fine-tuned checkpoint, base first."""
     for model in MODELS:
         for seed in SEEDS:
@@ -65,8 +65,9 @@ def resources_for(kind):
 
 
 def metric_entries():
+    """Per evaluated model: its table keys and the JSON files its metrics row is read from."""
     entries = []
-    for c in checkpoints():
+    for c in evaluated_models():
         prefix = f"results/eval/{c['model']}/{c['ckpt']}"
         downstream = {
             task: f"results/downstream/{c['model']}/{c['ckpt']}/{task}_seed{c['seed']}.json" for task in TASKS

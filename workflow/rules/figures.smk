@@ -10,6 +10,8 @@ rule figure_downstream_vs_forgetting:
         FIGURES,
     params:
         figure=config["figures"]["downstream_vs_forgetting"],
+    resources:
+        **resources_for("default"),
     log:
         "results/logs/figure_downstream_vs_forgetting.log",
     benchmark:
