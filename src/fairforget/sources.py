@@ -30,6 +30,8 @@ MIRROR_LAYOUT = {
     "wikitext103_test": "wikitext/wikitext-103-test.jsonl",
     "crows_pairs": "crows_pairs/crows_pairs_anonymized.csv",
     "gender_words": "bias_bench/bias_attribute_words.json",
+    "winobias/generalized_swaps": "winobias/generalized_swaps.txt",
+    "winobias/extra_gendered_words": "winobias/extra_gendered_words.txt",
     "sst2/train": "glue/SST-2/train.tsv",
     "sst2/dev": "glue/SST-2/dev.tsv",
     **{f"corpus/{name}": local for name, (_, local) in CORPORA.items()},
@@ -38,6 +40,7 @@ MIRROR_LAYOUT = {
 BIAS_BENCH_WORDS_URL = (
     "https://raw.githubusercontent.com/McGill-NLP/bias-bench/main/data/bias_attribute_words.json"
 )
+WINOBIAS_URL = "https://raw.githubusercontent.com/uclanlp/corefBias/master/WinoBias/wino/{name}.txt"
 CROWS_COLUMNS = ["sent_more", "sent_less", "stereo_antistereo", "bias_type"]
 
 
@@ -122,6 +125,18 @@ def fetch_word_lists(data_dir: str | None, out_path: str) -> None:
         words = json.loads(tmp.read_text())
         if "gender" not in words:
             raise ValueError(f"{out_path}: expected a 'gender' key with [male, female] pairs")
+
+
+def fetch_winobias_swaps(data_dir: str | None, name: str, out_path: str) -> None:
+    """One of WinoBias' swap lists (generalized_swaps, extra_gendered_words): tab-separated word pairs."""
+    if name not in ("generalized_swaps", "extra_gendered_words"):
+        raise ValueError(f"unknown WinoBias list {name!r}")
+    with atomic_path(out_path) as tmp:
+        if data_dir:
+            shutil.copyfile(mirror_file(data_dir, f"winobias/{name}"), tmp)
+        else:
+            with urllib.request.urlopen(WINOBIAS_URL.format(name=name), timeout=60) as resp:
+                tmp.write_bytes(resp.read())
 
 
 def read_glue_tsv(path: Path, text_column: str = "sentence", label_column: str = "label"):

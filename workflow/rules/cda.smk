@@ -5,12 +5,13 @@
 rule cda_candidates:
     input:
         corpus=expand("resources/corpus/{corpus}.jsonl", corpus=config["corpus"]),
-        words="resources/bias_attribute_words.json",
+        words=[path for _, files in word_list_files() for path in files],
     output:
         candidates="results/cda/candidates.jsonl",
         stats="results/cda/candidates_stats.json",
     params:
-        word_list=config["cda"]["word_list"],
+        word_lists=word_list_files(),
+        bias_bench_quirks=config["cda"]["bias_bench_quirks"],
         min_words=config["cda"]["min_words"],
         max_words=config["cda"]["max_words"],
     resources:
@@ -33,6 +34,7 @@ rule cda_subset:
         stats="results/cda/size{size}_stats.json",
     params:
         seed=config["cda"]["seed"],
+        augment_fraction=config["cda"]["augment_fraction"],
     resources:
         **resources_for("default"),
     log:

@@ -17,6 +17,16 @@ STEPS = sorted(set(config["finetune"]["save_steps"]) | {config["finetune"]["max_
 TASKS = config["downstream"]["tasks"]
 
 
+def word_list_files():
+    """Files each configured CDA word list is read from (the 'names' list ships with the package)."""
+    builtin = {
+        "bias_bench": ["resources/bias_attribute_words.json"],
+        "winobias": ["resources/winobias/generalized_swaps.txt", "resources/winobias/extra_gendered_words.txt"],
+        "names": [],
+    }
+    return [[spec, builtin.get(spec, [spec])] for spec in config["cda"]["word_lists"]]
+
+
 def alternatives(names):
     """A wildcard regex matching exactly these names (never matching when the list is empty)."""
     return "|".join(map(re.escape, names)) if names else "(?!x)x"

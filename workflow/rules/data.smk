@@ -7,6 +7,7 @@ localrules:
     fetch_wikitext_test,
     fetch_crows_pairs,
     fetch_word_lists,
+    fetch_winobias_swaps,
     fetch_glue,
     fetch_base_model,
 
@@ -57,6 +58,21 @@ rule fetch_word_lists:
         data_dir=config["data_dir"],
     log:
         "results/logs/fetch_word_lists.log",
+    conda:
+        ENV
+    script:
+        "../scripts/fetch_data.py"
+
+
+rule fetch_winobias_swaps:
+    output:
+        "resources/winobias/{name}.txt",
+    params:
+        data_dir=config["data_dir"],
+    wildcard_constraints:
+        name="generalized_swaps|extra_gendered_words",
+    log:
+        "results/logs/fetch_winobias_swaps/{name}.log",
     conda:
         ENV
     script:

@@ -4,18 +4,20 @@ from collections import Counter
 
 from tqdm.auto import tqdm
 
-from fairforget.cda import CounterfactualAugmenter, extract_candidates, load_word_pairs
+from fairforget.cda import extract_candidates, load_word_lists, make_augmenter, swap_statistics
 from fairforget.io import read_jsonl, write_json, write_jsonl
 from fairforget.logs import setup_logging
 
 log = setup_logging(snakemake.log[0])
 p = snakemake.params
-augmenter = CounterfactualAugmenter(load_word_pairs(snakemake.input.words, p.word_list))
+directed = load_word_lists([tuple(entry) for entry in p.word_lists])
+augmenter = make_augmenter(directed, p.bias_bench_quirks)
 texts = tqdm((row["text"] for path in snakemake.input.corpus for row in read_jsonl(path)), desc="scanning corpus",
              unit="text", mininterval=10)
 stats = Counter()
 n = write_jsonl(snakemake.output.candidates, extract_candidates(texts, augmenter, p.min_words, p.max_words, stats))
-swaps = {k.split(":", 1)[1]: v for k, v in sorted(stats.items()) if k.startswith("swap:")}
-summary = {k: v for k, v in stats.items() if not k.startswith("swap:")} | {"swaps": swaps}
+summary = swap_statistics(stats) | {"word_lists": [spec for spec, _ in p.word_lists], "word_map_size": len(augmenter.swap),
+                                    "bias_bench_quirks": p.bias_bench_quirks}
 write_json(snakemake.output.stats, summary)
-log.info("%d sentences scanned, %d candidates written", stats["sentences_scanned"], n)
+log.info("%d sentences scanned, %d candidates written; 'her' resolved %s", stats["sentences_scanned"], n,
+         summary["her_resolution"])

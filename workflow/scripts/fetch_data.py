@@ -16,6 +16,9 @@ elif rule == "fetch_crows_pairs":
 elif rule == "fetch_word_lists":
     sources.fetch_word_lists(data_dir, out)
     n = 1
+elif rule == "fetch_winobias_swaps":
+    sources.fetch_winobias_swaps(data_dir, snakemake.wildcards.name, out)
+    n = sum(1 for line in open(out) if line.strip())
 elif rule == "fetch_glue":
     n = sources.fetch_sst2(data_dir, snakemake.wildcards.split, out)
 else:
