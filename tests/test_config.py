@@ -51,3 +51,12 @@ def test_save_step_beyond_max_steps():
     config["finetune"]["save_steps"] = [10, 10_000]
     with pytest.raises(ConfigError, match="save_steps"):
         validate_config(config, SCHEMA)
+
+
+def test_corpus_accepts_known_names_and_local_files():
+    config = merged()
+    config["corpus"] = ["brown", "my/corpus.txt", "more.jsonl"]
+    validate_config(config, SCHEMA)
+    config["corpus"] = ["my/corpus.csv"]
+    with pytest.raises(ConfigError, match=r"config key 'corpus\.0'"):
+        validate_config(config, SCHEMA)

@@ -36,3 +36,15 @@ def test_bad_glue_row_names_line(tmp_path):
     path.write_text("sentence\tlabel\ngood film\t1\nno label here\n")
     with pytest.raises(ValueError, match=r"train.tsv, line 3"):
         list(sources.read_glue_tsv(path))
+
+
+def test_read_texts_jsonl_and_txt(tmp_path):
+    (tmp_path / "a.jsonl").write_text('{"text": "He ran."}\n{"text": "She sat."}\n')
+    (tmp_path / "b.txt").write_text("one line\n\nanother line\n")
+    assert list(sources.read_texts(tmp_path / "a.jsonl")) == ["He ran.", "She sat."]
+    assert list(sources.read_texts(tmp_path / "b.txt")) == ["one line", "another line"]
+    (tmp_path / "c.jsonl").write_text('{"body": "x"}\n')
+    with pytest.raises(ValueError, match="row 1 has no 'text' field"):
+        list(sources.read_texts(tmp_path / "c.jsonl"))
+    with pytest.raises(ValueError, match=".jsonl .* or .txt"):
+        list(sources.read_texts(tmp_path / "d.csv"))

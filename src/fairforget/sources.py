@@ -56,6 +56,21 @@ def mirror_file(data_dir: str, key: str) -> Path:
     return path
 
 
+def read_texts(path: str | Path):
+    """Texts of a corpus file: JSON lines with a `text` field (.jsonl/.json) or one text per line (.txt)."""
+    path = Path(path)
+    if path.suffix in (".jsonl", ".json"):
+        for lineno, row in enumerate(read_jsonl(path), 1):
+            if "text" not in row:
+                raise ValueError(f"{path}: row {lineno} has no 'text' field (fields: {sorted(row)})")
+            yield row["text"]
+    elif path.suffix == ".txt":
+        with open(path) as f:
+            yield from (line.rstrip("\n") for line in f if line.strip())
+    else:
+        raise ValueError(f"{path}: corpus files must be .jsonl (field 'text') or .txt (one text per line)")
+
+
 def _load_hub(path: str, name: str | None, split: str, **kwargs):
     import datasets
 

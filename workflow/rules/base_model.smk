@@ -4,7 +4,7 @@
 
 rule train_tokenizer:
     input:
-        corpus=expand("resources/corpus/{corpus}.jsonl", corpus=config["corpus"]),
+        corpus=corpus_files(),
     output:
         directory("results/models/{model}/tokenizer"),
     params:
@@ -25,7 +25,7 @@ rule train_tokenizer:
 
 rule pretrain_scratch:
     input:
-        corpus=expand("resources/corpus/{corpus}.jsonl", corpus=config["corpus"]),
+        corpus=corpus_files(),
         tokenizer="results/models/{model}/tokenizer",
     output:
         model=directory("results/models/{model}/base"),

@@ -4,7 +4,7 @@
 
 rule cda_candidates:
     input:
-        corpus=expand("resources/corpus/{corpus}.jsonl", corpus=config["corpus"]),
+        corpus=corpus_files(),
         words=[path for _, files in word_list_files() for path in files],
     output:
         candidates="results/cda/candidates.jsonl",

@@ -17,6 +17,13 @@ STEPS = sorted(set(config["finetune"]["save_steps"]) | {config["finetune"]["max_
 TASKS = config["downstream"]["tasks"]
 
 
+def corpus_files():
+    """Corpus files: a known corpus name is fetched into resources/, anything else is a local file path."""
+    from fairforget.sources import CORPORA
+
+    return [f"resources/corpus/{c}.jsonl" if c in CORPORA else c for c in config["corpus"]]
+
+
 def word_list_files():
     """Files each configured CDA word list is read from (the 'names' list ships with the package)."""
     builtin = {

@@ -5,14 +5,15 @@ from collections import Counter
 from tqdm.auto import tqdm
 
 from fairforget.cda import extract_candidates, load_word_lists, make_augmenter, swap_statistics
-from fairforget.io import read_jsonl, write_json, write_jsonl
+from fairforget.io import write_json, write_jsonl
 from fairforget.logs import setup_logging
+from fairforget.sources import read_texts
 
 log = setup_logging(snakemake.log[0])
 p = snakemake.params
 directed = load_word_lists([tuple(entry) for entry in p.word_lists])
 augmenter = make_augmenter(directed, p.bias_bench_quirks)
-texts = tqdm((row["text"] for path in snakemake.input.corpus for row in read_jsonl(path)), desc="scanning corpus",
+texts = tqdm((text for path in snakemake.input.corpus for text in read_texts(path)), desc="scanning corpus",
              unit="text", mininterval=10)
 stats = Counter()
 n = write_jsonl(snakemake.output.candidates, extract_candidates(texts, augmenter, p.min_words, p.max_words, stats))

@@ -6,9 +6,10 @@ import time
 import torch
 from transformers import AutoTokenizer
 
-from fairforget.io import read_jsonl, write_json
+from fairforget.io import write_json
 from fairforget.logs import setup_logging
 from fairforget.modeling import scratch_bert
+from fairforget.sources import read_texts
 from fairforget.training import (heldout_mlm_loss, random_baseline_loss, save_model, split_corpus, tokenize_blocks,
                                  train_mlm, unigram_loss)
 
@@ -17,7 +18,7 @@ cfg = snakemake.params.scratch
 torch.set_num_threads(snakemake.threads)
 start = time.perf_counter()
 
-texts = [r["text"] for path in snakemake.input.corpus for r in read_jsonl(path)]
+texts = [text for path in snakemake.input.corpus for text in read_texts(path)]
 heldout, train = split_corpus(texts, cfg["seed"], cfg["heldout_fraction"], cfg["max_corpus_rows"])
 log.info("corpus: %d training texts, %d held-out texts", len(train), len(heldout))
 

@@ -8,14 +8,15 @@ trainer breaks count ties in hash-map order, so two trainings on the same text c
 import hashlib
 import json
 
-from fairforget.io import atomic_path, read_jsonl
+from fairforget.io import atomic_path
 from fairforget.logs import setup_logging
 from fairforget.modeling import train_wordpiece_tokenizer
+from fairforget.sources import read_texts
 from fairforget.training import split_corpus
 
 log = setup_logging(snakemake.log[0])
 cfg = snakemake.params.scratch
-texts = [r["text"] for path in snakemake.input.corpus for r in read_jsonl(path)]
+texts = [text for path in snakemake.input.corpus for text in read_texts(path)]
 _, train = split_corpus(texts, cfg["seed"], cfg["heldout_fraction"], cfg["max_corpus_rows"])
 tokenizer = train_wordpiece_tokenizer(train, cfg["vocab_size"], cfg["max_length"])
 vocab_sha = hashlib.sha256(json.dumps(sorted(tokenizer.get_vocab().items())).encode()).hexdigest()
