@@ -60,3 +60,10 @@ def test_corpus_accepts_known_names_and_local_files():
     config["corpus"] = ["my/corpus.csv"]
     with pytest.raises(ConfigError, match=r"config key 'corpus\.0'"):
         validate_config(config, SCHEMA)
+
+
+def test_min_words_above_max_words():
+    config = merged()
+    config["cda"]["min_words"], config["cda"]["max_words"] = 50, 10
+    with pytest.raises(ConfigError, match=r"cda\.min_words"):
+        validate_config(config, SCHEMA)

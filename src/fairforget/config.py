@@ -34,6 +34,8 @@ def validate_config(config: dict, schema_path: str) -> None:
             f"config key 'finetune.save_steps': step {max(steps)} is beyond "
             f"finetune.max_steps={config['finetune']['max_steps']}"
         )
+    if config["cda"]["min_words"] > config["cda"]["max_words"]:
+        raise ConfigError("config key 'cda.min_words': larger than cda.max_words, so no sentence would qualify")
     names = [m["name"] for m in config["models"]]
     if len(set(names)) != len(names):
         raise ConfigError(f"config key 'models': model names must be unique, got {names}")
