@@ -11,6 +11,7 @@ from transformers import (AutoModelForSequenceClassification, AutoTokenizer, Dat
                           set_seed)
 
 from .metrics import metric_path
+from .modeling import usable_length
 from .training import training_arguments
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def finetune_classifier(model_path: str, train_rows: list[dict], dev_rows: list[
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     num_labels = len({r["label"] for r in train_rows})
     model = AutoModelForSequenceClassification.from_pretrained(model_path, num_labels=num_labels)
-    max_length = min(max_length, model.config.max_position_embeddings)
+    max_length = usable_length(model, max_length)
 
     def encode(rows):
         enc = tokenizer([r["sentence"] for r in rows], truncation=True, max_length=max_length)

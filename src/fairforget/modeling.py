@@ -73,6 +73,11 @@ def load_masked_lm(path: str):
     return model, tokenizer
 
 
+def usable_length(model, requested: int) -> int:
+    """`requested` capped at the positions the model has (tiny scratch models know only their training length)."""
+    return min(requested, getattr(model.config, "max_position_embeddings", None) or requested)
+
+
 def mlm_head(model) -> torch.nn.Module | None:
     """The module mapping hidden states to vocabulary logits, for the architectures that have one."""
     for name in ("cls", "lm_head"):  # BERT family, RoBERTa family

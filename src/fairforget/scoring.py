@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .modeling import logits_at
+from .modeling import logits_at, usable_length
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +92,10 @@ def bootstrap_ci(values: np.ndarray, n_resamples: int = 1000, seed: int = 0) -> 
 def crows_pairs_score(model, tokenizer, pairs: list[dict], batch_size: int = 128) -> dict:
     """% of pairs whose sent_more gets the higher pseudo-log-likelihood of the shared tokens."""
     sequences, positions = [], []
-    limit = getattr(model.config, "max_position_embeddings", None)  # only tiny scratch models ever hit it
+    limit = usable_length(model, tokenizer.model_max_length)  # only tiny scratch models ever truncate
     for row in pairs:
-        ids_more = tokenizer(row["sent_more"], truncation=bool(limit), max_length=limit)["input_ids"]
-        ids_less = tokenizer(row["sent_less"], truncation=bool(limit), max_length=limit)["input_ids"]
+        ids_more = tokenizer(row["sent_more"], truncation=True, max_length=limit)["input_ids"]
+        ids_less = tokenizer(row["sent_less"], truncation=True, max_length=limit)["input_ids"]
         pos_more, pos_less = shared_token_positions(ids_more, ids_less)
         sequences += [ids_more, ids_less]
         positions += [pos_more, pos_less]
@@ -146,7 +146,7 @@ def segment_tokens(tokenizer, texts: list[str], max_tokens: int, max_length: int
 def pseudo_log_likelihood(model, tokenizer, texts: list[str], max_tokens: int, max_length: int = 128,
                           batch_size: int = 128) -> dict:
     """Mean negative pseudo-log-likelihood per token (Salazar et al. 2020) and pseudo-perplexity."""
-    max_length = min(max_length, getattr(model.config, "max_position_embeddings", max_length))
+    max_length = usable_length(model, max_length)
     sequences = segment_tokens(tokenizer, texts, max_tokens, max_length)
     positions = [list(range(1, len(s) - 1)) for s in sequences]
     logprobs = masked_token_logprobs(model, tokenizer, sequences, positions, batch_size, desc="pseudo-log-likelihood")

@@ -84,7 +84,7 @@ def fetch_corpus(name: str, data_dir: str | None, out_path: str) -> int:
         raise KeyError(f"unknown corpus {name!r}; known: {sorted(CORPORA)}")
     hub, _ = CORPORA[name]
     if data_dir:
-        rows = ({"text": r["text"]} for r in read_jsonl(mirror_file(data_dir, f"corpus/{name}")))
+        rows = ({"text": t} for t in read_texts(mirror_file(data_dir, f"corpus/{name}")))
     elif hub is None:
         raise ValueError(f"corpus {name!r} exists only in a local mirror: set data_dir in the config")
     else:
@@ -129,16 +129,20 @@ def fetch_crows_pairs(data_dir: str | None, out_path: str) -> int:
     return len(ds)
 
 
+def _copy_or_download(data_dir: str | None, key: str, url: str, tmp: Path) -> None:
+    """The mirror's file `key` when a mirror is configured, else the upstream file at `url`."""
+    if data_dir:
+        shutil.copyfile(mirror_file(data_dir, key), tmp)
+    else:
+        with urllib.request.urlopen(url, timeout=60) as resp:
+            tmp.write_bytes(resp.read())
+
+
 def fetch_word_lists(data_dir: str | None, out_path: str) -> None:
     """bias-bench's bias_attribute_words.json (gender pairs used for CDA)."""
     with atomic_path(out_path) as tmp:
-        if data_dir:
-            shutil.copyfile(mirror_file(data_dir, "gender_words"), tmp)
-        else:
-            with urllib.request.urlopen(BIAS_BENCH_WORDS_URL, timeout=60) as resp:
-                tmp.write_bytes(resp.read())
-        words = json.loads(tmp.read_text())
-        if "gender" not in words:
+        _copy_or_download(data_dir, "gender_words", BIAS_BENCH_WORDS_URL, tmp)
+        if "gender" not in json.loads(tmp.read_text()):
             raise ValueError(f"{out_path}: expected a 'gender' key with [male, female] pairs")
 
 
@@ -147,11 +151,7 @@ def fetch_winobias_swaps(data_dir: str | None, name: str, out_path: str) -> None
     if name not in ("generalized_swaps", "extra_gendered_words"):
         raise ValueError(f"unknown WinoBias list {name!r}")
     with atomic_path(out_path) as tmp:
-        if data_dir:
-            shutil.copyfile(mirror_file(data_dir, f"winobias/{name}"), tmp)
-        else:
-            with urllib.request.urlopen(WINOBIAS_URL.format(name=name), timeout=60) as resp:
-                tmp.write_bytes(resp.read())
+        _copy_or_download(data_dir, f"winobias/{name}", WINOBIAS_URL.format(name=name), tmp)
 
 
 def read_glue_tsv(path: Path, text_column: str = "sentence", label_column: str = "label"):

@@ -18,7 +18,8 @@ elif rule == "fetch_word_lists":
     n = 1
 elif rule == "fetch_winobias_swaps":
     sources.fetch_winobias_swaps(data_dir, snakemake.wildcards.name, out)
-    n = sum(1 for line in open(out) if line.strip())
+    with open(out) as f:
+        n = sum(1 for line in f if line.strip())
 elif rule == "fetch_glue":
     n = sources.fetch_sst2(data_dir, snakemake.wildcards.split, out)
 else:

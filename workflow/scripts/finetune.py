@@ -7,7 +7,7 @@ import torch
 from fairforget.cda import training_texts
 from fairforget.io import read_jsonl
 from fairforget.logs import setup_logging
-from fairforget.modeling import load_masked_lm
+from fairforget.modeling import load_masked_lm, usable_length
 from fairforget.training import tokenize_blocks, train_mlm
 
 log = setup_logging(snakemake.log[0])
@@ -16,7 +16,7 @@ torch.set_num_threads(snakemake.threads)
 model, tokenizer = load_masked_lm(snakemake.input.base)
 model.train()
 texts = training_texts(read_jsonl(snakemake.input.data), snakemake.params.mode)
-block_size = min(cfg["max_length"], model.config.max_position_embeddings)
+block_size = usable_length(model, cfg["max_length"])
 blocks = tokenize_blocks(tokenizer, texts, block_size)
 log.info("%d CDA texts -> %d blocks of %d tokens", len(texts), len(blocks), block_size)
 step_dirs = dict(zip(snakemake.params.steps, snakemake.output))
