@@ -34,3 +34,52 @@ def tiny_mlm():
                          max_positions=32, seed=0)
     model.eval()
     return model, tokenizer, texts
+
+
+def _causal_tokenizer(texts, bos: str, eos: str, add_bos: bool):
+    """A small WordPiece tokenizer set up as a causal LM's: Llama-like (adds BOS) or GPT-2-like (does not)."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["[PAD]", "[UNK]", bos] + ([eos] if eos != bos else [])
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    tok.train_from_iterator(texts, trainer=trainers.WordPieceTrainer(vocab_size=200, special_tokens=specials,
+                                                                     show_progress=False))
+    if add_bos:
+        tok.post_processor = processors.TemplateProcessing(single=f"{bos} $A",
+                                                           special_tokens=[(bos, tok.token_to_id(bos))])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", bos_token=bos,
+                                   eos_token=eos, model_max_length=64)
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(tiny_mlm):
+    """A tiny random LlamaForCausalLM whose tokenizer adds BOS itself (as Llama's does)."""
+    from transformers import LlamaConfig, LlamaForCausalLM, set_seed
+
+    texts = tiny_mlm[2]
+    tokenizer = _causal_tokenizer(texts, "<s>", "</s>", add_bos=True)
+    set_seed(0)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=64,
+                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id)
+    model = LlamaForCausalLM(config).eval()
+    return model, tokenizer, texts
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2(tiny_mlm):
+    """A tiny random GPT-2 whose tokenizer adds nothing and has BOS = EOS = <|endoftext|>."""
+    from transformers import GPT2Config, GPT2LMHeadModel, set_seed
+
+    texts = tiny_mlm[2]
+    tokenizer = _causal_tokenizer(texts, "<|endoftext|>", "<|endoftext|>", add_bos=False)
+    set_seed(0)
+    config = GPT2Config(vocab_size=len(tokenizer), n_embd=32, n_layer=2, n_head=2, n_positions=64,
+                        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    model = GPT2LMHeadModel(config).eval()
+    return model, tokenizer, texts

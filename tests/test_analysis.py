@@ -7,21 +7,29 @@ from fairforget.analysis import correlations, metrics_table
 from fairforget.io import write_json
 
 
-def make_entry(tmp_path, model, method, size, step, nll, acc, crows=55.0):
+def make_entry(tmp_path, model, method, size, step, nll, acc, crows=55.0, stereo_loglik=-20.0):
     prefix = tmp_path / f"{model}-{method}-{size}-{step}"
-    write_json(f"{prefix}-crows.json", {"value": crows, "ci95": [50.0, 60.0], "n": 262, "ties": 0})
-    write_json(f"{prefix}-lm.json", {"nll": nll, "pppl": math.exp(nll), "n_tokens": 100})
+    variant = {"value": crows, "ci95": [50.0, 60.0], "n": 262, "ties": 0}
+    write_json(f"{prefix}-crows.json", {
+        "primary": "nangia2020", "variants": {"nangia2020": variant, "bias_bench": variant},
+        "likelihood": {"mean_stereo": stereo_loglik, "mean_anti": -21.0, "mean_gap": stereo_loglik + 21.0}})
+    write_json(f"{prefix}-lm.json", {"measure": "pseudo_log_likelihood", "nll": nll, "perplexity": math.exp(nll),
+                                     "n_tokens": 100, "kl_base": 0.0})
     write_json(f"{prefix}-sst2.json", {"accuracy": acc})
     return dict(model=model, method=method, size=size, seed=0, step=step, crows=f"{prefix}-crows.json",
                 lm=f"{prefix}-lm.json", downstream={"sst2": f"{prefix}-sst2.json"})
 
 
 def test_forgetting_is_relative_to_base(tmp_path):
-    entries = [make_entry(tmp_path, "m", "base", 0, 0, 4.0, 0.80), make_entry(tmp_path, "m", "cda", 10, 5, 4.5, 0.75),
-               make_entry(tmp_path, "m", "cda", 20, 5, 5.0, 0.70)]
+    entries = [make_entry(tmp_path, "m", "base", 0, 0, 4.0, 0.80),
+               make_entry(tmp_path, "m", "cda", 10, 5, 4.5, 0.75, stereo_loglik=-22.0),
+               make_entry(tmp_path, "m", "cda", 20, 5, 5.0, 0.70, stereo_loglik=-23.0)]
     df = metrics_table(entries)
     assert list(df["forgetting"]) == [0.0, 0.5, 1.0]
     assert df.loc[2, "forgetting_rel"] == pytest.approx(0.25)
+    assert list(df["selective_crows_stereo"]) == [0.0, -2.0, -3.0]
+    assert list(df["selective_crows_gap"]) == [0.0, -2.0, -3.0]
+    assert {"crows", "crows_nangia2020", "crows_bias_bench", "lm_kl_base"} <= set(df.columns)
     assert not df.isna().any().any()
 
 

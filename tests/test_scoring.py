@@ -4,17 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from fairforget.scoring import (crows_pairs_score, masked_token_logprobs, pseudo_log_likelihood,
-                                shared_token_positions)
-
-
-def reference_logprob(model, tokenizer, ids, position):
-    """One full forward pass of the stock model with one token masked: the slow, obvious way."""
-    masked = torch.tensor([ids])
-    masked[0, position] = tokenizer.mask_token_id
-    with torch.no_grad():
-        logits = model(input_ids=masked).logits[0, position]
-    return float(torch.log_softmax(logits, -1)[ids[position]])
+from fairforget.modeling import load_lm
+from fairforget.scoring import (causal_sequence, heldout_lm_loss, heldout_tokens, masked_token_logprobs,
+                                masked_token_scores, pseudo_log_likelihood, sliding_windows)
+from reference_scorers import masked_reference
 
 
 def test_batched_logprobs_equal_reference(tiny_mlm):
@@ -23,44 +16,88 @@ def test_batched_logprobs_equal_reference(tiny_mlm):
     positions = [list(range(1, len(s) - 1)) for s in sequences]
     batched = masked_token_logprobs(model, tokenizer, sequences, positions, batch_size=7)
     for seq, pos, got in zip(sequences, positions, batched):
-        expected = [reference_logprob(model, tokenizer, seq, p) for p in pos]
+        expected = [masked_reference(model, tokenizer, seq, p) for p in pos]
         np.testing.assert_allclose(got, expected, atol=1e-4)
 
 
-def test_shared_token_positions_skip_cls_and_sep():
-    # [CLS] he is a nurse [SEP] vs [CLS] she is a nurse [SEP] (ids)
-    a, b = [2, 10, 11, 12, 13, 3], [2, 20, 11, 12, 13, 3]
-    assert shared_token_positions(a, b) == ([2, 3, 4], [2, 3, 4])
+def perturbed(model, seed=1, scale=0.05):
+    """A copy of `model` with noise on every weight: a stand-in for a fine-tuned checkpoint."""
+    import copy
+
+    other = copy.deepcopy(model)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in other.parameters():
+            p.add_(torch.randn(p.shape, generator=generator) * scale)
+    return other
 
 
-def test_crows_pairs_score(tiny_mlm):
-    model, tokenizer, _ = tiny_mlm
-    pairs = [
-        {"sent_more": "he is a nurse .", "sent_less": "she is a nurse .", "stereo_antistereo": "stereo"},
-        {"sent_more": "the man went to the market .", "sent_less": "the woman went to the market .",
-         "stereo_antistereo": "antistereo"},
-        {"sent_more": "his brother saw the dog .", "sent_less": "her brother saw the dog .",
-         "stereo_antistereo": "stereo"},
-    ]
-    result = crows_pairs_score(model, tokenizer, pairs, batch_size=4)
-    assert result["n"] == 3 and 0 <= result["value"] <= 100
-    # recompute the first pair by hand with the reference scorer
-    ids_more, ids_less = tokenizer(pairs[0]["sent_more"])["input_ids"], tokenizer(pairs[0]["sent_less"])["input_ids"]
-    pos_more, pos_less = shared_token_positions(ids_more, ids_less)
-    more = sum(reference_logprob(model, tokenizer, ids_more, p) for p in pos_more)
-    less = sum(reference_logprob(model, tokenizer, ids_less, p) for p in pos_less)
-    single = crows_pairs_score(model, tokenizer, pairs[:1])
-    assert single["value"] == (100.0 if more > less else 0.0)
+def test_masked_kl_against_base(tiny_mlm):
+    model, tokenizer, texts = tiny_mlm
+    sequences = [tokenizer(t)["input_ids"] for t in texts[:3]]
+    positions = [list(range(1, len(s) - 1)) for s in sequences]
+    _, same = masked_token_scores(model, tokenizer, sequences, positions, base_model=model)
+    assert np.allclose(np.concatenate(same), 0, atol=1e-6)
+    checkpoint = perturbed(model)
+    _, kl = masked_token_scores(checkpoint, tokenizer, sequences, positions, batch_size=5, base_model=model)
+    ids = torch.tensor([sequences[0]])
+    ids[0, 2] = tokenizer.mask_token_id
+    with torch.no_grad():
+        base_lp = torch.log_softmax(model(input_ids=ids).logits[0, 2], -1)
+        ckpt_lp = torch.log_softmax(checkpoint(input_ids=ids).logits[0, 2], -1)
+    assert kl[0][1] == pytest.approx(float((base_lp.exp() * (base_lp - ckpt_lp)).sum()), abs=1e-5)
+    assert min(np.concatenate(kl)) > 0
 
 
 def test_pseudo_log_likelihood_counts_every_token(tiny_mlm):
     model, tokenizer, texts = tiny_mlm
     result = pseudo_log_likelihood(model, tokenizer, texts, max_tokens=50, max_length=16)
     assert result["n_tokens"] == 50
-    assert result["nll"] > 0 and math.isclose(result["pppl"], math.exp(result["nll"]))
+    assert result["nll"] > 0 and math.isclose(result["perplexity"], math.exp(result["nll"]))
 
 
-def test_pseudo_log_likelihood_needs_text(tiny_mlm):
+def test_heldout_loss_needs_text(tiny_mlm):
     model, tokenizer, _ = tiny_mlm
     with pytest.raises(ValueError, match="no held-out tokens"):
         pseudo_log_likelihood(model, tokenizer, [], max_tokens=10)
+
+
+@pytest.mark.parametrize("start", [7, None])
+def test_sliding_windows_score_every_token_once(start):
+    flat = list(range(100, 137))
+    windows = sliding_windows(flat, max_length=10, stride=4, start=start)
+    scored = [t for window, first in windows for t in window[first:]]
+    assert scored == (flat if start is not None else flat[1:])
+    assert all(len(w) <= 10 for w, _ in windows)
+    assert all(w[0] == start for w, _ in windows) if start is not None else True
+    with pytest.raises(ValueError, match="stride"):
+        sliding_windows(flat, max_length=10, stride=10 if start is None else 11, start=start)
+
+
+@pytest.mark.parametrize("fixture", ["tiny_llama", "tiny_gpt2"])
+def test_causal_heldout_loss_equals_reference(fixture, request):
+    model, tokenizer, texts = request.getfixturevalue(fixture)
+    # one window holding everything: the reference is a single forward pass of the stock model
+    flat = heldout_tokens(tokenizer, texts, 40)
+    ids = causal_sequence(tokenizer, "") + flat
+    with torch.no_grad():
+        logp = torch.log_softmax(model(input_ids=torch.tensor([ids])).logits[0], -1)
+    expected = -np.mean([float(logp[t - 1, ids[t]]) for t in range(1, len(ids))])
+    result = heldout_lm_loss(model, tokenizer, "causal", texts, max_tokens=40, max_length=64, stride=63)
+    assert result["n_tokens"] == 40 and result["nll"] == pytest.approx(expected, abs=1e-4)
+    # short windows: every token still scored once, with less context
+    short = heldout_lm_loss(model, tokenizer, "causal", texts, max_tokens=40, max_length=12, stride=5, batch_size=3)
+    assert short["n_tokens"] == 40 and short["measure"] == "causal_log_likelihood"
+    with_kl = heldout_lm_loss(perturbed(model), tokenizer, "causal", texts, 40, 12, 5, base_model=model)
+    assert with_kl["kl_base"] > 0
+    same = heldout_lm_loss(model, tokenizer, "causal", texts, 40, 12, 5, base_model=model)
+    assert same["kl_base"] == pytest.approx(0, abs=1e-6)
+
+
+def test_load_lm_detects_the_model_kind(tiny_mlm, tiny_llama, tiny_gpt2, tmp_path):
+    for name, (model, tokenizer, _), kind in (("bert", tiny_mlm, "masked"), ("llama", tiny_llama, "causal"),
+                                               ("gpt2", tiny_gpt2, "causal")):
+        model.save_pretrained(tmp_path / name)
+        tokenizer.save_pretrained(tmp_path / name)
+        loaded, _, got = load_lm(str(tmp_path / name))
+        assert got == kind and type(loaded) is type(model)

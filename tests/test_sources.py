@@ -48,3 +48,39 @@ def test_read_texts_jsonl_and_txt(tmp_path):
         list(sources.read_texts(tmp_path / "c.jsonl"))
     with pytest.raises(ValueError, match=".jsonl .* or .txt"):
         list(sources.read_texts(tmp_path / "d.csv"))
+
+
+def test_fetch_stereoset_and_seat_from_mirror(data_dir, tmp_path):
+    from fairforget.stereotypes import read_seat_test, read_stereoset
+
+    assert sources.fetch_stereoset(str(data_dir), str(tmp_path / "stereoset.json")) == 1026
+    assert len(read_stereoset(tmp_path / "stereoset.json", "gender", "dev")) == 255
+    sources.fetch_seat_test(str(data_dir), "sent-weat6", str(tmp_path / "seat.jsonl"))
+    assert len(read_seat_test(tmp_path / "seat.jsonl")["targ1"]["examples"]) == 64
+    with pytest.raises(FileNotFoundError, match="no SEAT test 'weat99'.*sent-weat6"):
+        sources.fetch_seat_test(str(data_dir), "weat99", str(tmp_path / "missing.jsonl"))
+    assert not (tmp_path / "missing.jsonl").exists()
+
+
+def test_fetch_stereoset_from_hub_layout(tmp_path, monkeypatch):
+    """The Hub rows (parquet conversion: gold_label a class label) become the official layout."""
+    import datasets
+
+    from fairforget.stereotypes import read_stereoset
+
+    features = datasets.Features({
+        "id": datasets.Value("string"), "target": datasets.Value("string"), "bias_type": datasets.Value("string"),
+        "context": datasets.Value("string"),
+        "sentences": datasets.Sequence({
+            "sentence": datasets.Value("string"), "id": datasets.Value("string"),
+            "gold_label": datasets.ClassLabel(names=["anti-stereotype", "stereotype", "unrelated"])}),
+    })
+    row = {"id": "x1", "target": "mother", "bias_type": "gender", "context": "my mother is BLANK.",
+           "sentences": {"sentence": ["my mother is kind.", "my mother is rude.", "my mother is blue."],
+                         "id": ["a", "b", "c"], "gold_label": [1, 0, 2]}}
+    fake = datasets.Dataset.from_list([row], features=features)
+    monkeypatch.setattr(sources, "_load_hub", lambda *args, **kwargs: fake)
+    assert sources.fetch_stereoset(None, str(tmp_path / "s.json")) == 1
+    (item,) = read_stereoset(tmp_path / "s.json", "gender", "dev")
+    assert item["sentences"]["stereotype"]["sentence"] == "my mother is kind."
+    assert item["sentences"]["anti-stereotype"]["id"] == "b"

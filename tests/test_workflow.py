@@ -2,6 +2,7 @@
 a second run has nothing to do; a figure option reruns only that figure; a new size schedules only
 that size's jobs (and the tables / figure)."""
 
+import json
 import re
 import shutil
 import subprocess
@@ -21,14 +22,15 @@ MICRO = {
     "scratch": {"vocab_size": 1000, "hidden_size": 32, "num_heads": 2, "intermediate_size": 64, "max_length": 32,
                 "max_steps": 30, "batch_size": 16, "warmup_steps": 0, "max_corpus_rows": 4000},
     "finetune": {"max_steps": 4, "save_steps": [2, 4], "batch_size": 4, "max_length": 32},
-    "evaluation": {"crows_pairs": {"max_pairs": 12}, "forgetting": {"max_tokens": 60, "max_length": 32}},
+    "evaluation": {"crows_pairs": {"max_pairs": 12}, "forgetting": {"max_tokens": 60, "max_length": 32},
+                   "seat": {"tests": ["weat6", "sent-weat7"], "n_samples": 2000}},
     "downstream": {"train_size": 64, "batch_size": 16, "max_length": 32},
 }
 
 
 def snakemake(workdir: Path, *args: str, overlays=()) -> str:
     configs = ["config/offline.yaml", "micro.yaml", *overlays]
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", *configs, *args]
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *args, "--configfile", *configs]  # targets first
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
     return proc.stdout + proc.stderr
@@ -66,6 +68,18 @@ def test_tables_and_figure(workdir):
     assert not metrics.isna().any().any()
     assert (metrics.loc[metrics["method"] == "base", "forgetting"] == 0).all()
     assert set(metrics["size"]) == {0, 20, 40} and set(metrics["step"]) == {0, 2, 4}
+    expected = {"crows", "crows_nangia2020", "crows_bias_bench", "stereoset_ss", "stereoset_lms", "stereoset_icat",
+                "seat_mean_abs_effect", "seat_weat6_effect", "seat_sent-weat7_p", "lm_kl_base",
+                "selective_crows_stereo", "selective_crows_gap", "selective_stereoset_stereo",
+                "selective_stereoset_gap"}
+    assert expected <= set(metrics.columns), expected - set(metrics.columns)
+    base, tuned = metrics[metrics["method"] == "base"], metrics[metrics["method"] != "base"]
+    assert (base[["lm_kl_base", "selective_crows_gap"]] == 0).all().all()
+    assert (tuned["lm_kl_base"] >= 0).all() and tuned["lm_kl_base"].max() > 0  # checkpoints moved from the base
+    # 255 gender dev items; a few contexts exceed the micro model's 32 positions and are counted as skipped
+    assert (metrics["stereoset_n"] + metrics["stereoset_skipped"]).eq(255).all()
+    assert metrics["stereoset_n"].gt(200).all()
+    assert metrics["stereoset_ss"].between(0, 100).all()
     corr = pd.read_csv(workdir / "results/tables/correlations.csv")
     assert set(corr["method"]) == {"pearson", "spearman"} and (corr["n"] == 5).all()
     for ext in ("png", "pdf"):
@@ -85,7 +99,8 @@ def test_figure_option_reruns_only_the_figure(workdir):
 def test_new_size_schedules_only_its_jobs(workdir):
     (workdir / "size.yaml").write_text(yaml.safe_dump({"cda": {"sizes": [20, 40, 60]}}))
     jobs = planned_jobs(snakemake(workdir, "-n", overlays=["size.yaml"]))
-    assert jobs == {"cda_subset": 1, "finetune": 1, "crows_pairs": 2, "lm_loss": 2, "downstream": 2,
+    assert jobs == {"cda_subset": 1, "finetune": 1, "crows_pairs": 2, "stereoset": 2, "seat": 2, "lm_loss": 2,
+                    "downstream": 2,
                     "metrics_table": 1, "correlations": 1, "figure_downstream_vs_forgetting": 1, "all": 1}
 
 
@@ -122,3 +137,21 @@ def test_same_config_and_seed_give_same_numbers(workdir):
     snakemake(workdir, "--forcerun", "pretrain_scratch")
     after = pd.read_csv(workdir / "results/tables/metrics.csv")
     pd.testing.assert_frame_equal(before, after)
+
+
+def test_evaluation_rules_score_a_causal_lm(workdir, tiny_llama, tmp_path):
+    """A local Llama-architecture model goes through the same evaluation rules as the BERT models."""
+    model, tokenizer, _ = tiny_llama
+    model.save_pretrained(tmp_path / "tiny-llama")
+    tokenizer.save_pretrained(tmp_path / "tiny-llama")
+    models = [{"name": "scratch-bert", "path": "scratch"}, {"name": "tiny-llama", "path": str(tmp_path / "tiny-llama")}]
+    (workdir / "causal.yaml").write_text(yaml.safe_dump({"models": models}))
+    targets = [f"results/eval/tiny-llama/base/{name}.json" for name in ("crows_pairs", "stereoset", "seat", "lm_loss")]
+    snakemake(workdir, *targets, overlays=["causal.yaml"])
+    crows = json.loads((workdir / targets[0]).read_text())
+    assert crows["model_kind"] == "causal" and set(crows["variants"]) == {"causal_sum", "causal_mean"}
+    stereoset = json.loads((workdir / targets[1]).read_text())
+    assert stereoset["variant"] == "bias_bench_causal" and stereoset["n"] + stereoset["skipped"] == 255
+    lm = json.loads((workdir / targets[3]).read_text())
+    assert lm["measure"] == "causal_log_likelihood" and lm["n_tokens"] == 60
+    assert len(lm["dataset_sha256"]) == 1 and lm["versions"]["transformers"]

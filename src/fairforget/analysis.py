@@ -12,36 +12,78 @@ from .io import read_json
 KEY_COLUMNS = ["model", "method", "size", "seed", "step"]
 
 
+def crows_columns(crows: dict) -> dict:
+    primary = crows["variants"][crows["primary"]]
+    row = {
+        "crows": primary["value"],
+        "crows_ci_low": primary["ci95"][0],
+        "crows_ci_high": primary["ci95"][1],
+        "crows_n": primary["n"],
+        "crows_ties": primary["ties"],
+        "crows_variant": crows["primary"],
+    }
+    row.update({f"crows_{name}": v["value"] for name, v in crows["variants"].items()})
+    row.update({f"crows_loglik_{k[5:]}": v for k, v in crows["likelihood"].items()})
+    return row
+
+
+def stereoset_columns(stereoset: dict) -> dict:
+    row = {f"stereoset_{k}": stereoset[k] for k in ("ss", "lms", "icat", "n", "skipped")}
+    row.update({f"stereoset_{k}_ci_low": v[0] for k, v in stereoset["ci95"].items()})
+    row.update({f"stereoset_{k}_ci_high": v[1] for k, v in stereoset["ci95"].items()})
+    row.update({f"stereoset_loglik_{k[5:]}": v for k, v in stereoset["likelihood"].items()})
+    return row
+
+
+def seat_columns(seat: dict) -> dict:
+    row = {"seat_mean_abs_effect": seat["mean_abs_effect_size"]}
+    row.update({f"seat_{name}_effect": r["effect_size"] for name, r in seat["tests"].items()})
+    row.update({f"seat_{name}_p": r["p_value"] for name, r in seat["tests"].items()})
+    return row
+
+
 def metrics_row(entry: dict) -> dict:
     """Flatten the per-checkpoint JSON files named in `entry` into one table row."""
-    crows = read_json(entry["crows"])
-    lm = read_json(entry["lm"])
     row = {k: entry[k] for k in KEY_COLUMNS}
-    row.update({
-        "crows_gender": crows["value"],
-        "crows_gender_ci_low": crows["ci95"][0],
-        "crows_gender_ci_high": crows["ci95"][1],
-        "crows_n": crows["n"],
-        "crows_ties": crows["ties"],
-        "lm_nll": lm["nll"],
-        "lm_pppl": lm["pppl"],
-        "lm_tokens": lm["n_tokens"],
-    })
+    for key, columns in (("crows", crows_columns), ("stereoset", stereoset_columns), ("seat", seat_columns)):
+        if entry.get(key):
+            row.update(columns(read_json(entry[key])))
+    lm = read_json(entry["lm"])
+    row.update({"lm_measure": lm["measure"], "lm_nll": lm["nll"], "lm_perplexity": lm["perplexity"],
+                "lm_tokens": lm["n_tokens"], "lm_kl_base": lm.get("kl_base")})
     for task, path in entry["downstream"].items():
         row[f"{task}_accuracy"] = read_json(path)["accuracy"]
     return row
 
 
+# change against the base model: overall forgetting (held-out loss) and selective forgetting
+# (log-likelihood of the stereotypical sentences, and of the stereotypical - anti-stereotypical gap)
+BASE_DIFFERENCES = {
+    "forgetting": "lm_nll",
+    "selective_crows_stereo": "crows_loglik_stereo",
+    "selective_crows_gap": "crows_loglik_gap",
+    "selective_stereoset_stereo": "stereoset_loglik_stereo",
+    "selective_stereoset_gap": "stereoset_loglik_gap",
+}
+
+
 def metrics_table(entries: list[dict]) -> pd.DataFrame:
-    """All rows, with overall forgetting = checkpoint minus base held-out NLL (absolute and relative)."""
+    """All rows, plus each metric's change against the model's base row.
+
+    forgetting = checkpoint minus base held-out NLL (forgetting_rel: relative to base);
+    selective_* = checkpoint minus base mean log-likelihood (negative = the model finds the
+    stereotypical sentences less likely, i.e. that knowledge was forgotten).
+    """
     df = pd.DataFrame([metrics_row(e) for e in entries])
-    base = df[df["method"] == "base"].groupby("model")["lm_nll"].first()
-    missing = sorted(set(df["model"]) - set(base.index))
+    is_base = df["method"] == "base"
+    missing = sorted(set(df["model"]) - set(df.loc[is_base, "model"]))
     if missing:
         raise ValueError(f"no base-model rows for {missing}: forgetting is measured against the base model")
-    base_nll = df["model"].map(base)
-    df["forgetting"] = df["lm_nll"] - base_nll
-    df["forgetting_rel"] = df["forgetting"] / base_nll
+    for name, column in BASE_DIFFERENCES.items():
+        if column in df:
+            base = df[is_base].groupby("model")[column].first()
+            df[name] = df[column] - df["model"].map(base)
+    df["forgetting_rel"] = df["forgetting"] / (df["lm_nll"] - df["forgetting"])
     return df.sort_values(KEY_COLUMNS, key=lambda s: s.map(str) if s.dtype == object else s).reset_index(drop=True)
 
 

@@ -4,6 +4,7 @@ so an interrupted job never leaves a half-written file that looks complete."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -65,3 +66,25 @@ def read_jsonl(path: str | os.PathLike) -> Iterator[dict]:
                 yield json.loads(line)
             except json.JSONDecodeError as err:
                 raise ValueError(f"{path}, line {lineno}: not valid JSON ({err.msg})") from None
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def provenance(model_path: str, data_paths: Iterable[str | os.PathLike]) -> dict:
+    """What a metric was computed from: model path, sha256 of each data file, library versions."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for package in ("fairforget", "torch", "transformers", "tokenizers", "numpy"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    return {"model_path": str(model_path), "dataset_sha256": {str(p): sha256_file(p) for p in data_paths},
+            "versions": versions}

@@ -73,6 +73,39 @@ def load_masked_lm(path: str):
     return model, tokenizer
 
 
+def model_kind(config) -> str:
+    """'masked' or 'causal', from the saved architecture (else the model type's default head)."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING_NAMES
+
+    for arch in config.architectures or []:
+        if arch.endswith("ForMaskedLM"):
+            return "masked"
+        if arch.endswith(("ForCausalLM", "LMHeadModel")):
+            return "causal"
+    return "masked" if config.model_type in MODEL_FOR_MASKED_LM_MAPPING_NAMES else "causal"
+
+
+def scoring_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def load_lm(path: str, device: torch.device | None = None):
+    """(model, tokenizer, kind) of any masked or causal LM saved with save_pretrained or on the Hub.
+
+    The model is in eval mode on `device` (the GPU when there is one); kind is 'masked' or 'causal'.
+    """
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
+
+    kind = model_kind(AutoConfig.from_pretrained(path))
+    auto = AutoModelForMaskedLM if kind == "masked" else AutoModelForCausalLM
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = auto.from_pretrained(path).to(device or scoring_device())
+    model.eval()
+    log.info("loaded %s LM %s (%s, %.1fM parameters)", kind, path, type(model).__name__,
+             sum(p.numel() for p in model.parameters()) / 1e6)
+    return model, tokenizer, kind
+
+
 def usable_length(model, requested: int) -> int:
     """`requested` capped at the positions the model has (tiny scratch models know only their training length)."""
     return min(requested, getattr(model.config, "max_position_embeddings", None) or requested)

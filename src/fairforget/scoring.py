@@ -1,14 +1,19 @@
-"""Per-checkpoint scores for masked LMs: CrowS-Pairs (Nangia et al. 2020) and pseudo-log-likelihood.
+"""Token-level scoring primitives for masked and causal LMs, and held-out language-modelling loss.
 
-Both reduce to one primitive, `masked_token_logprobs`: for a set of (sequence, position) pairs, mask
-that position and return log p(original token). All masked copies are scored in length-sorted batches
-and the vocabulary head is applied at the masked positions only.
+Every benchmark reduces to one of two primitives:
+- `masked_token_scores`: for (sequence, position) pairs, mask that position and return
+  log p(original token); all masked copies of all sentences share length-sorted batches and the
+  vocabulary head is applied at the masked positions only.
+- `causal_token_scores`: log p(token_t | tokens_<t) for every scored position, one forward pass per
+  sequence, sequences length-sorted into batches.
+Both optionally return KL(base || model) of the predicted distributions at the same positions, which
+is the second overall-forgetting measure. Scoring runs under `torch.inference_mode()` and, on a GPU,
+bf16 autocast (log-softmax in float32).
 """
 
 from __future__ import annotations
 
-import csv
-import difflib
+import contextlib
 import logging
 import math
 
@@ -20,103 +25,144 @@ from .modeling import logits_at, usable_length
 
 log = logging.getLogger(__name__)
 
+# the largest logits tensor (rows x positions x vocabulary) one causal batch may materialise
+MAX_LOGITS_ELEMENTS = 2**27
+
+
+def _autocast(device: torch.device):
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _batches(lengths: list[int], batch_size: int, row_cost=lambda width: 0, budget: int = MAX_LOGITS_ELEMENTS):
+    """Indices into `lengths`, sorted by length and cut into batches of at most batch_size rows
+    (and at most `budget` of row_cost(width) per batch), so that little padding is scored."""
+    order = sorted(range(len(lengths)), key=lambda k: lengths[k])
+    batch: list[int] = []
+    for k in order:
+        width = lengths[k]  # sorted ascending: the newest item is the widest
+        if batch and (len(batch) >= batch_size or (len(batch) + 1) * row_cost(width) > budget):
+            yield batch
+            batch = []
+        batch.append(k)
+    if batch:
+        yield batch
+
+
+def pad_batch(sequences: list[list[int]], tokenizer, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded input ids and attention mask of `sequences`, on `device`."""
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        ids[row, :len(seq)] = torch.tensor(seq)
+        mask[row, :len(seq)] = 1
+    return ids.to(device), mask.to(device)
+
+
+def _kl(base_logits: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """KL(base || model) per row, in nats."""
+    base_logp = torch.log_softmax(base_logits.float(), dim=-1)
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    return (base_logp.exp() * (base_logp - logp)).sum(-1).clamp_min(0)  # >= 0; float32 rounding can dip below
+
+
+def _check_same_vocabulary(model, base_model):
+    if base_model is not None and base_model.config.vocab_size != model.config.vocab_size:
+        raise ValueError(f"KL needs one vocabulary: base model has {base_model.config.vocab_size} tokens, "
+                         f"checkpoint {model.config.vocab_size}")
+
 
 @torch.inference_mode()
-def masked_token_logprobs(model, tokenizer, sequences: list[list[int]], positions: list[list[int]],
-                          batch_size: int = 128, desc: str = "scoring") -> list[list[float]]:
-    """log p(sequences[i][j] | sequence with position j masked) for every j in positions[i]."""
+def masked_token_scores(model, tokenizer, sequences: list[list[int]], positions: list[list[int]],
+                        batch_size: int = 128, desc: str = "scoring", base_model=None):
+    """log p(sequences[i][j] | sequence with position j masked) for every j in positions[i].
+
+    Returns (logprobs, kl): lists shaped like `positions`; kl (KL(base || model) at each masked
+    position) is None without a base model.
+    """
+    _check_same_vocabulary(model, base_model)
     model.eval()
     device = next(model.parameters()).device
     copies = [(i, p) for i, pos in enumerate(positions) for p in pos]
-    copies.sort(key=lambda c: len(sequences[c[0]]))  # similar lengths share a batch: little padding
-    out = [[0.0] * len(pos) for pos in positions]
+    logprobs = [[0.0] * len(pos) for pos in positions]
+    kls = [[0.0] * len(pos) for pos in positions] if base_model is not None else None
     slot = {(i, p): k for i, pos in enumerate(positions) for k, p in enumerate(pos)}
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    for start in tqdm(range(0, len(copies), batch_size), desc=desc, unit="batch", mininterval=5):
-        chunk = copies[start:start + batch_size]
-        width = max(len(sequences[i]) for i, _ in chunk)
-        ids = torch.full((len(chunk), width), pad_id, dtype=torch.long)
-        mask = torch.zeros((len(chunk), width), dtype=torch.long)
-        targets = torch.empty(len(chunk), dtype=torch.long)
-        cols = torch.empty(len(chunk), dtype=torch.long)
+    batches = list(_batches([len(sequences[i]) for i, _ in copies], batch_size))
+    for batch in tqdm(batches, desc=desc, unit="batch", mininterval=5):
+        chunk = [copies[k] for k in batch]
+        ids, mask = pad_batch([sequences[i] for i, _ in chunk], tokenizer, device)
+        rows = torch.arange(len(chunk), device=device)
+        cols = torch.tensor([p for _, p in chunk], device=device)
+        targets = ids[rows, cols].clone()
+        ids[rows, cols] = tokenizer.mask_token_id
+        with _autocast(device):
+            logits = logits_at(model, ids, mask, rows, cols)
+            base_logits = logits_at(base_model, ids, mask, rows, cols) if base_model is not None else None
+        picked = torch.log_softmax(logits.float(), dim=-1)[rows, targets].tolist()
+        kl = _kl(base_logits, logits).tolist() if base_logits is not None else None
         for row, (i, p) in enumerate(chunk):
-            seq = sequences[i]
-            ids[row, :len(seq)] = torch.tensor(seq)
-            mask[row, :len(seq)] = 1
-            targets[row] = seq[p]
-            cols[row] = p
-            ids[row, p] = tokenizer.mask_token_id
-        rows = torch.arange(len(chunk))
-        logits = logits_at(model, ids.to(device), mask.to(device), rows.to(device), cols.to(device))
-        logprobs = torch.log_softmax(logits.float(), dim=-1)
-        picked = logprobs[torch.arange(len(chunk), device=device), targets.to(device)].tolist()
-        for (i, p), lp in zip(chunk, picked):
-            out[i][slot[(i, p)]] = lp
-    return out
+            logprobs[i][slot[(i, p)]] = picked[row]
+            if kl is not None:
+                kls[i][slot[(i, p)]] = kl[row]
+    return logprobs, kls
 
 
-def read_crows_pairs(path: str, bias_type: str | None = "gender", max_pairs: int | None = None) -> list[dict]:
-    """CrowS-Pairs rows (optionally one bias type); a row missing a column names file and line."""
-    rows = []
-    with open(path, newline="") as f:
-        for lineno, row in enumerate(csv.DictReader(f), 2):
-            for col in ("sent_more", "sent_less", "stereo_antistereo", "bias_type"):
-                if not row.get(col):
-                    raise ValueError(f"{path}, line {lineno}: empty or missing column {col!r}")
-            if bias_type is None or row["bias_type"] == bias_type:
-                rows.append(row)
-    if not rows:
-        raise ValueError(f"{path}: no pairs with bias_type {bias_type!r}")
-    return rows[:max_pairs] if max_pairs else rows
+def masked_token_logprobs(model, tokenizer, sequences, positions, batch_size: int = 128,
+                          desc: str = "scoring") -> list[list[float]]:
+    """`masked_token_scores` without the KL."""
+    return masked_token_scores(model, tokenizer, sequences, positions, batch_size, desc)[0]
 
 
-def shared_token_positions(ids1: list[int], ids2: list[int]) -> tuple[list[int], list[int]]:
-    """Positions of the tokens the two sentences share (difflib on ids), as in Nangia et al. 2020."""
-    matcher = difflib.SequenceMatcher(None, ids1, ids2, autojunk=False)
-    pos1, pos2 = [], []
-    for op, a0, a1, b0, b1 in matcher.get_opcodes():
-        if op == "equal":
-            pos1.extend(range(a0, a1))
-            pos2.extend(range(b0, b1))
-    # the first and last shared tokens are [CLS] and [SEP]: never scored
-    return pos1[1:-1], pos2[1:-1]
+def context_token(tokenizer) -> int | None:
+    """The token a causal LM's first word is conditioned on: the tokenizer's BOS (else its EOS, as
+    GPT-2's <|endoftext|>), never a hard-coded string. None when the tokenizer has neither."""
+    for token_id in (tokenizer.bos_token_id, tokenizer.eos_token_id):
+        if token_id is not None:
+            return token_id
+    return None
 
 
-def bootstrap_ci(values: np.ndarray, n_resamples: int = 1000, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap 95% CI of the mean (as a percentage)."""
-    rng = np.random.default_rng(seed)
-    means = rng.choice(values, size=(n_resamples, len(values)), replace=True).mean(axis=1) * 100
-    return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+def causal_sequence(tokenizer, text: str) -> list[int]:
+    """[context token] + tokens of `text`; every token after position 0 gets scored."""
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    start = context_token(tokenizer)
+    return ([start] if start is not None else []) + ids
 
 
-def crows_pairs_score(model, tokenizer, pairs: list[dict], batch_size: int = 128) -> dict:
-    """% of pairs whose sent_more gets the higher pseudo-log-likelihood of the shared tokens."""
-    sequences, positions = [], []
-    limit = usable_length(model, tokenizer.model_max_length)  # only tiny scratch models ever truncate
-    for row in pairs:
-        ids_more = tokenizer(row["sent_more"], truncation=True, max_length=limit)["input_ids"]
-        ids_less = tokenizer(row["sent_less"], truncation=True, max_length=limit)["input_ids"]
-        pos_more, pos_less = shared_token_positions(ids_more, ids_less)
-        sequences += [ids_more, ids_less]
-        positions += [pos_more, pos_less]
-    logprobs = masked_token_logprobs(model, tokenizer, sequences, positions, batch_size, desc="crows-pairs")
-    scores = np.array([sum(lp) for lp in logprobs]).reshape(-1, 2)
-    more_preferred = scores[:, 0] > scores[:, 1]
-    ties = int((scores[:, 0] == scores[:, 1]).sum())
-    low, high = bootstrap_ci(more_preferred.astype(float))
-    directions = np.array([r["stereo_antistereo"] for r in pairs])
-    by_direction = {
-        d: float(more_preferred[directions == d].mean() * 100) for d in ("stereo", "antistereo") if (directions == d).any()
-    }
-    return {
-        "metric": "crows_pairs",
-        "variant": "nangia2020_shared_token_pll",
-        "value": float(more_preferred.mean() * 100),
-        "ci95": [low, high],
-        "n": len(pairs),
-        "ties": ties,
-        "by_direction": by_direction,
-    }
+@torch.inference_mode()
+def causal_token_scores(model, tokenizer, sequences: list[list[int]], score_from: list[int] | None = None,
+                        batch_size: int = 32, desc: str = "scoring", base_model=None):
+    """log p(seq[t] | seq[:t]) for t = score_from[i] .. len(seq)-1 (score_from defaults to 1).
+
+    Returns (logprobs, kl) as lists of per-sequence lists; kl is None without a base model.
+    """
+    _check_same_vocabulary(model, base_model)
+    model.eval()
+    device = next(model.parameters()).device
+    score_from = score_from or [1] * len(sequences)
+    if any(s < 1 for s in score_from):
+        raise ValueError("a causal LM cannot score the first token of a sequence (nothing to condition on)")
+    vocab = model.config.vocab_size * (2 if base_model is not None else 1)
+    logprobs: list[list[float]] = [[] for _ in sequences]
+    kls: list[list[float]] | None = [[] for _ in sequences] if base_model is not None else None
+    batches = list(_batches([len(s) for s in sequences], batch_size, row_cost=lambda width: width * vocab))
+    for batch in tqdm(batches, desc=desc, unit="batch", mininterval=5):
+        ids, mask = pad_batch([sequences[i] for i in batch], tokenizer, device)
+        with _autocast(device):
+            logits = model(input_ids=ids, attention_mask=mask).logits
+            base_logits = base_model(input_ids=ids, attention_mask=mask).logits if base_model is not None else None
+        for row, i in enumerate(batch):
+            targets = torch.arange(score_from[i], len(sequences[i]), device=device)
+            row_logits = logits[row, targets - 1]
+            rows = torch.arange(len(targets), device=device)
+            picked = torch.log_softmax(row_logits.float(), -1)[rows, ids[row, targets]]
+            logprobs[i] = picked.tolist()
+            if base_logits is not None:
+                kls[i] = _kl(base_logits[row, targets - 1], row_logits).tolist()
+    return logprobs, kls
 
 
 def heldout_texts(rows, min_words: int = 3) -> list[str]:
@@ -129,28 +175,79 @@ def heldout_texts(rows, min_words: int = 3) -> list[str]:
     return texts
 
 
-def segment_tokens(tokenizer, texts: list[str], max_tokens: int, max_length: int) -> list[list[int]]:
-    """Token ids of `texts` (in order, up to max_tokens) cut into [CLS] segment [SEP] sequences."""
-    body = max_length - 2
+def heldout_tokens(tokenizer, texts: list[str], max_tokens: int) -> list[int]:
+    """The first max_tokens token ids of `texts` (in order, no special tokens)."""
     flat: list[int] = []
     for text in texts:
         flat.extend(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
         if len(flat) >= max_tokens:
             break
-    flat = flat[:max_tokens]
     if not flat:
         raise ValueError("no held-out tokens to score")
+    return flat[:max_tokens]
+
+
+def segment_tokens(tokenizer, texts: list[str], max_tokens: int, max_length: int) -> list[list[int]]:
+    """Token ids of `texts` (in order, up to max_tokens) cut into [CLS] segment [SEP] sequences."""
+    body = max_length - 2
+    flat = heldout_tokens(tokenizer, texts, max_tokens)
     return [[tokenizer.cls_token_id] + flat[i:i + body] + [tokenizer.sep_token_id] for i in range(0, len(flat), body)]
+
+
+def sliding_windows(flat: list[int], max_length: int, stride: int, start: int | None):
+    """(window, score_from) pairs covering `flat`: each window holds up to max_length tokens (the
+    context token first, when there is one) and scores only the tokens no earlier window scored, so
+    every token after the first is predicted once with up to max_length - stride tokens of context."""
+    body = max_length - (1 if start is not None else 0)
+    most = body if start is not None else body - 1  # without a start token a window's first token is context only
+    if not 0 < stride <= most:
+        raise ValueError(f"stride must be in 1..{most} for max_length {max_length}, got {stride}")
+    prefix = [start] if start is not None else []
+    windows, scored_to = [], 0 if start is not None else 1
+    begin = 0
+    while scored_to < len(flat):
+        end = min(begin + body, len(flat))
+        windows.append((prefix + flat[begin:end], len(prefix) + scored_to - begin))
+        scored_to = end
+        begin = max(0, end - (body - stride)) if end < len(flat) else end
+    return windows
+
+
+def heldout_lm_loss(model, tokenizer, kind: str, texts: list[str], max_tokens: int, max_length: int = 128,
+                    stride: int | None = None, batch_size: int = 128, base_model=None) -> dict:
+    """Held-out language-modelling loss: mean negative (pseudo-)log-likelihood per token and its
+    (pseudo-)perplexity; with a base model also the mean KL(base || model) at the same positions.
+
+    Masked LMs: pseudo-log-likelihood (Salazar et al. 2020), each token masked in turn inside
+    [CLS] segment [SEP] sequences of max_length. Causal LMs: token NLL over sliding windows of
+    max_length (stride: new tokens per window, default half the window), first window after BOS.
+    """
+    max_length = usable_length(model, max_length)
+    if kind == "masked":
+        sequences = segment_tokens(tokenizer, texts, max_tokens, max_length)
+        positions = [list(range(1, len(s) - 1)) for s in sequences]
+        logprobs, kls = masked_token_scores(model, tokenizer, sequences, positions, batch_size,
+                                            "pseudo-log-likelihood", base_model)
+        measure, stride = "pseudo_log_likelihood", None
+    elif kind == "causal":
+        flat = heldout_tokens(tokenizer, texts, max_tokens)
+        stride = stride or max(1, max_length // 2)
+        windows = sliding_windows(flat, max_length, stride, context_token(tokenizer))
+        logprobs, kls = causal_token_scores(model, tokenizer, [w for w, _ in windows], [s for _, s in windows],
+                                            batch_size, "log-likelihood", base_model)
+        measure = "causal_log_likelihood"
+    else:
+        raise ValueError(f"unknown model kind {kind!r} (masked or causal)")
+    flat_lp = np.concatenate([np.asarray(lp, dtype=float) for lp in logprobs])
+    nll = float(-flat_lp.mean())
+    result = {"metric": "heldout_lm_loss", "measure": measure, "nll": nll, "perplexity": math.exp(nll),
+              "n_tokens": int(flat_lp.size), "max_length": max_length, "stride": stride}
+    if kls is not None:
+        result["kl_base"] = float(np.concatenate([np.asarray(k, dtype=float) for k in kls]).mean())
+    return result
 
 
 def pseudo_log_likelihood(model, tokenizer, texts: list[str], max_tokens: int, max_length: int = 128,
                           batch_size: int = 128) -> dict:
-    """Mean negative pseudo-log-likelihood per token (Salazar et al. 2020) and pseudo-perplexity."""
-    max_length = usable_length(model, max_length)
-    sequences = segment_tokens(tokenizer, texts, max_tokens, max_length)
-    positions = [list(range(1, len(s) - 1)) for s in sequences]
-    logprobs = masked_token_logprobs(model, tokenizer, sequences, positions, batch_size, desc="pseudo-log-likelihood")
-    flat = np.concatenate([np.asarray(lp) for lp in logprobs])
-    nll = float(-flat.mean())
-    return {"metric": "pseudo_log_likelihood", "nll": nll, "pppl": math.exp(nll), "n_tokens": int(flat.size),
-            "max_length": max_length}
+    """Masked-LM held-out loss (kept for callers that know they hold a masked LM)."""
+    return heldout_lm_loss(model, tokenizer, "masked", texts, max_tokens, max_length, batch_size=batch_size)

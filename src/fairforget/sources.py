@@ -32,6 +32,7 @@ MIRROR_LAYOUT = {
     "gender_words": "bias_bench/bias_attribute_words.json",
     "winobias/generalized_swaps": "winobias/generalized_swaps.txt",
     "winobias/extra_gendered_words": "winobias/extra_gendered_words.txt",
+    "stereoset": "stereoset/stereoset_gender.json",
     "sst2/train": "glue/SST-2/train.tsv",
     "sst2/dev": "glue/SST-2/dev.tsv",
     **{f"corpus/{name}": local for name, (_, local) in CORPORA.items()},
@@ -40,6 +41,8 @@ MIRROR_LAYOUT = {
 BIAS_BENCH_WORDS_URL = (
     "https://raw.githubusercontent.com/McGill-NLP/bias-bench/main/data/bias_attribute_words.json"
 )
+SEAT_URL = "https://raw.githubusercontent.com/McGill-NLP/bias-bench/main/data/seat/{name}.jsonl"
+SEAT_MIRROR = "bias_bench/seat/{name}.jsonl"
 WINOBIAS_URL = "https://raw.githubusercontent.com/uclanlp/corefBias/master/WinoBias/wino/{name}.txt"
 CROWS_COLUMNS = ["sent_more", "sent_less", "stereo_antistereo", "bias_type"]
 
@@ -152,6 +155,55 @@ def fetch_winobias_swaps(data_dir: str | None, name: str, out_path: str) -> None
         raise ValueError(f"unknown WinoBias list {name!r}")
     with atomic_path(out_path) as tmp:
         _copy_or_download(data_dir, f"winobias/{name}", WINOBIAS_URL.format(name=name), tmp)
+
+
+def fetch_stereoset(data_dir: str | None, out_path: str) -> int:
+    """StereoSet intrasentence items in the official JSON layout, each tagged with its `split`.
+
+    Mirror: a file already in that layout (shared/data's gender subset: dev and test items).
+    Hub: McGill-NLP/stereoset, which holds the dev set only (as its validation split).
+    """
+    with atomic_path(out_path) as tmp:
+        if data_dir:
+            shutil.copyfile(mirror_file(data_dir, "stereoset"), tmp)
+            items = json.loads(tmp.read_text())["data"]["intrasentence"]
+        else:
+            # script-based on the Hub: read its parquet conversion, where gold_label is a class label
+            ds = _load_hub("McGill-NLP/stereoset", "intrasentence", "validation", revision="refs/convert/parquet")
+            sentences_feature = ds.features["sentences"]
+            sentences_feature = getattr(sentences_feature, "feature", sentences_feature)  # Sequence({...}) or {...}
+            label_feature = sentences_feature["gold_label"]
+            label_feature = getattr(label_feature, "feature", label_feature)
+            items = []
+            for row in ds:
+                sents = row["sentences"]
+                labels = [label_feature.int2str(g) if isinstance(g, int) else g for g in sents["gold_label"]]
+                items.append({
+                    "id": row["id"], "target": row["target"], "bias_type": row["bias_type"], "context": row["context"],
+                    "split": "dev",
+                    "sentences": [{"id": i, "sentence": t, "gold_label": g}
+                                  for i, t, g in zip(sents["id"], sents["sentence"], labels)],
+                })
+            tmp.write_text(json.dumps({"version": "hub:McGill-NLP/stereoset", "data": {"intrasentence": items}}))
+    return len(items)
+
+
+def fetch_seat_test(data_dir: str | None, name: str, out_path: str) -> None:
+    """One SEAT test file of bias-bench (data/seat/{name}.jsonl: one JSON object)."""
+    with atomic_path(out_path) as tmp:
+        if data_dir:
+            path = Path(data_dir) / SEAT_MIRROR.format(name=name)
+            if not path.is_file():
+                available = sorted(p.stem for p in path.parent.glob("*.jsonl"))
+                raise FileNotFoundError(f"{path} not found: no SEAT test {name!r} in the mirror "
+                                        f"(available: {', '.join(available) or 'none'})")
+            shutil.copyfile(path, tmp)
+        else:
+            with urllib.request.urlopen(SEAT_URL.format(name=name), timeout=60) as resp:
+                tmp.write_bytes(resp.read())
+        test = json.loads(tmp.read_text())
+        if not all(k in test for k in ("targ1", "targ2", "attr1", "attr2")):
+            raise ValueError(f"SEAT test {name}: expected keys targ1, targ2, attr1, attr2, got {sorted(test)}")
 
 
 def read_glue_tsv(path: Path, text_column: str = "sentence", label_column: str = "label"):

@@ -64,6 +64,13 @@ def model_dir(wildcards):
     return f"results/models/{wildcards.model}/{wildcards.ckpt}"
 
 
+def kl_base_input(wildcards):
+    """The base model, for KL(base || checkpoint); nothing for the base model itself."""
+    if not config["evaluation"]["forgetting"]["kl"] or wildcards.ckpt == "base":
+        return []
+    return base_model_dir(wildcards.model)
+
+
 def evaluated_models():
     """(model, method, size, seed, step, ckpt path) of every fine-tuned checkpoint, base first."""
     for model in MODELS:
@@ -89,11 +96,17 @@ def metric_entries():
         downstream = {
             task: f"results/downstream/{c['model']}/{c['ckpt']}/{task}_seed{c['seed']}.json" for task in TASKS
         }
+        benchmarks = config["evaluation"]["benchmarks"]
         entries.append({k: v for k, v in c.items() if k != "ckpt"} | dict(
-            crows=f"{prefix}/crows_pairs.json", lm=f"{prefix}/lm_loss.json", downstream=downstream
+            crows=f"{prefix}/crows_pairs.json" if "crows_pairs" in benchmarks else None,
+            stereoset=f"{prefix}/stereoset.json" if "stereoset" in benchmarks else None,
+            seat=f"{prefix}/seat.json" if "seat" in benchmarks else None,
+            lm=f"{prefix}/lm_loss.json",
+            downstream=downstream,
         ))
     return entries
 
 
 def metric_files():
-    return [p for e in metric_entries() for p in (e["crows"], e["lm"], *e["downstream"].values())]
+    keys = ("crows", "stereoset", "seat", "lm")
+    return [p for e in metric_entries() for p in (*(e[k] for k in keys), *e["downstream"].values()) if p]

@@ -6,6 +6,8 @@ localrules:
     fetch_corpus,
     fetch_wikitext_test,
     fetch_crows_pairs,
+    fetch_stereoset,
+    fetch_seat_test,
     fetch_word_lists,
     fetch_winobias_swaps,
     fetch_glue,
@@ -45,6 +47,32 @@ rule fetch_crows_pairs:
         data_dir=config["data_dir"],
     log:
         "results/logs/fetch_crows_pairs.log",
+    conda:
+        ENV
+    script:
+        "../scripts/fetch_data.py"
+
+
+rule fetch_stereoset:
+    output:
+        "resources/stereoset.json",
+    params:
+        data_dir=config["data_dir"],
+    log:
+        "results/logs/fetch_stereoset.log",
+    conda:
+        ENV
+    script:
+        "../scripts/fetch_data.py"
+
+
+rule fetch_seat_test:
+    output:
+        "resources/seat/{test}.jsonl",
+    params:
+        data_dir=config["data_dir"],
+    log:
+        "results/logs/fetch_seat_test/{test}.log",
     conda:
         ENV
     script:

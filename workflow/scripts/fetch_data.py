@@ -20,6 +20,11 @@ elif rule == "fetch_winobias_swaps":
     sources.fetch_winobias_swaps(data_dir, snakemake.wildcards.name, out)
     with open(out) as f:
         n = sum(1 for line in f if line.strip())
+elif rule == "fetch_stereoset":
+    n = sources.fetch_stereoset(data_dir, out)
+elif rule == "fetch_seat_test":
+    sources.fetch_seat_test(data_dir, snakemake.wildcards.test, out)
+    n = 1
 elif rule == "fetch_glue":
     n = sources.fetch_sst2(data_dir, snakemake.wildcards.split, out)
 else:

@@ -1,18 +1,22 @@
-"""Held-out language-modelling loss (pseudo-log-likelihood on WikiText-103 test) of one model."""
+"""Held-out language-modelling loss on WikiText-103 test (overall forgetting) and KL(base || model)."""
 
 import torch
 
-from fairforget.io import read_jsonl, write_json
+from fairforget.io import provenance, read_jsonl, write_json
 from fairforget.logs import setup_logging
-from fairforget.modeling import load_masked_lm
-from fairforget.scoring import heldout_texts, pseudo_log_likelihood
+from fairforget.modeling import load_lm
+from fairforget.scoring import heldout_lm_loss, heldout_texts
 
 log = setup_logging(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 p = snakemake.params
-model, tokenizer = load_masked_lm(snakemake.input.model)
+model, tokenizer, kind = load_lm(snakemake.input.model)
+base_model = load_lm(snakemake.input.base)[0] if snakemake.input.base else None
 texts = heldout_texts(read_jsonl(snakemake.input.data))
-result = pseudo_log_likelihood(model, tokenizer, texts, p.max_tokens, p.max_length, p.batch_size)
-result.update(dataset="wikitext-103 test", model_path=snakemake.input.model)
+result = heldout_lm_loss(model, tokenizer, kind, texts, p.max_tokens, p.max_length, p.stride, p.batch_size, base_model)
+if p.kl and base_model is None:
+    result["kl_base"] = 0.0  # the base model itself
+result.update(dataset="wikitext-103 test", model_kind=kind, **provenance(snakemake.input.model, [snakemake.input.data]))
 write_json(snakemake.output[0], result)
-log.info("pseudo-log-likelihood: NLL %.4f, PPPL %.2f over %d tokens", result["nll"], result["pppl"], result["n_tokens"])
+log.info("%s: NLL %.4f, perplexity %.2f over %d tokens, KL(base||model) %s", result["measure"], result["nll"],
+         result["perplexity"], result["n_tokens"], result.get("kl_base"))
