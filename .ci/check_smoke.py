@@ -14,6 +14,12 @@ if len(metrics) != 1 + len(sizes) * len(steps):
     problems.append(f"metrics.csv has {len(metrics)} rows, expected {1 + len(sizes) * len(steps)}")
 if metrics.isna().any().any():
     problems.append(f"NaN in metrics.csv columns {list(metrics.columns[metrics.isna().any()])}")
+evaluation = {"crows", "crows_nangia2020", "crows_bias_bench", "stereoset_ss", "stereoset_lms", "stereoset_icat",
+              "seat_mean_abs_effect", "lm_kl_base", "selective_crows_stereo", "selective_stereoset_gap"}
+if not evaluation <= set(metrics.columns):
+    problems.append(f"metrics.csv lacks evaluation columns {sorted(evaluation - set(metrics.columns))}")
+elif not (metrics.loc[metrics["method"] != "base", "lm_kl_base"] > 0).any():
+    problems.append("KL(base || checkpoint) is zero for every checkpoint")
 corr = pd.read_csv("results/tables/correlations.csv")
 if corr[["r", "p"]].isna().any().any() or set(corr["method"]) != {"pearson", "spearman"}:
     problems.append(f"correlations.csv incomplete:\n{corr}")
