@@ -14,7 +14,8 @@ def make_entry(tmp_path, model, method, size, step, nll, acc, crows=55.0, stereo
         "primary": "nangia2020", "variants": {"nangia2020": variant, "bias_bench": variant},
         "likelihood": {"mean_stereo": stereo_loglik, "mean_anti": -21.0, "mean_gap": stereo_loglik + 21.0}})
     write_json(f"{prefix}-lm.json", {"measure": "pseudo_log_likelihood", "nll": nll, "perplexity": math.exp(nll),
-                                     "n_tokens": 100, "kl_base": 0.0})
+                                     "n_tokens": 100, "kl_base": 0.0,
+                                     "nll_ci95": [nll - 0.1, nll + 0.1]})
     write_json(f"{prefix}-sst2.json", {"accuracy": acc})
     return dict(model=model, method=method, size=size, seed=0, step=step, crows=f"{prefix}-crows.json",
                 lm=f"{prefix}-lm.json", downstream={"sst2": f"{prefix}-sst2.json"})

@@ -54,6 +54,8 @@ def test_pseudo_log_likelihood_counts_every_token(tiny_mlm):
     result = pseudo_log_likelihood(model, tokenizer, texts, max_tokens=50, max_length=16)
     assert result["n_tokens"] == 50
     assert result["nll"] > 0 and math.isclose(result["perplexity"], math.exp(result["nll"]))
+    low, high = result["nll_ci95"]
+    assert low < result["nll"] < high and result["n_sequences"] == 4  # 50 tokens in segments of 14
 
 
 def test_heldout_loss_needs_text(tiny_mlm):

@@ -72,6 +72,15 @@ def test_crows_causal_variants_equal_reference(fixture, request):
     assert result["likelihood"]["mean_stereo"] == pytest.approx(np.mean([s[0] for s in sums]), abs=1e-4)
 
 
+def test_crows_reports_each_bias_type(tiny_mlm):
+    model, tokenizer, _ = tiny_mlm
+    pairs = [dict(row, bias_type="gender" if k % 2 else "age") for k, row in enumerate(PAIRS)]
+    result = crows_pairs_scores(model, tokenizer, "masked", pairs)["variants"]["nangia2020"]
+    assert set(result["by_bias_type"]) == {"gender", "age"}
+    weighted = (2 * result["by_bias_type"]["gender"] + 3 * result["by_bias_type"]["age"]) / 5
+    assert result["value"] == pytest.approx(weighted)
+
+
 def test_causal_sequence_takes_bos_from_the_tokenizer(tiny_llama, tiny_gpt2):
     llama_tok, gpt2_tok = tiny_llama[1], tiny_gpt2[1]
     seq = causal_sequence(llama_tok, "he is a nurse")

@@ -49,8 +49,9 @@ def metrics_row(entry: dict) -> dict:
         if entry.get(key):
             row.update(columns(read_json(entry[key])))
     lm = read_json(entry["lm"])
-    row.update({"lm_measure": lm["measure"], "lm_nll": lm["nll"], "lm_perplexity": lm["perplexity"],
-                "lm_tokens": lm["n_tokens"], "lm_kl_base": lm.get("kl_base")})
+    low, high = lm.get("nll_ci95", [None, None])
+    row.update({"lm_measure": lm["measure"], "lm_nll": lm["nll"], "lm_nll_ci_low": low, "lm_nll_ci_high": high,
+                "lm_perplexity": lm["perplexity"], "lm_tokens": lm["n_tokens"], "lm_kl_base": lm.get("kl_base")})
     for task, path in entry["downstream"].items():
         row[f"{task}_accuracy"] = read_json(path)["accuracy"]
     return row

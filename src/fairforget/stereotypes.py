@@ -77,10 +77,11 @@ def shared_token_positions(ids1: list[int], ids2: list[int]) -> tuple[list[int],
 
 
 def preference_summary(variant: str, more: np.ndarray, less: np.ndarray, directions: np.ndarray,
-                       seed: int = 0) -> dict:
-    """% of pairs whose more-stereotypical sentence scores higher (NaN scores = skipped pairs)."""
+                       bias_types: np.ndarray, seed: int = 0) -> dict:
+    """% of pairs whose more-stereotypical sentence scores higher (NaN scores = skipped pairs),
+    overall, per direction and per bias type."""
     valid = ~(np.isnan(more) | np.isnan(less))
-    more, less, directions = more[valid], less[valid], directions[valid]
+    more, less, directions, bias_types = more[valid], less[valid], directions[valid], bias_types[valid]
     preferred = more > less
     low, high = bootstrap_ci(preferred.astype(float), seed=seed) if preferred.size else (math.nan, math.nan)
     return {
@@ -92,6 +93,7 @@ def preference_summary(variant: str, more: np.ndarray, less: np.ndarray, directi
         "skipped": int((~valid).sum()),
         "by_direction": {d: float(preferred[directions == d].mean() * 100)
                          for d in ("stereo", "antistereo") if (directions == d).any()},
+        "by_bias_type": {t: float(preferred[bias_types == t].mean() * 100) for t in sorted(set(bias_types.tolist()))},
     }
 
 
@@ -133,6 +135,7 @@ def crows_pairs_scores(model, tokenizer, kind: str, pairs: list[dict], batch_siz
     `likelihood` holds the whole-sentence (pseudo-)log-likelihoods for selective forgetting.
     """
     directions = np.array([r["stereo_antistereo"] for r in pairs])
+    bias_types = np.array([r.get("bias_type", "") for r in pairs])
     texts = [t for r in pairs for t in (r["sent_more"], r["sent_less"])]
     if kind == "masked":
         limit = usable_length(model, tokenizer.model_max_length)  # only tiny scratch models ever truncate
@@ -166,7 +169,8 @@ def crows_pairs_scores(model, tokenizer, kind: str, pairs: list[dict], batch_siz
         "model_kind": kind,
         "primary": primary,
         "n_pairs": len(pairs),
-        "variants": {name: preference_summary(name, s[0::2], s[1::2], directions) for name, s in variants.items()},
+        "variants": {name: preference_summary(name, s[0::2], s[1::2], directions, bias_types)
+                     for name, s in variants.items()},
         "likelihood": loglik_summary(whole[0::2], whole[1::2]),
     }
 
