@@ -48,7 +48,7 @@ def stereoset_masked_reference(model, tokenizer, item):
         tokens = filler_tokens(tokenizer, blank_filler(item["context"], item["sentences"][label]["sentence"]))
         probs = []
         for k, token in enumerate(tokens):
-            text = item["context"].replace("BLANK", tokenizer.decode(tokens[:k]) + tokenizer.mask_token)
+            text = item["context"].replace("BLANK", tokenizer.decode(tokens[:k]).lstrip() + tokenizer.mask_token)
             ids = torch.tensor([tokenizer(text)["input_ids"]])
             with torch.no_grad():
                 logits = model(input_ids=ids).logits[0]

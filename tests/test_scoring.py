@@ -7,7 +7,7 @@ import torch
 from fairforget.modeling import load_lm
 from fairforget.scoring import (causal_sequence, heldout_lm_loss, heldout_tokens, masked_token_logprobs,
                                 masked_token_scores, pseudo_log_likelihood, sliding_windows)
-from reference_scorers import masked_reference
+from reference_scorers import causal_reference, masked_reference
 
 
 def test_batched_logprobs_equal_reference(tiny_mlm):
@@ -64,16 +64,14 @@ def test_heldout_loss_needs_text(tiny_mlm):
         pseudo_log_likelihood(model, tokenizer, [], max_tokens=10)
 
 
-@pytest.mark.parametrize("start", [7, None])
-def test_sliding_windows_score_every_token_once(start):
-    flat = list(range(100, 137))
-    windows = sliding_windows(flat, max_length=10, stride=4, start=start)
-    scored = [t for window, first in windows for t in window[first:]]
-    assert scored == (flat if start is not None else flat[1:])
-    assert all(len(w) <= 10 for w, _ in windows)
-    assert all(w[0] == start for w, _ in windows) if start is not None else True
+def test_sliding_windows_score_every_token_once():
+    stream = list(range(100, 137))
+    windows = sliding_windows(stream, max_length=10, stride=4)
+    assert [t for window, first in windows for t in window[first:]] == stream[1:]
+    assert all(len(w) <= 10 for w, _ in windows) and windows[0][0][0] == stream[0]
+    assert all(first == 10 - 4 for _, first in windows[1:])  # later windows: 6 tokens of context, 4 new
     with pytest.raises(ValueError, match="stride"):
-        sliding_windows(flat, max_length=10, stride=10 if start is None else 11, start=start)
+        sliding_windows(stream, max_length=10, stride=10)
 
 
 @pytest.mark.parametrize("fixture", ["tiny_llama", "tiny_gpt2"])
@@ -87,11 +85,20 @@ def test_causal_heldout_loss_equals_reference(fixture, request):
     expected = -np.mean([float(logp[t - 1, ids[t]]) for t in range(1, len(ids))])
     result = heldout_lm_loss(model, tokenizer, "causal", texts, max_tokens=40, max_length=64, stride=63)
     assert result["n_tokens"] == 40 and result["nll"] == pytest.approx(expected, abs=1e-4)
-    # short windows: every token still scored once, with less context
+    # short windows in padded batches: every token scored once, each with its window's context
     short = heldout_lm_loss(model, tokenizer, "causal", texts, max_tokens=40, max_length=12, stride=5, batch_size=3)
-    assert short["n_tokens"] == 40 and short["measure"] == "causal_log_likelihood"
-    with_kl = heldout_lm_loss(perturbed(model), tokenizer, "causal", texts, 40, 12, 5, base_model=model)
-    assert with_kl["kl_base"] > 0
+    windows = sliding_windows(ids, 12, 5)
+    expected = -np.mean([lp for window, first in windows for lp in causal_reference(model, window)[first - 1:]])
+    assert short["n_tokens"] == 40 and short["nll"] == pytest.approx(expected, abs=1e-4)
+    checkpoint = perturbed(model)
+    with_kl = heldout_lm_loss(checkpoint, tokenizer, "causal", texts, 40, 12, 5, batch_size=3, base_model=model)
+    reference_kl = []
+    for window, first in windows:
+        with torch.no_grad():
+            base_lp = torch.log_softmax(model(input_ids=torch.tensor([window])).logits[0], -1)
+            ckpt_lp = torch.log_softmax(checkpoint(input_ids=torch.tensor([window])).logits[0], -1)
+        reference_kl += (base_lp.exp() * (base_lp - ckpt_lp)).sum(-1)[first - 1:len(window) - 1].tolist()
+    assert with_kl["kl_base"] > 0 and with_kl["kl_base"] == pytest.approx(np.mean(reference_kl), abs=1e-5)
     same = heldout_lm_loss(model, tokenizer, "causal", texts, 40, 12, 5, base_model=model)
     assert same["kl_base"] == pytest.approx(0, abs=1e-6)
 
@@ -103,3 +110,14 @@ def test_load_lm_detects_the_model_kind(tiny_mlm, tiny_llama, tiny_gpt2, tmp_pat
         tokenizer.save_pretrained(tmp_path / name)
         loaded, _, got = load_lm(str(tmp_path / name))
         assert got == kind and type(loaded) is type(model)
+
+
+def test_load_lm_scores_in_float32_whatever_the_saved_dtype(tiny_llama, tmp_path):
+    """Llama 3.2 is saved in bf16; transformers would load it so by default."""
+    import copy
+
+    model, tokenizer, _ = tiny_llama
+    copy.deepcopy(model).to(torch.bfloat16).save_pretrained(tmp_path / "bf16")
+    tokenizer.save_pretrained(tmp_path / "bf16")
+    loaded, _, _ = load_lm(str(tmp_path / "bf16"))
+    assert all(p.dtype == torch.float32 for p in loaded.parameters())

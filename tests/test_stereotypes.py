@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from fairforget.scoring import causal_sequence
-from fairforget.stereotypes import (blank_filler, crows_pairs_scores, filler_tokens, read_crows_pairs, read_seat_test,
-                                    read_stereoset, seat_scores, sentence_embeddings, split_positions,
+from fairforget.stereotypes import (association, blank_filler, crows_pairs_scores, filler_tokens, read_crows_pairs,
+                                    read_seat_test, read_stereoset, seat_scores, sentence_embeddings, split_positions,
                                     stereoset_metrics, stereoset_sentence_scores, weat_effect_size, weat_p_value)
 from reference_scorers import causal_reference, crows_masked_reference, stereoset_masked_reference
 
@@ -47,6 +47,9 @@ def test_crows_masked_variants_equal_reference(tiny_mlm):
     reference = crows_masked_reference(model, tokenizer, PAIRS)
     nangia, bias_bench = [r["nangia2020"] for r in reference], [r["bias_bench"] for r in reference]
     whole = [r["whole"] for r in reference]
+    for name, ref in (("nangia2020", nangia), ("bias_bench", bias_bench), ("whole_sentence", whole)):
+        pair_scores = result["pair_scores"][name]
+        np.testing.assert_allclose(np.c_[pair_scores["more"], pair_scores["less"]], ref, atol=1e-4)
     for name, ref in (("nangia2020", nangia), ("bias_bench", bias_bench)):
         got = result["variants"][name]
         assert got["value"] == pytest.approx(100 * np.mean([m > s for m, s in ref]))
@@ -68,6 +71,8 @@ def test_crows_causal_variants_equal_reference(fixture, request):
         sums.append([sum(lp) for lp in lps])
         means.append([np.mean(lp) for lp in lps])
     for name, ref in (("causal_sum", sums), ("causal_mean", means)):
+        pair_scores = result["pair_scores"][name]
+        np.testing.assert_allclose(np.c_[pair_scores["more"], pair_scores["less"]], ref, atol=1e-4)
         assert result["variants"][name]["value"] == pytest.approx(100 * np.mean([m > s for m, s in ref]))
     assert result["likelihood"]["mean_stereo"] == pytest.approx(np.mean([s[0] for s in sums]), abs=1e-4)
 
@@ -143,17 +148,34 @@ def test_read_stereoset_splits_and_errors(tmp_path, data_dir):
     bad.write_text(json.dumps(broken))
     with pytest.raises(ValueError, match="intrasentence item 3 .*one sentence per gold_label"):
         read_stereoset(bad, "gender", "all")
+    broken = json.loads(path.read_text())
+    broken["data"]["intrasentence"][5]["sentences"][1]["sentence"] = None
+    bad.write_text(json.dumps(broken))
+    with pytest.raises(ValueError, match="intrasentence item 5 .*non-empty 'sentence'"):
+        read_stereoset(bad, "gender", "all")
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="bad.json: not valid JSON"):
+        read_stereoset(bad)
 
 
-def test_seat_embeddings_batched_equal_one_by_one(tiny_llama, tiny_mlm):
+@pytest.mark.parametrize("pooling", ["mean", "first", "last"])
+@pytest.mark.parametrize("fixture", ["tiny_mlm", "tiny_llama", "tiny_gpt2"])
+def test_seat_embeddings_batched_equal_one_by_one(fixture, pooling, request):
+    model, tokenizer, _ = request.getfixturevalue(fixture)
+    kind = "masked" if fixture == "tiny_mlm" else "causal"
     texts = ["he is a nurse .", "the man went to the market with his brother .", "a woman ."]
-    for model, tokenizer, _ in (tiny_mlm, tiny_llama):
-        got = sentence_embeddings(model, tokenizer, texts, "mean", batch_size=3)
-        for row, text in zip(got, texts):
-            with torch.no_grad():
-                hidden = model.base_model(input_ids=torch.tensor([tokenizer(text)["input_ids"]])).last_hidden_state[0]
-            vector = hidden.mean(0).numpy()
-            np.testing.assert_allclose(row, vector / np.linalg.norm(vector), atol=1e-5)
+    got = sentence_embeddings(model, tokenizer, texts, pooling, batch_size=3, kind=kind)
+    for row, text in zip(got, texts):
+        ids = tokenizer(text)["input_ids"]
+        with torch.no_grad():
+            hidden = model.base_model(input_ids=torch.tensor([ids])).last_hidden_state[0]
+        if pooling == "mean":
+            # a causal tokenizer's BOS (Llama) is left out of the mean: its state is the same for every sentence
+            skip = 1 if kind == "causal" and ids[0] == tokenizer.bos_token_id else 0
+            vector = hidden[skip:].mean(0).numpy()
+        else:
+            vector = hidden[0 if pooling == "first" else -1].numpy()
+        np.testing.assert_allclose(row, vector / np.linalg.norm(vector), atol=1e-5)
 
 
 def brute_force_p_value(s_xy, n_x):
@@ -186,7 +208,12 @@ def test_seat_reads_bias_bench_tests(tiny_mlm, data_dir):
     tests = {name: read_seat_test(data_dir / "bias_bench" / "seat" / f"{name}.jsonl") for name in ("weat6", "weat7")}
     result = seat_scores(model, tokenizer, tests, n_samples=20_000)
     assert set(result["tests"]) == {"weat6", "weat7"}
-    assert all(r["exact"] and 0 < r["p_value"] <= 1 for r in result["tests"].values())  # C(16, 8) = 12,870
+    assert all(r["exact"] for r in result["tests"].values())  # C(16, 8) = 12,870 partitions
+    x, y, a, b = (sentence_embeddings(model, tokenizer, tests["weat6"][k]["examples"])
+                  for k in ("targ1", "targ2", "attr1", "attr2"))
+    assert result["tests"]["weat6"]["effect_size"] == pytest.approx(weat_effect_size(x, y, a, b))
+    s_xy = association(np.concatenate([x, y]), a, b)
+    assert result["tests"]["weat6"]["p_value"] == pytest.approx(brute_force_p_value(s_xy, len(x)))
     effects = [abs(r["effect_size"]) for r in result["tests"].values()]
     assert result["mean_abs_effect_size"] == pytest.approx(np.mean(effects))
 

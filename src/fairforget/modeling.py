@@ -99,7 +99,9 @@ def load_lm(path: str, device: torch.device | None = None):
     kind = model_kind(AutoConfig.from_pretrained(path))
     auto = AutoModelForMaskedLM if kind == "masked" else AutoModelForCausalLM
     tokenizer = AutoTokenizer.from_pretrained(path)
-    model = auto.from_pretrained(path).to(device or scoring_device())
+    # float32 weights whatever the checkpoint's saved dtype (Llama 3.2 is saved in bf16): bf16 compute
+    # comes from autocast on GPUs only, with the vocabulary head kept in float32
+    model = auto.from_pretrained(path, dtype=torch.float32).to(device or scoring_device())
     model.eval()
     log.info("loaded %s LM %s (%s, %.1fM parameters)", kind, path, type(model).__name__,
              sum(p.numel() for p in model.parameters()) / 1e6)
@@ -120,13 +122,34 @@ def mlm_head(model) -> torch.nn.Module | None:
     return None
 
 
-def logits_at(model, input_ids, attention_mask, rows, cols, token_type_ids=None):
-    """Vocabulary logits at positions (rows[i], cols[i]) only; falls back to the full head."""
+def _head_without_autocast(head, hidden):
+    """The vocabulary head in the head's own precision even under autocast: bf16 logits of a large
+    vocabulary are too coarse to compare log-probabilities (spacing ~0.5 at |logit| ~ 100)."""
+    with torch.autocast(device_type=hidden.device.type, enabled=False):
+        return head(hidden.to(next(head.parameters()).dtype))
+
+
+def logits_at(model, input_ids, attention_mask, rows, cols, token_type_ids=None, exact_head: bool = False):
+    """Masked-LM vocabulary logits at positions (rows[i], cols[i]) only; falls back to the full head.
+    exact_head: apply the head outside autocast (scoring), else as the surrounding autocast says (training)."""
     head = mlm_head(model)
     kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
     if token_type_ids is not None:
         kwargs["token_type_ids"] = token_type_ids
     if head is None:
         return model(**kwargs).logits[rows, cols]
-    hidden = model.base_model(**kwargs).last_hidden_state
-    return head(hidden[rows, cols])
+    hidden = model.base_model(**kwargs).last_hidden_state[rows, cols]
+    return _head_without_autocast(head, hidden) if exact_head else head(hidden)
+
+
+def causal_logits_at(model, input_ids, attention_mask, rows, cols):
+    """Causal-LM next-token logits at positions (rows[i], cols[i]) only, head outside autocast.
+
+    Architectures that post-process their logits (soft-capping, logit scale) take the full forward pass.
+    """
+    head = model.get_output_embeddings()
+    post_processed = any(getattr(model.config, k, None) for k in ("final_logit_softcapping", "logit_scale"))
+    if head is None or post_processed:
+        return model(input_ids=input_ids, attention_mask=attention_mask).logits[rows, cols]
+    hidden = model.base_model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state[rows, cols]
+    return _head_without_autocast(head, hidden)

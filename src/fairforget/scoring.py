@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .modeling import logits_at, usable_length
+from .modeling import causal_logits_at, logits_at, usable_length
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +99,9 @@ def masked_token_scores(model, tokenizer, sequences: list[list[int]], positions:
         targets = ids[rows, cols].clone()
         ids[rows, cols] = tokenizer.mask_token_id
         with _autocast(device):
-            logits = logits_at(model, ids, mask, rows, cols)
-            base_logits = logits_at(base_model, ids, mask, rows, cols) if base_model is not None else None
+            logits = logits_at(model, ids, mask, rows, cols, exact_head=True)
+            base_logits = (logits_at(base_model, ids, mask, rows, cols, exact_head=True)
+                           if base_model is not None else None)
         picked = torch.log_softmax(logits.float(), dim=-1)[rows, targets].tolist()
         kl = _kl(base_logits, logits).tolist() if base_logits is not None else None
         for row, (i, p) in enumerate(chunk):
@@ -151,17 +152,22 @@ def causal_token_scores(model, tokenizer, sequences: list[list[int]], score_from
     batches = list(_batches([len(s) for s in sequences], batch_size, row_cost=lambda width: width * vocab))
     for batch in tqdm(batches, desc=desc, unit="batch", mininterval=5):
         ids, mask = pad_batch([sequences[i] for i in batch], tokenizer, device)
+        # every scored position of the batch at once: logits at t-1 predict token t
+        spans = [(row, range(score_from[i], len(sequences[i]))) for row, i in enumerate(batch)]
+        rows = torch.tensor([row for row, span in spans for _ in span], dtype=torch.long, device=device)
+        cols = torch.tensor([t - 1 for _, span in spans for t in span], dtype=torch.long, device=device)
         with _autocast(device):
-            logits = model(input_ids=ids, attention_mask=mask).logits
-            base_logits = base_model(input_ids=ids, attention_mask=mask).logits if base_model is not None else None
-        for row, i in enumerate(batch):
-            targets = torch.arange(score_from[i], len(sequences[i]), device=device)
-            row_logits = logits[row, targets - 1]
-            rows = torch.arange(len(targets), device=device)
-            picked = torch.log_softmax(row_logits.float(), -1)[rows, ids[row, targets]]
-            logprobs[i] = picked.tolist()
-            if base_logits is not None:
-                kls[i] = _kl(base_logits[row, targets - 1], row_logits).tolist()
+            logits = causal_logits_at(model, ids, mask, rows, cols)
+            base_logits = causal_logits_at(base_model, ids, mask, rows, cols) if base_model is not None else None
+        picked = torch.log_softmax(logits.float(), -1)[torch.arange(len(rows), device=device), ids[rows, cols + 1]]
+        picked = picked.tolist()
+        kl = _kl(base_logits, logits).tolist() if base_logits is not None else None
+        start = 0
+        for (_, span), i in zip(spans, batch):
+            logprobs[i] = picked[start:start + len(span)]
+            if kl is not None:
+                kls[i] = kl[start:start + len(span)]
+            start += len(span)
     return logprobs, kls
 
 
@@ -194,22 +200,21 @@ def segment_tokens(tokenizer, texts: list[str], max_tokens: int, max_length: int
     return [[tokenizer.cls_token_id] + flat[i:i + body] + [tokenizer.sep_token_id] for i in range(0, len(flat), body)]
 
 
-def sliding_windows(flat: list[int], max_length: int, stride: int, start: int | None):
-    """(window, score_from) pairs covering `flat`: each window holds up to max_length tokens (the
-    context token first, when there is one) and scores only the tokens no earlier window scored, so
-    every token after the first is predicted once with up to max_length - stride tokens of context."""
-    body = max_length - (1 if start is not None else 0)
-    most = body if start is not None else body - 1  # without a start token a window's first token is context only
-    if not 0 < stride <= most:
-        raise ValueError(f"stride must be in 1..{most} for max_length {max_length}, got {stride}")
-    prefix = [start] if start is not None else []
-    windows, scored_to = [], 0 if start is not None else 1
-    begin = 0
-    while scored_to < len(flat):
-        end = min(begin + body, len(flat))
-        windows.append((prefix + flat[begin:end], len(prefix) + scored_to - begin))
+def sliding_windows(stream: list[int], max_length: int, stride: int) -> list[tuple[list[int], int]]:
+    """(window, score_from) pairs that predict every token of stream[1:] exactly once.
+
+    Windows hold at most max_length tokens; after the first, each window's first max_length - stride
+    tokens are context only (lm-evaluation-harness' rolling log-likelihood; the stream starts with
+    the tokenizer's BOS, so only the first window begins with it).
+    """
+    if not 0 < stride < max_length:
+        raise ValueError(f"stride must be in 1..{max_length - 1} for max_length {max_length}, got {stride}")
+    windows, begin, scored_to = [], 0, 1
+    while scored_to < len(stream):
+        end = min(begin + max_length, len(stream))
+        windows.append((stream[begin:end], scored_to - begin))
         scored_to = end
-        begin = max(0, end - (body - stride)) if end < len(flat) else end
+        begin = end - (max_length - stride)
     return windows
 
 
@@ -219,8 +224,9 @@ def heldout_lm_loss(model, tokenizer, kind: str, texts: list[str], max_tokens: i
     (pseudo-)perplexity; with a base model also the mean KL(base || model) at the same positions.
 
     Masked LMs: pseudo-log-likelihood (Salazar et al. 2020), each token masked in turn inside
-    [CLS] segment [SEP] sequences of max_length. Causal LMs: token NLL over sliding windows of
-    max_length (stride: new tokens per window, default half the window), first window after BOS.
+    [CLS] segment [SEP] sequences of max_length. Causal LMs: token NLL of BOS + text over sliding
+    windows of max_length (stride: new tokens per window, default half the window; capped at
+    max_length - 1 so every window keeps some context).
     """
     max_length = usable_length(model, max_length)
     if kind == "masked":
@@ -230,9 +236,12 @@ def heldout_lm_loss(model, tokenizer, kind: str, texts: list[str], max_tokens: i
                                             "pseudo-log-likelihood", base_model)
         measure, stride = "pseudo_log_likelihood", None
     elif kind == "causal":
-        flat = heldout_tokens(tokenizer, texts, max_tokens)
-        stride = stride or max(1, max_length // 2)
-        windows = sliding_windows(flat, max_length, stride, context_token(tokenizer))
+        start = context_token(tokenizer)
+        stream = ([start] if start is not None else []) + heldout_tokens(tokenizer, texts, max_tokens)
+        if stride is not None and stride >= max_length:
+            log.warning("stride %d >= the %d-token window: using %d", stride, max_length, max_length - 1)
+        stride = min(stride or max(1, max_length // 2), max_length - 1)
+        windows = sliding_windows(stream, max_length, stride)
         logprobs, kls = causal_token_scores(model, tokenizer, [w for w, _ in windows], [s for _, s in windows],
                                             batch_size, "log-likelihood", base_model)
         measure = "causal_log_likelihood"
@@ -244,6 +253,7 @@ def heldout_lm_loss(model, tokenizer, kind: str, texts: list[str], max_tokens: i
               "nll_ci95": sequence_bootstrap_ci([-np.asarray(lp, dtype=float) for lp in logprobs]),
               "n_tokens": int(flat_lp.size), "n_sequences": len(logprobs), "max_length": max_length,
               "stride": stride}
+    result.update(value=nll, ci95=result["nll_ci95"], n=result["n_tokens"], variant=measure)
     if kls is not None:
         result["kl_base"] = float(np.concatenate([np.asarray(k, dtype=float) for k in kls]).mean())
         result["kl_base_ci95"] = sequence_bootstrap_ci([np.asarray(k, dtype=float) for k in kls])

@@ -165,8 +165,13 @@ def fetch_stereoset(data_dir: str | None, out_path: str) -> int:
     """
     with atomic_path(out_path) as tmp:
         if data_dir:
-            shutil.copyfile(mirror_file(data_dir, "stereoset"), tmp)
-            items = json.loads(tmp.read_text())["data"]["intrasentence"]
+            source = mirror_file(data_dir, "stereoset")
+            shutil.copyfile(source, tmp)
+            try:
+                items = json.loads(tmp.read_text())["data"]["intrasentence"]
+            except (ValueError, KeyError, TypeError) as err:
+                raise ValueError(f"{source}: expected StereoSet's JSON layout "
+                                 f"{{'data': {{'intrasentence': [...]}}}} ({err!r})") from None
         else:
             # script-based on the Hub: read its parquet conversion, where gold_label is a class label
             ds = _load_hub("McGill-NLP/stereoset", "intrasentence", "validation", revision="refs/convert/parquet")
@@ -190,20 +195,23 @@ def fetch_stereoset(data_dir: str | None, out_path: str) -> int:
 
 def fetch_seat_test(data_dir: str | None, name: str, out_path: str) -> None:
     """One SEAT test file of bias-bench (data/seat/{name}.jsonl: one JSON object)."""
+    source = Path(data_dir) / SEAT_MIRROR.format(name=name) if data_dir else SEAT_URL.format(name=name)
     with atomic_path(out_path) as tmp:
         if data_dir:
-            path = Path(data_dir) / SEAT_MIRROR.format(name=name)
-            if not path.is_file():
-                available = sorted(p.stem for p in path.parent.glob("*.jsonl"))
-                raise FileNotFoundError(f"{path} not found: no SEAT test {name!r} in the mirror "
+            if not source.is_file():
+                available = sorted(p.stem for p in source.parent.glob("*.jsonl"))
+                raise FileNotFoundError(f"{source} not found: no SEAT test {name!r} in the mirror "
                                         f"(available: {', '.join(available) or 'none'})")
-            shutil.copyfile(path, tmp)
+            shutil.copyfile(source, tmp)
         else:
-            with urllib.request.urlopen(SEAT_URL.format(name=name), timeout=60) as resp:
+            with urllib.request.urlopen(source, timeout=60) as resp:
                 tmp.write_bytes(resp.read())
-        test = json.loads(tmp.read_text())
-        if not all(k in test for k in ("targ1", "targ2", "attr1", "attr2")):
-            raise ValueError(f"SEAT test {name}: expected keys targ1, targ2, attr1, attr2, got {sorted(test)}")
+        try:
+            test = json.loads(tmp.read_text())
+        except ValueError as err:
+            raise ValueError(f"{source}: a SEAT test is one JSON object ({err})") from None
+        if not isinstance(test, dict) or not all(k in test for k in ("targ1", "targ2", "attr1", "attr2")):
+            raise ValueError(f"{source}: expected keys targ1, targ2, attr1, attr2")
 
 
 def read_glue_tsv(path: Path, text_column: str = "sentence", label_column: str = "label"):

@@ -42,7 +42,9 @@ def read_crows_pairs(path: str, bias_type: str | None = "gender", max_pairs: int
     """CrowS-Pairs rows (optionally one bias type); a row missing a column names file and line."""
     rows = []
     with open(path, newline="") as f:
-        for lineno, row in enumerate(csv.DictReader(f), 2):
+        reader = csv.DictReader(f)
+        for row in reader:
+            lineno = reader.line_num
             for col in ("sent_more", "sent_less", "stereo_antistereo", "bias_type"):
                 if not row.get(col):
                     raise ValueError(f"{path}, line {lineno}: empty or missing column {col!r}")
@@ -164,9 +166,12 @@ def crows_pairs_scores(model, tokenizer, kind: str, pairs: list[dict], batch_siz
         primary = "causal_mean"
     else:
         raise ValueError(f"unknown model kind {kind!r} (masked or causal)")
+    as_list = lambda a: [None if math.isnan(v) else float(v) for v in a]  # noqa: E731 (JSON has no NaN)
     return {
         "benchmark": "crows_pairs",
         "model_kind": kind,
+        "pair_scores": {name: {"more": as_list(s[0::2]), "less": as_list(s[1::2])}
+                        for name, s in {**variants, "whole_sentence": whole}.items()},
         "primary": primary,
         "n_pairs": len(pairs),
         "variants": {name: preference_summary(name, s[0::2], s[1::2], directions, bias_types)
@@ -185,7 +190,10 @@ def read_stereoset(path: str, bias_type: str | None = "gender", split: str = "de
     """Intrasentence items of an official-layout StereoSet JSON as {id, target, context, sentences:
     {label: {id, sentence}}}; split 'dev' / 'test' reads the items' `split` key, 'all' takes all."""
     with open(path) as f:
-        data = json.load(f)
+        try:
+            data = json.load(f)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: not valid JSON ({err})") from None
     try:
         raw = data["data"]["intrasentence"]
     except (KeyError, TypeError):
@@ -193,6 +201,9 @@ def read_stereoset(path: str, bias_type: str | None = "gender", split: str = "de
     items = []
     for n, item in enumerate(raw):
         where = f"{path}: intrasentence item {n} (id {item.get('id')!r})"
+        missing = [k for k in ("id", "target", "context", "sentences") if not item.get(k)]
+        if missing:
+            raise ValueError(f"{where}: missing or empty {missing}")
         if bias_type is not None and item.get("bias_type") != bias_type:
             continue
         if split != "all":
@@ -204,6 +215,8 @@ def read_stereoset(path: str, bias_type: str | None = "gender", split: str = "de
             raise ValueError(f"{where}: context has no BLANK")
         by_label = {s.get("gold_label"): {"id": s.get("id"), "sentence": s.get("sentence")}
                     for s in item.get("sentences", [])}
+        if any(not isinstance(s.get("sentence"), str) or not s["sentence"] for s in item["sentences"]):
+            raise ValueError(f"{where}: every sentence needs a non-empty 'sentence' string")
         if sorted(by_label) != sorted(STEREOSET_LABELS) or len(item["sentences"]) != 3:
             raise ValueError(f"{where}: expected one sentence per gold_label {STEREOSET_LABELS}, "
                              f"got {[s.get('gold_label') for s in item.get('sentences', [])]}")
@@ -235,7 +248,9 @@ def stereoset_masked_inputs(tokenizer, items: list[dict], max_length: int):
         for label, sent in item["sentences"].items():
             tokens = filler_tokens(tokenizer, blank_filler(item["context"], sent["sentence"]))
             for k, token in enumerate(tokens):
-                text = item["context"].replace("BLANK", tokenizer.decode(tokens[:k]) + tokenizer.mask_token)
+                # the context has its own space before BLANK: a byte-level BPE prefix (" wo") must not add one
+                prefix = tokenizer.decode(tokens[:k]).lstrip()
+                text = item["context"].replace("BLANK", prefix + tokenizer.mask_token)
                 ids = tokenizer(text)["input_ids"]
                 if ids.count(tokenizer.mask_token_id) != 1 or len(ids) > max_length:
                     continue  # the item is dropped below: one of its fillers could not be scored
@@ -338,10 +353,12 @@ def read_seat_test(path: str) -> dict:
 
 
 @torch.inference_mode()
-def sentence_embeddings(model, tokenizer, texts: list[str], pooling: str = "mean", batch_size: int = 64) -> np.ndarray:
+def sentence_embeddings(model, tokenizer, texts: list[str], pooling: str = "mean", batch_size: int = 64,
+                        kind: str = "masked") -> np.ndarray:
     """Unit-length sentence vectors from the last hidden layer.
 
-    pooling: mean (over all tokens incl. special ones, as bias-bench), first ([CLS]) or last
+    pooling: mean (over all tokens incl. [CLS]/[SEP], as bias-bench; for a causal LM without the
+    BOS its tokenizer prepends, whose state is the same for every sentence), first ([CLS]) or last
     (last non-padding token, the usual choice for causal LMs).
     """
     if pooling not in ("mean", "first", "last"):
@@ -354,7 +371,10 @@ def sentence_embeddings(model, tokenizer, texts: list[str], pooling: str = "mean
         with _autocast(device):
             hidden = model.base_model(input_ids=ids, attention_mask=mask).last_hidden_state.float()
         if pooling == "mean":
-            vectors = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
+            pooled = mask.clone()
+            if kind == "causal" and tokenizer.bos_token_id is not None:
+                pooled[:, 0] *= (ids[:, 0] != tokenizer.bos_token_id).long()
+            vectors = (hidden * pooled[..., None]).sum(1) / pooled.sum(1, keepdim=True)
         elif pooling == "first":
             vectors = hidden[:, 0]
         else:
@@ -402,11 +422,11 @@ def weat_p_value(s_xy: np.ndarray, n_x: int, n_samples: int = 100_000, seed: int
 
 
 def seat_scores(model, tokenizer, tests: dict[str, dict], pooling: str = "mean", n_samples: int = 100_000,
-                seed: int = 0, batch_size: int = 64) -> dict:
+                seed: int = 0, batch_size: int = 64, kind: str = "masked") -> dict:
     """Effect size and permutation p-value of every SEAT test; mean |effect size| over them."""
     results = {}
     for name, test in tqdm(tests.items(), desc="seat", unit="test"):
-        x, y, a, b = (sentence_embeddings(model, tokenizer, test[k]["examples"], pooling, batch_size)
+        x, y, a, b = (sentence_embeddings(model, tokenizer, test[k]["examples"], pooling, batch_size, kind)
                       for k in ("targ1", "targ2", "attr1", "attr2"))
         s_xy = association(np.concatenate([x, y]), a, b)
         p_value, exact = weat_p_value(s_xy, len(x), n_samples, seed)
@@ -417,10 +437,14 @@ def seat_scores(model, tokenizer, tests: dict[str, dict], pooling: str = "mean",
         }
         log.info("SEAT %s: effect size %.3f, p %.4f%s", name, results[name]["effect_size"], p_value,
                  " (exact)" if exact else "")
+    mean_abs = float(np.mean([abs(r["effect_size"]) for r in results.values()]))
     return {
         "benchmark": "seat",
+        "variant": f"may2019_{pooling}_pooling",
+        "value": mean_abs,
+        "n": len(results),
         "pooling": pooling,
         "n_samples": n_samples,
         "tests": results,
-        "mean_abs_effect_size": float(np.mean([abs(r["effect_size"]) for r in results.values()])),
+        "mean_abs_effect_size": mean_abs,
     }

@@ -16,7 +16,8 @@ texts = heldout_texts(read_jsonl(snakemake.input.data))
 result = heldout_lm_loss(model, tokenizer, kind, texts, p.max_tokens, p.max_length, p.stride, p.batch_size, base_model)
 if p.kl and base_model is None:
     result["kl_base"] = 0.0  # the base model itself
-result.update(dataset="wikitext-103 test", model_kind=kind, **provenance(snakemake.input.model, [snakemake.input.data]))
+result.update(dataset="wikitext-103 test", model_kind=kind, base_model_path=snakemake.input.base or None,
+              **provenance(snakemake.input.model, [snakemake.input.data]))
 write_json(snakemake.output[0], result)
 log.info("%s: NLL %.4f, perplexity %.2f over %d tokens, KL(base||model) %s", result["measure"], result["nll"],
          result["perplexity"], result["n_tokens"], result.get("kl_base"))

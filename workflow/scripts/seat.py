@@ -12,7 +12,7 @@ torch.set_num_threads(snakemake.threads)
 p = snakemake.params
 model, tokenizer, kind = load_lm(snakemake.input.model)
 tests = {name: read_seat_test(path) for name, path in zip(p.tests, snakemake.input.tests)}
-result = seat_scores(model, tokenizer, tests, p.pooling, p.n_samples, p.seed, p.batch_size)
+result = seat_scores(model, tokenizer, tests, p.pooling, p.n_samples, p.seed, p.batch_size, kind)
 result.update(model_kind=kind, **provenance(snakemake.input.model, snakemake.input.tests))
 write_json(snakemake.output[0], result)
 log.info("SEAT mean |effect size| over %d tests: %.3f", len(tests), result["mean_abs_effect_size"])
