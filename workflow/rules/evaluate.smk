@@ -2,7 +2,6 @@
 # Masked and causal LMs alike: each script detects the model kind from its saved config.
 
 
-
 rule crows_pairs:
     input:
         model=model_dir,
