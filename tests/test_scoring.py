@@ -6,7 +6,7 @@ import torch
 
 from fairforget.modeling import load_lm
 from fairforget.scoring import (causal_sequence, heldout_lm_loss, heldout_tokens, masked_token_logprobs,
-                                masked_token_scores, pseudo_log_likelihood, sliding_windows)
+                                masked_token_scores, sliding_windows)
 from reference_scorers import causal_reference, masked_reference
 
 
@@ -51,7 +51,7 @@ def test_masked_kl_against_base(tiny_mlm):
 
 def test_pseudo_log_likelihood_counts_every_token(tiny_mlm):
     model, tokenizer, texts = tiny_mlm
-    result = pseudo_log_likelihood(model, tokenizer, texts, max_tokens=50, max_length=16)
+    result = heldout_lm_loss(model, tokenizer, "masked", texts, max_tokens=50, max_length=16)
     assert result["n_tokens"] == 50
     assert result["nll"] > 0 and math.isclose(result["perplexity"], math.exp(result["nll"]))
     low, high = result["nll_ci95"]
@@ -61,7 +61,7 @@ def test_pseudo_log_likelihood_counts_every_token(tiny_mlm):
 def test_heldout_loss_needs_text(tiny_mlm):
     model, tokenizer, _ = tiny_mlm
     with pytest.raises(ValueError, match="no held-out tokens"):
-        pseudo_log_likelihood(model, tokenizer, [], max_tokens=10)
+        heldout_lm_loss(model, tokenizer, "masked", [], max_tokens=10)
 
 
 def test_sliding_windows_score_every_token_once():

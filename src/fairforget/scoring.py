@@ -269,8 +269,3 @@ def sequence_bootstrap_ci(per_sequence: list[np.ndarray], n_resamples: int = 100
     means = sums[idx].sum(axis=1) / counts[idx].sum(axis=1)
     return [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]
 
-
-def pseudo_log_likelihood(model, tokenizer, texts: list[str], max_tokens: int, max_length: int = 128,
-                          batch_size: int = 128) -> dict:
-    """Masked-LM held-out loss (kept for callers that know they hold a masked LM)."""
-    return heldout_lm_loss(model, tokenizer, "masked", texts, max_tokens, max_length, batch_size=batch_size)

@@ -73,11 +73,6 @@ def split_positions(ids1: list[int], ids2: list[int]) -> tuple[list[int], list[i
     return shared1[1:-1], shared2[1:-1], diff1, diff2
 
 
-def shared_token_positions(ids1: list[int], ids2: list[int]) -> tuple[list[int], list[int]]:
-    """Positions of the tokens the two sentences share, as in Nangia et al. 2020."""
-    return split_positions(ids1, ids2)[:2]
-
-
 def preference_summary(variant: str, more: np.ndarray, less: np.ndarray, directions: np.ndarray,
                        bias_types: np.ndarray, seed: int = 0) -> dict:
     """% of pairs whose more-stereotypical sentence scores higher (NaN scores = skipped pairs),
@@ -233,9 +228,14 @@ def blank_filler(context: str, sentence: str) -> str:
     return words[index].translate(str.maketrans("", "", string.punctuation)) if index < len(words) else ""
 
 
-def filler_tokens(tokenizer, word: str) -> list[int]:
+def space_prefixed(tokenizer) -> bool:
+    """Whether a leading space changes the tokens (byte-level BPE), so words must be encoded with it."""
+    return tokenizer.tokenize(" x") != tokenizer.tokenize("x")
+
+
+def filler_tokens(tokenizer, word: str, spaced: bool | None = None) -> list[int]:
     """Sub-tokens of a filler word as it appears after a space (matters for byte-level BPE)."""
-    spaced = tokenizer.tokenize(" x") != tokenizer.tokenize("x")
+    spaced = space_prefixed(tokenizer) if spaced is None else spaced
     return tokenizer(f" {word}" if spaced else word, add_special_tokens=False)["input_ids"]
 
 
@@ -244,9 +244,10 @@ def stereoset_masked_inputs(tokenizer, items: list[dict], max_length: int):
     the context with BLANK -> decode(first k sub-tokens) + [MASK], to be scored at the mask by
     sub-token k. owner[j] = (item index, label) of sequence j."""
     sequences, positions, owner = [], [], []
+    spaced = space_prefixed(tokenizer)
     for n, item in enumerate(items):
         for label, sent in item["sentences"].items():
-            tokens = filler_tokens(tokenizer, blank_filler(item["context"], sent["sentence"]))
+            tokens = filler_tokens(tokenizer, blank_filler(item["context"], sent["sentence"]), spaced)
             for k, token in enumerate(tokens):
                 # the context has its own space before BLANK: a byte-level BPE prefix (" wo") must not add one
                 prefix = tokenizer.decode(tokens[:k]).lstrip()
