@@ -1,4 +1,5 @@
-"""Check the smoke workflow's outputs: the table, the correlations, the figure, the scratch model."""
+"""Check the smoke workflow's outputs: a row per model, method, size, seed and checkpoint; the correlations,
+the figure, the scratch models; then print forgetting and tokens/s per method (for the closing note)."""
 
 import json
 import sys
@@ -6,14 +7,38 @@ import sys
 import pandas as pd
 import yaml
 
-ci = yaml.safe_load(open("config/ci.yaml"))
-sizes, steps = ci["cda"]["sizes"], sorted(set(ci["finetune"]["save_steps"]) | {ci["finetune"]["max_steps"]})
+
+def merged(*paths):
+    """The config as Snakemake builds it from config.yaml and the --configfile overlays (dicts merge)."""
+    def update(base, new):
+        for k, v in new.items():
+            base[k] = update(base.get(k, {}), v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+        return base
+    config = {}
+    for path in paths:
+        update(config, yaml.safe_load(open(path)))
+    return config
+
+
+cfg = merged("config.yaml", "config/offline.yaml", "config/ci.yaml")
+sizes, steps = cfg["cda"]["sizes"], sorted(set(cfg["finetune"]["save_steps"]) | {cfg["finetune"]["max_steps"]})
+models = [m["name"] for m in cfg["models"]]
+wise = {m: cfg["method_settings"][m]["wise_ft"]["alphas"] for m in cfg["methods"]
+        if "wise_ft" in (cfg["method_settings"][m] or {})}
+trained = [m for m in cfg["methods"] if m not in wise]
+per_method = {m: len(wise[m]) if m in wise else len(steps) for m in cfg["methods"]}
+expected_rows = len(models) * len(cfg["seeds"]) * (1 + len(sizes) * sum(per_method.values()))
 metrics = pd.read_csv("results/tables/metrics.csv")
 problems = []
-if len(metrics) != 1 + len(sizes) * len(steps):
-    problems.append(f"metrics.csv has {len(metrics)} rows, expected {1 + len(sizes) * len(steps)}")
-if metrics.isna().any().any():
-    problems.append(f"NaN in metrics.csv columns {list(metrics.columns[metrics.isna().any()])}")
+if len(metrics) != expected_rows:
+    problems.append(f"metrics.csv has {len(metrics)} rows, expected {expected_rows}")
+for model in models:
+    missing = set(cfg["methods"]) - set(metrics.loc[metrics["model"] == model, "method"])
+    if missing:
+        problems.append(f"{model}: no rows for methods {sorted(missing)}")
+values = metrics.drop(columns="alpha")
+if values.isna().any().any():
+    problems.append(f"NaN in metrics.csv columns {list(values.columns[values.isna().any()])}")
 evaluation = {"crows", "crows_nangia2020", "crows_bias_bench", "stereoset_ss", "stereoset_lms", "stereoset_icat",
               "seat_mean_abs_effect", "lm_kl_base", "selective_crows_stereo", "selective_stereoset_gap"}
 if not evaluation <= set(metrics.columns):
@@ -30,18 +55,30 @@ for ext in ("png", "pdf"):
                 problems.append(f"figure .{ext} is nearly empty")
     except FileNotFoundError:
         problems.append(f"figure .{ext} missing")
-pretrain = json.load(open("results/models/scratch-bert/pretrain_metrics.json"))
-if not pretrain["heldout_loss"] < 0.8 * pretrain["random_init_heldout_loss"]:
-    problems.append(f"scratch model barely trained: {pretrain['heldout_loss']:.3f} vs random "
-                    f"{pretrain['random_init_heldout_loss']:.3f}")
-if not pretrain["heldout_loss"] < pretrain["unigram_heldout_loss"]:
-    problems.append(f"scratch model no better than unigram frequencies ({pretrain['unigram_heldout_loss']:.3f})")
-if not metrics["sst2_accuracy"].max() > 0.6:
-    problems.append("SST-2 probe did not learn (accuracy at chance for every model)")
-print(metrics.to_string(index=False))
-print(corr.to_string(index=False))
-print(f"scratch held-out MLM loss {pretrain['heldout_loss']:.3f} vs random init "
-      f"{pretrain['random_init_heldout_loss']:.3f} (unigram {pretrain['unigram_heldout_loss']:.3f})")
+for model in models:
+    pretrain = json.load(open(f"results/models/{model}/pretrain_metrics.json"))
+    if not pretrain["heldout_loss"] < 0.8 * pretrain["random_init_heldout_loss"]:
+        problems.append(f"{model} barely trained: {pretrain['heldout_loss']:.3f} vs random "
+                        f"{pretrain['random_init_heldout_loss']:.3f}")
+    if not pretrain["heldout_loss"] < pretrain["unigram_heldout_loss"]:
+        problems.append(f"{model} no better than unigram frequencies ({pretrain['unigram_heldout_loss']:.3f})")
+    print(f"{model}: held-out {pretrain['kind']} LM loss {pretrain['heldout_loss']:.3f} vs random init "
+          f"{pretrain['random_init_heldout_loss']:.3f} (unigram {pretrain['unigram_heldout_loss']:.3f}), "
+          f"{pretrain['tokens_per_second']:.0f} tokens/s")
+    if not metrics.loc[metrics["model"] == model, "sst2_accuracy"].max() > 0.6:
+        problems.append(f"{model}: SST-2 probe did not learn (accuracy at chance for every checkpoint)")
+with pd.option_context("display.width", 250, "display.max_columns", 12):
+    print(metrics.to_string(index=False))
+    print(corr.to_string(index=False))
+    final = metrics[(metrics["method"] == "base") | (metrics["step"] == steps[-1])]
+    summary = final.groupby(["model", "method"], dropna=False)[["forgetting", "lm_kl_base", "crows",
+                                                                 "selective_crows_gap", "sst2_accuracy"]].mean()
+    speed = [dict(model=model, method=method, tokens_per_second=json.load(open(
+        f"results/models/{model}/{method}/size{size}/seed{seed}/train_metrics.json"))["tokens_per_second"])
+        for model in models for method in trained for size in sizes for seed in cfg["seeds"]]
+    summary = summary.join(pd.DataFrame(speed).groupby(["model", "method"]).mean())
+    print("final step, mean over sizes and seeds:")
+    print(summary.round(4).to_string())
 if problems:
     sys.exit("smoke check failed:\n" + "\n".join(problems))
 print("smoke check passed")

@@ -3,15 +3,20 @@ a second run has nothing to do; a figure option reruns only that figure; a new s
 that size's jobs (and the tables / figure)."""
 
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 import yaml
+from safetensors.torch import load_file
 
 from conftest import REPO
 
@@ -19,6 +24,9 @@ pytestmark = pytest.mark.workflow
 
 MICRO = {
     "cda": {"sizes": [20, 40]},
+    "models": [{"name": "scratch-bert", "path": "scratch"}],
+    "methods": ["cda", "wise_ft"],
+    "method_settings": {"wise_ft": {"wise_ft": {"of": "cda", "alphas": [0.5]}}},
     "scratch": {"vocab_size": 1000, "hidden_size": 32, "num_heads": 2, "intermediate_size": 64, "max_length": 32,
                 "max_steps": 30, "batch_size": 16, "warmup_steps": 0, "max_corpus_rows": 4000},
     "finetune": {"max_steps": 4, "save_steps": [2, 4], "batch_size": 4, "max_length": 32},
@@ -64,8 +72,10 @@ def workdir(tmp_path_factory, data_dir):
 
 def test_tables_and_figure(workdir):
     metrics = pd.read_csv(workdir / "results/tables/metrics.csv")
-    assert len(metrics) == 1 + 2 * 2  # base + 2 sizes x 2 checkpoints
-    assert not metrics.isna().any().any()
+    assert len(metrics) == 1 + 2 * 2 + 2  # base + 2 sizes x (2 CDA checkpoints + 1 WiSE-FT alpha)
+    assert not metrics.drop(columns="alpha").isna().any().any()
+    wise = metrics[metrics["method"] == "wise_ft"]
+    assert (wise["alpha"] == 0.5).all() and (wise["step"] == 4).all() and metrics["alpha"].isna().sum() == 5
     assert (metrics.loc[metrics["method"] == "base", "forgetting"] == 0).all()
     assert set(metrics["size"]) == {0, 20, 40} and set(metrics["step"]) == {0, 2, 4}
     expected = {"crows", "crows_nangia2020", "crows_bias_bench", "stereoset_ss", "stereoset_lms", "stereoset_icat",
@@ -81,7 +91,7 @@ def test_tables_and_figure(workdir):
     assert metrics["stereoset_n"].gt(200).all()
     assert metrics["stereoset_ss"].between(0, 100).all()
     corr = pd.read_csv(workdir / "results/tables/correlations.csv")
-    assert set(corr["method"]) == {"pearson", "spearman"} and (corr["n"] == 5).all()
+    assert set(corr["method"]) == {"pearson", "spearman"} and (corr["n"] == 7).all()
     for ext in ("png", "pdf"):
         assert (workdir / f"results/figures/downstream_vs_forgetting.{ext}").stat().st_size > 1000
 
@@ -99,8 +109,17 @@ def test_figure_option_reruns_only_the_figure(workdir):
 def test_new_size_schedules_only_its_jobs(workdir):
     (workdir / "size.yaml").write_text(yaml.safe_dump({"cda": {"sizes": [20, 40, 60]}}))
     jobs = planned_jobs(snakemake(workdir, "-n", overlays=["size.yaml"]))
-    assert jobs == {"cda_subset": 1, "finetune": 1, "crows_pairs": 2, "stereoset": 2, "seat": 2, "lm_loss": 2,
-                    "downstream": 2,
+    assert jobs == {"cda_subset": 1, "finetune": 1, "wise_ft": 1, "crows_pairs": 3, "stereoset": 3, "seat": 3,
+                    "lm_loss": 3, "downstream": 3,
+                    "metrics_table": 1, "correlations": 1, "figure_downstream_vs_forgetting": 1, "all": 1}
+
+
+def test_method_setting_reruns_only_that_method(workdir):
+    """A new WiSE-FT alpha adds its models only; nothing trained is redone."""
+    (workdir / "alpha.yaml").write_text(yaml.safe_dump(
+        {"method_settings": {"wise_ft": {"wise_ft": {"of": "cda", "alphas": [0.5, 0.25]}}}}))
+    jobs = planned_jobs(snakemake(workdir, "-n", overlays=["alpha.yaml"]))
+    assert jobs == {"wise_ft": 2, "crows_pairs": 2, "stereoset": 2, "seat": 2, "lm_loss": 2, "downstream": 2,
                     "metrics_table": 1, "correlations": 1, "figure_downstream_vs_forgetting": 1, "all": 1}
 
 
@@ -155,3 +174,38 @@ def test_evaluation_rules_score_a_causal_lm(workdir, tiny_llama, tmp_path):
     lm = json.loads((workdir / targets[3]).read_text())
     assert lm["measure"] == "causal_log_likelihood" and lm["n_tokens"] == 60
     assert len(lm["dataset_sha256"]) == 1 and lm["versions"]["transformers"]
+
+
+def test_killed_finetune_resumes_to_the_same_weights(workdir):
+    """SIGKILL Snakemake and its fine-tuning job mid-way, rerun the rule: training continues from the newest
+    complete Trainer checkpoint and ends at the same weights as an uninterrupted run with the same seed."""
+    (workdir / "resume.yaml").write_text(yaml.safe_dump(
+        {"seeds": [7], "finetune": {"max_steps": 1000, "save_steps": [500, 1000], "checkpoint_every": 50}}))
+    target = "results/models/scratch-bert/cda/size20/seed7/train_metrics.json"
+    final = workdir / "results/models/scratch-bert/cda/size20/seed7/step1000/model.safetensors"
+    trainer_dir = workdir / "results/train_state/scratch-bert/cda/size20/seed7/trainer"
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", target, "--configfile", "config/offline.yaml",
+           "micro.yaml", "resume.yaml"]
+    proc = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not any(int(d.name.split("-")[1]) >= 100 and (d / "trainer_state.json").is_file()
+                  for d in trainer_dir.glob("checkpoint-*")):
+        assert proc.poll() is None and time.monotonic() < deadline, "training ended or stalled before a checkpoint"
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not final.exists()
+
+    snakemake(workdir, "--unlock", overlays=["resume.yaml"])
+    snakemake(workdir, target, overlays=["resume.yaml"])
+    log = (workdir / "results/logs/finetune/scratch-bert/cda/size20/seed7.log").read_text()
+    assert "resuming from" in log and json.loads((workdir / target).read_text())["resumed_from_step"] >= 100
+    resumed = load_file(final)
+    assert not trainer_dir.parent.exists()  # the resume state is removed after success
+
+    snakemake(workdir, target, "--forcerun", "finetune", overlays=["resume.yaml"])
+    assert json.loads((workdir / target).read_text())["resumed_from_step"] == 0
+    uninterrupted = load_file(final)
+    assert resumed.keys() == uninterrupted.keys()
+    assert all(torch.equal(resumed[k], uninterrupted[k]) for k in resumed)

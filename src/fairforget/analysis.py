@@ -9,7 +9,7 @@ from scipy import stats
 
 from .io import read_json
 
-KEY_COLUMNS = ["model", "method", "size", "seed", "step"]
+KEY_COLUMNS = ["model", "method", "size", "seed", "step", "alpha"]  # alpha: WiSE-FT models only
 
 
 def crows_columns(crows: dict) -> dict:

@@ -46,6 +46,10 @@ def finetune_classifier(model_path: str, train_rows: list[dict], dev_rows: list[
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     num_labels = len({r["label"] for r in train_rows})
     model = AutoModelForSequenceClassification.from_pretrained(model_path, num_labels=num_labels)
+    if tokenizer.pad_token is None:  # Llama 3, GPT-2: causal classifiers read the last non-pad token
+        tokenizer.pad_token = tokenizer.eos_token
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
     max_length = usable_length(model, max_length)
 
     def encode(rows):

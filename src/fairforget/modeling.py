@@ -14,6 +14,7 @@ import torch
 log = logging.getLogger(__name__)
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+CAUSAL_SPECIAL_TOKENS = ["<pad>", "<s>", "</s>"]
 
 
 def train_wordpiece_tokenizer(texts: Iterable[str], vocab_size: int, max_length: int):
@@ -44,6 +45,31 @@ def train_wordpiece_tokenizer(texts: Iterable[str], vocab_size: int, max_length:
     )
 
 
+def train_bpe_tokenizer(texts: Iterable[str], vocab_size: int, max_length: int):
+    """Train a cased byte-level BPE tokenizer that adds BOS, as Llama 3's does (<s>, </s>, <pad>)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=CAUSAL_SPECIAL_TOKENS, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(texts, trainer=trainer)
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", tok.token_to_id("<s>"))])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
+                                   model_max_length=max_length)
+
+
+def train_scratch_tokenizer(architecture: str, texts: list[str], vocab_size: int, max_length: int):
+    """The tokenizer a scratch model of this architecture is trained with."""
+    if architecture == "bert":
+        return train_wordpiece_tokenizer(texts, vocab_size, max_length)
+    if architecture == "llama":
+        return train_bpe_tokenizer(texts, vocab_size, max_length)
+    raise ValueError(f"unknown scratch architecture {architecture!r}; expected 'bert' or 'llama'")
+
+
 def scratch_bert(vocab_size: int, hidden_size: int, num_layers: int, num_heads: int, intermediate_size: int,
                  max_positions: int, seed: int, dropout: float = 0.1):
     """A randomly initialised BertForMaskedLM of the given shape (seeded)."""
@@ -61,6 +87,39 @@ def scratch_bert(vocab_size: int, hidden_size: int, num_layers: int, num_heads: 
         attention_probs_dropout_prob=dropout,
     )
     return BertForMaskedLM(config)
+
+
+def scratch_llama(tokenizer, hidden_size: int, num_layers: int, num_heads: int, intermediate_size: int,
+                  max_positions: int, seed: int, dropout: float = 0.0):
+    """A randomly initialised LlamaForCausalLM of the given shape (seeded); Llama has attention dropout only."""
+    from transformers import LlamaConfig, LlamaForCausalLM, set_seed
+
+    set_seed(seed)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        num_key_value_heads=num_heads,
+        intermediate_size=intermediate_size,
+        max_position_embeddings=max_positions,
+        attention_dropout=dropout,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True,  # as Llama 3.2 1B
+    )
+    return LlamaForCausalLM(config)
+
+
+def scratch_model(architecture: str, tokenizer, cfg: dict):
+    """The scratch model of this architecture, shaped by the `scratch` config section."""
+    shape = dict(hidden_size=cfg["hidden_size"], num_layers=cfg["num_layers"], num_heads=cfg["num_heads"],
+                 intermediate_size=cfg["intermediate_size"], max_positions=cfg["max_length"], seed=cfg["seed"],
+                 dropout=cfg["dropout"])
+    if architecture == "llama":
+        return scratch_llama(tokenizer, **shape)
+    return scratch_bert(len(tokenizer), **shape)
 
 
 def load_masked_lm(path: str):
@@ -89,10 +148,11 @@ def scoring_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def load_lm(path: str, device: torch.device | None = None):
+def load_lm(path: str, device: torch.device | None = None, **config_overrides):
     """(model, tokenizer, kind) of any masked or causal LM saved with save_pretrained or on the Hub.
 
-    The model is in eval mode on `device` (the GPU when there is one); kind is 'masked' or 'causal'.
+    The model is in eval mode on `device` (the GPU when there is one); kind is 'masked' or 'causal';
+    config_overrides go to from_pretrained (e.g. raised dropout for dropout debiasing).
     """
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
@@ -101,7 +161,7 @@ def load_lm(path: str, device: torch.device | None = None):
     tokenizer = AutoTokenizer.from_pretrained(path)
     # float32 weights whatever the checkpoint's saved dtype (Llama 3.2 is saved in bf16): bf16 compute
     # comes from autocast on GPUs only, with the vocabulary head kept in float32
-    model = auto.from_pretrained(path, dtype=torch.float32).to(device or scoring_device())
+    model = auto.from_pretrained(path, dtype=torch.float32, **config_overrides).to(device or scoring_device())
     model.eval()
     log.info("loaded %s LM %s (%s, %.1fM parameters)", kind, path, type(model).__name__,
              sum(p.numel() for p in model.parameters()) / 1e6)

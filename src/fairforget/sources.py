@@ -234,3 +234,30 @@ def fetch_sst2(data_dir: str | None, split: str, out_path: str) -> int:
         ds = _load_hub("nyu-mll/glue", "sst2", "train" if split == "train" else "validation")
         rows = ({"sentence": r["sentence"], "label": int(r["label"])} for r in ds)
     return write_jsonl(out_path, rows)
+
+
+def fetch_model(hub_id: str, out_dir: str) -> str:
+    """Download a masked or causal LM and its tokenizer into a save_pretrained directory; returns the kind.
+    Gated models (Llama) need an accepted licence and a token in HF_TOKEN (huggingface_hub reads it)."""
+    import os
+
+    from huggingface_hub.errors import GatedRepoError
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
+
+    from .modeling import model_kind
+
+    try:
+        config = AutoConfig.from_pretrained(hub_id)
+    except (GatedRepoError, OSError) as err:
+        if isinstance(err, GatedRepoError) or "gated" in str(err).lower():
+            token = "set" if os.environ.get("HF_TOKEN") else "not set"
+            raise RuntimeError(f"{hub_id} is a gated model: accept its licence on huggingface.co and put an access "
+                               f"token in the HF_TOKEN environment variable (HF_TOKEN is {token})") from err
+        raise
+    kind = model_kind(config)
+    auto = AutoModelForMaskedLM if kind == "masked" else AutoModelForCausalLM
+    model, tokenizer = auto.from_pretrained(hub_id), AutoTokenizer.from_pretrained(hub_id)
+    with atomic_path(out_dir, is_dir=True) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+    return kind

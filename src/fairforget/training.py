@@ -1,13 +1,19 @@
-"""Masked-LM training with the HuggingFace Trainer: scratch pretraining and CDA fine-tuning.
+"""LM training with the HuggingFace Trainer: scratch pretraining and fine-tuning, masked or causal.
 
-The only change to the stock Trainer is `compute_loss`: logits are computed at masked positions only
-(same loss, a fraction of the cost on CPU).
+Changes to the stock Trainer, all through its extension points (compute_loss, callbacks):
+- masked LMs compute logits at masked positions only (same loss, a fraction of the cost on CPU);
+- an optional weight penalty (L2-SP / EWC) is added to the loss;
+- configured steps are exported as save_pretrained directories (LoRA merged) for evaluation;
+- with `checkpoint_every`, Trainer checkpoints (optimizer, scheduler, RNG) let a killed run resume.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import logging
 import math
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -16,6 +22,7 @@ import torch
 from transformers import DataCollatorForLanguageModeling, Trainer, TrainerCallback, TrainingArguments, set_seed
 
 from .io import atomic_path
+from .methods import plain_model
 from .modeling import logits_at
 
 log = logging.getLogger(__name__)
@@ -33,45 +40,112 @@ def masked_positions_loss(model, inputs: dict, num_items_in_batch=None) -> torch
     return torch.nn.functional.cross_entropy(logits, targets)
 
 
-class MaskedPositionsTrainer(Trainer):
+def lm_loss(model, inputs: dict, kind: str) -> torch.Tensor:
+    """Mean token loss of a batch: masked positions (masked LMs) or next tokens (causal LMs, the model's own loss)."""
+    if kind == "masked":
+        return masked_positions_loss(plain_model(model), inputs)
+    return model(**inputs).loss
+
+
+class LMTrainer(Trainer):
+    """Trainer whose loss is `lm_loss` plus an optional penalty on the weights (a per-batch mean: the
+    Trainer divides it by the gradient accumulation steps, so the penalty counts once per update), and
+    whose batches are a function of (seed, epoch) only (EpochSampler + KeyedCollator): resumable exactly."""
+
+    loss_is_scaled_for_ga = False
+
+    def __init__(self, *args, kind: str, penalty=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+        self.penalty = penalty
+
+    def _get_train_sampler(self, train_dataset=None):
+        return EpochSampler(len(train_dataset or self.train_dataset), self.args.data_seed)
+
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        loss = masked_positions_loss(model, inputs, num_items_in_batch)
+        loss = lm_loss(model, inputs, self.kind)
+        if self.penalty is not None:
+            loss = loss + self.penalty(model)
         return (loss, None) if return_outputs else loss
 
 
-class SaveAtStepsCallback(TrainerCallback):
-    """Save the model + tokenizer at the configured global steps, each into its own directory."""
+def lm_collator(tokenizer, kind: str, mlm_probability: float = 0.15, seed: int | None = None):
+    """Batches of equal-length blocks: random masking (masked LMs) or labels = inputs (causal LMs)."""
+    if kind == "masked":
+        return DataCollatorForLanguageModeling(tokenizer, mlm_probability=mlm_probability, seed=seed)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return DataCollatorForLanguageModeling(tokenizer, mlm=False)
 
-    def __init__(self, step_dirs: dict[int, str], tokenizer):
+
+def save_for_evaluation(model, tokenizer, out_dir: str, restore_config: dict | None = None) -> None:
+    """Atomically write `model` as evaluation loads it: LoRA adapters merged into the weights (peft), and
+    training-only config values (raised dropout) set back to `restore_config`."""
+    if hasattr(model, "merge_and_unload"):
+        model = copy.deepcopy(model).merge_and_unload()
+    training_values = {k: getattr(model.config, k) for k in restore_config or {}}
+    try:
+        for k, v in (restore_config or {}).items():
+            setattr(model.config, k, v)
+        with atomic_path(out_dir, is_dir=True) as tmp:
+            model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+    finally:
+        for k, v in training_values.items():
+            setattr(model.config, k, v)
+
+
+class SaveAtStepsCallback(TrainerCallback):
+    """Export the model at the configured global steps, each into its own directory."""
+
+    def __init__(self, step_dirs: dict[int, str], export):
         self.step_dirs = {int(k): v for k, v in step_dirs.items()}
-        self.tokenizer = tokenizer
+        self.export = export
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
         out = self.step_dirs.get(state.global_step)
         if out is not None:
-            with atomic_path(out, is_dir=True) as tmp:
-                model.save_pretrained(tmp)
-                self.tokenizer.save_pretrained(tmp)
-            log.info("step %d: checkpoint saved to %s", state.global_step, out)
+            self.export(model, out)
+            log.info("step %d: model exported to %s", state.global_step, out)
 
 
 class ThroughputCallback(TrainerCallback):
-    """Log tokens/s and ETA next to the Trainer's loss log."""
+    """Log tokens/s and ETA next to the Trainer's loss log; keep the run's tokens/s for the metrics."""
 
     def __init__(self, tokens_per_step: int):
         self.tokens_per_step = tokens_per_step
-        self.start = None
+        self.start = self.start_step = None
+        self.tokens_per_second = None
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.start = time.perf_counter()
+        self.start_step = state.global_step  # > 0 after a resume
+
+    def _rate(self, state):
+        steps = state.global_step - (self.start_step or 0)
+        return steps / (time.perf_counter() - self.start) if steps else None
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if not state.global_step or self.start is None:
-            return
-        elapsed = time.perf_counter() - self.start
-        rate = state.global_step / elapsed
-        log.info("step %d/%d loss %s | %.0f tokens/s | ETA %.0f s", state.global_step, state.max_steps,
-                 (logs or {}).get("loss"), rate * self.tokens_per_step, (state.max_steps - state.global_step) / rate)
+        rate = self._rate(state) if self.start is not None else None
+        if rate:
+            log.info("step %d/%d loss %s | %.0f tokens/s | ETA %.0f s", state.global_step, state.max_steps,
+                     (logs or {}).get("loss"), rate * self.tokens_per_step, (state.max_steps - state.global_step) / rate)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        rate = self._rate(state)
+        self.tokens_per_second = rate * self.tokens_per_step if rate else None
+
+
+def newest_complete_checkpoint(work_dir: str) -> str | None:
+    """The newest Trainer checkpoint that was written to the end (trainer_state.json is its last file);
+    a partial one, from a run killed while saving, is removed."""
+    candidates = sorted(Path(work_dir).glob("checkpoint-*"), key=lambda d: int(d.name.rsplit("-", 1)[1]))
+    for d in reversed(candidates):
+        if (d / "trainer_state.json").is_file():
+            return str(d)
+        log.warning("removing incomplete checkpoint %s", d)
+        shutil.rmtree(d)
+    return None
 
 
 def split_corpus(texts: list[str], seed: int, heldout_fraction: float, max_rows: int | None):
@@ -87,8 +161,12 @@ def split_corpus(texts: list[str], seed: int, heldout_fraction: float, max_rows:
 
 
 def tokenize_blocks(tokenizer, texts: list[str], block_size: int) -> list[list[int]]:
-    """Concatenate tokenised sentences (each with [CLS] ... [SEP]) and cut into blocks of block_size."""
+    """Concatenate tokenised texts, each with the tokenizer's own special tokens ([CLS] ... [SEP] for BERT,
+    BOS ... for Llama) and an EOS where the tokenizer has one and did not add it, and cut into blocks."""
     ids = tokenizer(texts, add_special_tokens=True, truncation=True, max_length=block_size)["input_ids"]
+    eos = tokenizer.eos_token_id if tokenizer.sep_token_id is None else None
+    if eos is not None:
+        ids = [seq if seq and seq[-1] == eos else seq + [eos] for seq in ids]
     flat = [t for seq in ids for t in seq]
     n = len(flat) // block_size
     if n == 0:
@@ -97,28 +175,72 @@ def tokenize_blocks(tokenizer, texts: list[str], block_size: int) -> list[list[i
 
 
 class BlockDataset(torch.utils.data.Dataset):
+    """Token blocks; indexed by position, or by (epoch, position) from EpochSampler (the key is passed on
+    so that masking can be a function of it)."""
+
     def __init__(self, blocks: list[list[int]]):
         self.blocks = blocks
 
     def __len__(self):
         return len(self.blocks)
 
-    def __getitem__(self, i):
-        return {"input_ids": self.blocks[i]}
+    def __getitem__(self, key):
+        if isinstance(key, tuple):
+            return {"input_ids": self.blocks[key[1]], "key": key}
+        return {"input_ids": self.blocks[key]}
+
+
+class EpochSampler(torch.utils.data.Sampler):
+    """A random order that is a function of (seed, epoch) only, yielding (epoch, index) keys."""
+
+    def __init__(self, size: int, seed: int):
+        self.size, self.seed, self.epoch = size, seed, 0
+
+    def set_epoch(self, epoch: int):
+        self.epoch = epoch
+
+    def __len__(self):
+        return self.size
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        yield from ((self.epoch, int(i)) for i in torch.randperm(self.size, generator=generator))
+
+
+class KeyedCollator:
+    """The library's LM collator, with the random masking seeded from (seed, epoch, indices) of the batch.
+
+    A resumed Trainer restores the global RNG only after it has collated the first batch, and its saved
+    state is already past the batch the dataloader had prefetched; masking drawn from the global RNG
+    therefore differs after a resume. Seeding each batch from its keys makes it identical."""
+
+    def __init__(self, tokenizer, kind: str, mlm_probability: float, seed: int):
+        self.tokenizer, self.kind, self.mlm_probability, self.seed = tokenizer, kind, mlm_probability, seed
+
+    def __call__(self, features: list[dict]):
+        keys = [f.get("key") for f in features]
+        features = [{k: v for k, v in f.items() if k != "key"} for f in features]
+        digest = hashlib.sha256(repr((self.seed, keys)).encode()).digest()
+        batch_seed = int.from_bytes(digest[:8], "little") % 2**63
+        return lm_collator(self.tokenizer, self.kind, self.mlm_probability, seed=batch_seed)(features)
 
 
 def training_arguments(output_dir: str, max_steps: int, batch_size: int, learning_rate: float, seed: int,
-                       warmup_steps: int = 0, weight_decay: float = 0.01, logging_steps: int = 50) -> TrainingArguments:
+                       warmup_steps: int = 0, weight_decay: float = 0.01, logging_steps: int = 50,
+                       gradient_accumulation_steps: int = 1, checkpoint_every: int | None = None) -> TrainingArguments:
     return TrainingArguments(
         output_dir=output_dir,
         max_steps=max_steps,
         per_device_train_batch_size=batch_size,
+        gradient_accumulation_steps=gradient_accumulation_steps,
         learning_rate=learning_rate,
         warmup_steps=warmup_steps,
         weight_decay=weight_decay,
         seed=seed,
         data_seed=seed,
-        save_strategy="no",
+        save_strategy="steps" if checkpoint_every else "no",
+        save_steps=checkpoint_every or 500,
+        save_total_limit=1,
         logging_steps=logging_steps,
         report_to=[],
         disable_tqdm=not sys.stderr.isatty(),  # in log files the callback's lines (loss, tokens/s, ETA) suffice
@@ -128,35 +250,47 @@ def training_arguments(output_dir: str, max_steps: int, batch_size: int, learnin
     )
 
 
-def train_mlm(model, tokenizer, blocks: list[list[int]], *, max_steps: int, batch_size: int, learning_rate: float,
-              seed: int, mlm_probability: float, work_dir: str, step_dirs: dict[int, str] | None = None,
-              warmup_steps: int = 0, logging_steps: int = 50):
-    """Train `model` for max_steps MLM steps on `blocks` (cycled), saving at `step_dirs`."""
+def train_lm(model, tokenizer, blocks: list[list[int]], *, kind: str, max_steps: int, batch_size: int,
+             learning_rate: float, seed: int, work_dir: str, mlm_probability: float = 0.15,
+             step_dirs: dict[int, str] | None = None, export=None, warmup_steps: int = 0, logging_steps: int = 50,
+             gradient_accumulation_steps: int = 1, penalty=None, checkpoint_every: int | None = None,
+             callbacks: tuple = ()) -> dict:
+    """Train `model` for max_steps updates on `blocks` (cycled), exporting at `step_dirs` with
+    export(model, dir) (default: save_for_evaluation). With checkpoint_every, Trainer checkpoints go to
+    work_dir and a rerun resumes from the newest complete one. Returns the Trainer's metrics plus
+    tokens_per_second and resumed_from_step."""
     set_seed(seed)
-    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=mlm_probability)
     args = training_arguments(work_dir, max_steps, batch_size, learning_rate, seed, warmup_steps,
-                              logging_steps=logging_steps)
-    callbacks = [ThroughputCallback(batch_size * len(blocks[0]))]
+                              logging_steps=logging_steps, gradient_accumulation_steps=gradient_accumulation_steps,
+                              checkpoint_every=checkpoint_every)
+    throughput = ThroughputCallback(batch_size * gradient_accumulation_steps * len(blocks[0]))
+    callbacks = [throughput, *callbacks]
     if step_dirs:
-        callbacks.append(SaveAtStepsCallback(step_dirs, tokenizer))
-    trainer = MaskedPositionsTrainer(model=model, args=args, data_collator=collator,
-                                     train_dataset=BlockDataset(blocks), callbacks=callbacks)
-    result = trainer.train()
-    return result.metrics
+        callbacks.append(SaveAtStepsCallback(step_dirs, export or (lambda m, out: save_for_evaluation(m, tokenizer, out))))
+    trainer = LMTrainer(model=model, args=args, data_collator=KeyedCollator(tokenizer, kind, mlm_probability, seed),
+                        train_dataset=BlockDataset(blocks), callbacks=callbacks, kind=kind, penalty=penalty)
+    resume = newest_complete_checkpoint(work_dir) if checkpoint_every and Path(work_dir).is_dir() else None
+    if resume:
+        log.info("resuming from %s", resume)
+    result = trainer.train(resume_from_checkpoint=resume)
+    return dict(result.metrics, tokens_per_second=throughput.tokens_per_second,
+                resumed_from_step=int(resume.rsplit("-", 1)[1]) if resume else 0)
 
 
 @torch.inference_mode()
-def heldout_mlm_loss(model, tokenizer, blocks: list[list[int]], mlm_probability: float, seed: int,
-                     batch_size: int = 64) -> float:
-    """Mean masked-token cross-entropy on held-out blocks, with masks drawn from `seed` (same for any model)."""
-    collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=mlm_probability, seed=seed)
+def heldout_loss(model, tokenizer, blocks: list[list[int]], kind: str, mlm_probability: float = 0.15, seed: int = 0,
+                 batch_size: int = 64) -> float:
+    """Mean token cross-entropy on held-out blocks: masked tokens (masks drawn from `seed`, the same for
+    any model) or next tokens."""
+    collator = lm_collator(tokenizer, kind, mlm_probability, seed=seed)
     model.eval()
     total, count = 0.0, 0
     for i in range(0, len(blocks), batch_size):
         batch = collator([{"input_ids": b} for b in blocks[i:i + batch_size]])
-        n = int((batch["labels"] != -100).sum())
+        labels = batch["labels"] if kind == "masked" else batch["labels"][:, 1:]
+        n = int((labels != -100).sum())
         if n:
-            total += float(masked_positions_loss(model, batch)) * n
+            total += float(lm_loss(model, batch, kind)) * n
             count += n
     return total / max(count, 1)
 

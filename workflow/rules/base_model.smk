@@ -1,5 +1,5 @@
-# Base models given as "scratch": a small BERT (WordPiece tokenizer + BertForMaskedLM) pretrained on
-# the configured corpus, so the whole DAG runs offline.
+# Base models given as "scratch": a small BERT (WordPiece + BertForMaskedLM) or Llama (byte-level BPE +
+# LlamaForCausalLM, `architecture: llama`) pretrained on the configured corpus, so the whole DAG runs offline.
 
 
 rule train_tokenizer:
@@ -9,6 +9,7 @@ rule train_tokenizer:
         directory("results/models/{model}/tokenizer"),
     params:
         scratch={k: config["scratch"][k] for k in ("vocab_size", "max_length", "seed", "heldout_fraction", "max_corpus_rows")},
+        architecture=lambda wildcards: SCRATCH_ARCHITECTURES[wildcards.model],
     wildcard_constraints:
         model=alternatives(SCRATCH_MODELS),
     resources:
@@ -32,6 +33,7 @@ rule pretrain_scratch:
         metrics="results/models/{model}/pretrain_metrics.json",
     params:
         scratch=config["scratch"],
+        architecture=lambda wildcards: SCRATCH_ARCHITECTURES[wildcards.model],
     wildcard_constraints:
         model=alternatives(SCRATCH_MODELS),
     threads: 2

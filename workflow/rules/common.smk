@@ -2,18 +2,24 @@ import re
 from pathlib import Path
 
 from fairforget.config import validate_config
+from fairforget.methods import method_specs, wise_ft_sources
 
 validate_config(config, str(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
 
 ENV = "../../envs/fairforget.yaml"
 MODELS = {m["name"]: m["path"] for m in config["models"]}
 SCRATCH_MODELS = [name for name, path in MODELS.items() if path == "scratch"]
+SCRATCH_ARCHITECTURES = {m["name"]: m.get("architecture", "bert") for m in config["models"] if m["path"] == "scratch"}
 LOCAL_MODELS = {name: path for name, path in MODELS.items() if path != "scratch" and Path(path).is_dir()}
 HUB_MODELS = [name for name in MODELS if name not in SCRATCH_MODELS and name not in LOCAL_MODELS]
 SIZES = config["cda"]["sizes"]
 SEEDS = config["seeds"]
-METHODS = config["methods"]
+METHOD_SPECS = method_specs(config["methods"], config["method_settings"])
+WISE_SOURCES = wise_ft_sources(METHOD_SPECS)  # WiSE-FT method -> the trained method it interpolates
+METHODS = list(METHOD_SPECS)
+TRAINED_METHODS = [m for m in METHODS if m not in WISE_SOURCES]
 STEPS = sorted(set(config["finetune"]["save_steps"]) | {config["finetune"]["max_steps"]})
+FINAL_STEP = STEPS[-1]
 TASKS = config["downstream"]["tasks"]
 
 
@@ -46,7 +52,8 @@ wildcard_constraints:
     seed=r"\d+",
     dseed=r"\d+",
     step=r"\d+",
-    ckpt=r"base|[^/]+/size\d+/seed\d+/step\d+",
+    alpha=r"[0-9.]+",
+    ckpt=r"base|[^/]+/size\d+/seed\d+/(step\d+|alpha[0-9.]+)",
 
 
 def base_model_dir(model):
@@ -71,16 +78,35 @@ def kl_base_input(wildcards):
     return base_model_dir(wildcards.model)
 
 
+def finetune_inputs(wildcards):
+    """Base model and CDA subset; general text for replay; the base model's Fisher for EWC."""
+    spec = METHOD_SPECS[wildcards.method]
+    inputs = dict(base=base_model_dir(wildcards.model), data=f"results/cda/size{wildcards.size}.jsonl")
+    if spec["replay_ratio"]:
+        inputs["general"] = "results/general/texts.jsonl"
+    if spec["ewc"]:
+        inputs["fisher"] = f"results/models/{wildcards.model}/fisher.safetensors"
+    return inputs
+
+
 def evaluated_models():
-    """(model, method, size, seed, step, ckpt path) of every fine-tuned checkpoint, base first."""
+    """(model, method, size, seed, step, alpha, ckpt path) of every evaluated model, base first.
+    WiSE-FT models are the final step of their source method interpolated at each alpha."""
     for model in MODELS:
         for seed in SEEDS:
-            yield dict(model=model, method="base", size=0, seed=seed, step=0, ckpt="base")
+            yield dict(model=model, method="base", size=0, seed=seed, step=0, alpha=None, ckpt="base")
             for method in METHODS:
                 for size in SIZES:
+                    if method in WISE_SOURCES:
+                        for alpha in METHOD_SPECS[method]["wise_ft"]["alphas"]:
+                            ckpt = f"{method}/size{size}/seed{seed}/alpha{alpha}"
+                            yield dict(model=model, method=method, size=size, seed=seed, step=FINAL_STEP,
+                                       alpha=alpha, ckpt=ckpt)
+                        continue
                     for step in STEPS:
                         ckpt = f"{method}/size{size}/seed{seed}/step{step}"
-                        yield dict(model=model, method=method, size=size, seed=seed, step=step, ckpt=ckpt)
+                        yield dict(model=model, method=method, size=size, seed=seed, step=step, alpha=None,
+                                   ckpt=ckpt)
 
 
 def resources_for(kind):

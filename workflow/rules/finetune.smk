@@ -1,16 +1,63 @@
-# Continued MLM training of the base model on one CDA subset; a save_pretrained directory per saved step.
+# Fine-tuning: each trained method (CDA, dropout debiasing, remedies on top of CDA) on one CDA subset,
+# a save_pretrained directory per saved step; WiSE-FT interpolations of a trained method's final step.
+
+
+rule general_text:
+    input:
+        corpus=corpus_files(),
+    output:
+        "results/general/texts.jsonl",
+    params:
+        general=config["general_text"],
+    resources:
+        **resources_for("default"),
+    log:
+        "results/logs/general_text.log",
+    benchmark:
+        "results/benchmarks/general_text.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/general_text.py"
+
+
+rule ewc_fisher:
+    input:
+        base=lambda wildcards: base_model_dir(wildcards.model),
+        general="results/general/texts.jsonl",
+    output:
+        "results/models/{model}/fisher.safetensors",
+    params:
+        fisher=config["fisher"],
+        max_length=config["finetune"]["max_length"],
+        mlm_probability=config["finetune"]["mlm_probability"],
+    threads: 2
+    resources:
+        **resources_for("finetune"),
+    log:
+        "results/logs/ewc_fisher/{model}.log",
+    benchmark:
+        "results/benchmarks/ewc_fisher/{model}.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/ewc_fisher.py"
 
 
 rule finetune:
     input:
-        base=lambda wildcards: base_model_dir(wildcards.model),
-        data="results/cda/size{size}.jsonl",
+        unpack(finetune_inputs),
     output:
-        [directory(f"results/models/{{model}}/{{method}}/size{{size}}/seed{{seed}}/step{step}") for step in STEPS],
+        steps=[directory(f"results/models/{{model}}/{{method}}/size{{size}}/seed{{seed}}/step{step}") for step in STEPS],
+        metrics="results/models/{model}/{method}/size{size}/seed{seed}/train_metrics.json",
     params:
+        method=lambda wildcards: METHOD_SPECS[wildcards.method],
         finetune=config["finetune"],
-        mode=config["cda"]["mode"],
         steps=STEPS,
+        # Trainer checkpoints for resuming a killed run; kept outside the outputs, removed on success
+        state_dir=lambda wildcards: f"results/train_state/{wildcards.model}/{wildcards.method}/size{wildcards.size}/seed{wildcards.seed}",
+    wildcard_constraints:
+        method=alternatives(TRAINED_METHODS),
     threads: 2
     resources:
         **resources_for("finetune"),
@@ -22,3 +69,25 @@ rule finetune:
         ENV
     script:
         "../scripts/finetune.py"
+
+
+rule wise_ft:
+    input:
+        base=lambda wildcards: base_model_dir(wildcards.model),
+        tuned=lambda wildcards: f"results/models/{wildcards.model}/{WISE_SOURCES[wildcards.method]}/size{wildcards.size}/seed{wildcards.seed}/step{FINAL_STEP}",
+    output:
+        directory("results/models/{model}/{method}/size{size}/seed{seed}/alpha{alpha}"),
+    params:
+        alpha=lambda wildcards: float(wildcards.alpha),
+    wildcard_constraints:
+        method=alternatives(list(WISE_SOURCES)),
+    resources:
+        **resources_for("default"),
+    log:
+        "results/logs/wise_ft/{model}/{method}/size{size}/seed{seed}/alpha{alpha}.log",
+    benchmark:
+        "results/benchmarks/wise_ft/{model}/{method}/size{size}/seed{seed}/alpha{alpha}.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/wise_ft.py"

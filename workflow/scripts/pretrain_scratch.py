@@ -1,4 +1,5 @@
-"""Pretrain the scratch BERT (MLM, with the cached tokenizer) on the corpus; report held-out loss vs baselines."""
+"""Pretrain the scratch model (BERT: MLM, Llama: next token; cached tokenizer) on the corpus; report held-out
+loss against a random-init and a unigram baseline."""
 
 import tempfile
 import time
@@ -8,10 +9,10 @@ from transformers import AutoTokenizer
 
 from fairforget.io import write_json
 from fairforget.logs import setup_logging
-from fairforget.modeling import scratch_bert
+from fairforget.modeling import scratch_model
 from fairforget.sources import read_texts
-from fairforget.training import (heldout_mlm_loss, random_baseline_loss, save_model, split_corpus, tokenize_blocks,
-                                 train_mlm, unigram_loss)
+from fairforget.training import (heldout_loss, random_baseline_loss, save_model, split_corpus, tokenize_blocks, train_lm,
+                                 unigram_loss)
 
 log = setup_logging(snakemake.log[0])
 cfg = snakemake.params.scratch
@@ -28,21 +29,23 @@ heldout_blocks = tokenize_blocks(tokenizer, heldout, cfg["max_length"])
 log.info("tokenizer: %d tokens; %d training blocks, %d held-out blocks of %d tokens",
          len(tokenizer), len(train_blocks), len(heldout_blocks), cfg["max_length"])
 
-model = scratch_bert(len(tokenizer), cfg["hidden_size"], cfg["num_layers"], cfg["num_heads"],
-                     cfg["intermediate_size"], cfg["max_length"], cfg["seed"], cfg["dropout"])
-random_loss = heldout_mlm_loss(model, tokenizer, heldout_blocks, cfg["mlm_probability"], cfg["seed"])
+architecture = snakemake.params.architecture
+model = scratch_model(architecture, tokenizer, cfg)
+kind = "causal" if architecture == "llama" else "masked"
+random_loss = heldout_loss(model, tokenizer, heldout_blocks, kind, cfg["mlm_probability"], cfg["seed"])
 with tempfile.TemporaryDirectory() as work_dir:
-    train_metrics = train_mlm(model, tokenizer, train_blocks, max_steps=cfg["max_steps"], batch_size=cfg["batch_size"],
-                              learning_rate=cfg["learning_rate"], seed=cfg["seed"],
-                              mlm_probability=cfg["mlm_probability"], work_dir=work_dir,
-                              warmup_steps=cfg["warmup_steps"])
-trained_loss = heldout_mlm_loss(model, tokenizer, heldout_blocks, cfg["mlm_probability"], cfg["seed"])
+    train_metrics = train_lm(model, tokenizer, train_blocks, kind=kind, max_steps=cfg["max_steps"],
+                             batch_size=cfg["batch_size"], learning_rate=cfg["learning_rate"], seed=cfg["seed"],
+                             mlm_probability=cfg["mlm_probability"], work_dir=work_dir, warmup_steps=cfg["warmup_steps"])
+trained_loss = heldout_loss(model, tokenizer, heldout_blocks, kind, cfg["mlm_probability"], cfg["seed"])
 unigram = unigram_loss(train_blocks, heldout_blocks, len(tokenizer), set(tokenizer.all_special_ids))
-log.info("held-out MLM loss: %.3f trained vs %.3f random init (uniform %.3f, unigram %.3f)",
-         trained_loss, random_loss, random_baseline_loss(len(tokenizer)), unigram)
+log.info("held-out %s LM loss: %.3f trained vs %.3f random init (uniform %.3f, unigram %.3f)",
+         kind, trained_loss, random_loss, random_baseline_loss(len(tokenizer)), unigram)
 
 save_model(model, tokenizer, snakemake.output.model)
 write_json(snakemake.output.metrics, {
+    "architecture": architecture,
+    "kind": kind,
     "heldout_loss": trained_loss,
     "random_init_heldout_loss": random_loss,
     "uniform_loss": random_baseline_loss(len(tokenizer)),
@@ -50,6 +53,7 @@ write_json(snakemake.output.metrics, {
     "parameters": sum(p.numel() for p in model.parameters()),
     "train_tokens": cfg["max_steps"] * cfg["batch_size"] * cfg["max_length"],
     "train_loss": train_metrics.get("train_loss"),
+    "tokens_per_second": train_metrics["tokens_per_second"],
     "wall_s": time.perf_counter() - start,
     "config": cfg,
 })

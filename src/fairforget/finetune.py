@@ -1,0 +1,135 @@
+"""One fine-tuning run: a base model, a CDA subset and a method -> a save_pretrained directory per step.
+
+Resumable: Trainer checkpoints and the step exports live in a state directory next to the outputs. A rerun
+of a killed job finds them (if the run's settings are unchanged) and continues from the newest complete
+checkpoint; the step directories are moved into place only when training has finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+
+import torch
+from transformers import set_seed
+
+from .io import sha256_file, write_json
+from .methods import WeightPenalty, add_lora, dropout_overrides, freeze, mix_replay, objective_texts
+from .modeling import load_lm, usable_length
+from .training import save_for_evaluation, tokenize_blocks, train_lm
+
+log = logging.getLogger(__name__)
+
+
+def run_fingerprint(**settings) -> str:
+    """A digest of everything that determines the run; a state directory from other settings is discarded."""
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def prepare_state_dir(state_dir: str, fingerprint: str) -> Path:
+    """The run's state directory, emptied unless it belongs to a run with the same fingerprint."""
+    state = Path(state_dir)
+    stamp = state / "run.json"
+    if state.exists():
+        previous = json.loads(stamp.read_text()).get("fingerprint") if stamp.is_file() else None
+        if previous == fingerprint:
+            log.info("state directory %s is from an interrupted run with the same settings: resuming", state)
+            return state
+        log.info("state directory %s is from other settings: starting afresh", state)
+        shutil.rmtree(state)
+    state.mkdir(parents=True)
+    write_json(stamp, {"fingerprint": fingerprint})
+    return state
+
+
+def load_for_training(base: str, spec: dict):
+    """(model, tokenizer, kind, config values to restore on export) with the method's dropout raised."""
+    from transformers import AutoConfig
+
+    overrides = {}
+    if spec["objective"] == "dropout":
+        rates = spec.get("dropout") or {}
+        overrides = dropout_overrides(AutoConfig.from_pretrained(base), rates.get("hidden", 0.20),
+                                      rates.get("attention", 0.15))
+        log.info("dropout debiasing: %s", overrides)
+    model, tokenizer, kind = load_lm(base, **overrides)
+    config = AutoConfig.from_pretrained(base)
+    restore = {k: getattr(config, k) for k in overrides}
+    model.train()
+    return model, tokenizer, kind, restore
+
+
+def finetune(base: str, records: list[dict], spec: dict, cfg: dict, seed: int, step_dirs: dict[int, str],
+             state_dir: str, general_texts: list[str] | None = None,
+             fisher: dict[str, torch.Tensor] | None = None) -> dict:
+    """Fine-tune `base` with method `spec` (see methods.method_spec) under the `finetune` config `cfg`;
+    write each step's model to step_dirs[step]; return the run's metrics."""
+    start = time.perf_counter()
+    set_seed(seed)  # LoRA's initialisation draws from the global generator
+    model, tokenizer, kind, restore = load_for_training(base, spec)
+    block_size = usable_length(model, cfg["max_length"])
+    texts = objective_texts(records, spec)
+    blocks = tokenize_blocks(tokenizer, texts, block_size)
+    log.info("%s objective: %d texts -> %d blocks of %d tokens", spec["objective"], len(texts), len(blocks), block_size)
+    if spec["replay_ratio"]:
+        if general_texts is None:
+            raise ValueError("replay_ratio > 0 needs general text")
+        general_blocks = tokenize_blocks(tokenizer, general_texts, block_size)
+        n_objective = len(blocks)
+        blocks = mix_replay(blocks, general_blocks, spec["replay_ratio"], seed)
+        log.info("replay: %d general-text blocks mixed with %d objective blocks", len(blocks) - n_objective, n_objective)
+    if spec.get("freeze"):
+        freeze(model, spec["freeze"].get("embeddings", False), spec["freeze"].get("layers", 0))
+    if spec.get("lora"):
+        lora = spec["lora"]
+        model = add_lora(model, lora["r"], lora["alpha"], lora.get("dropout", 0.0), lora.get("target_modules"))
+    penalty = None
+    if spec["l2sp"]:
+        penalty = WeightPenalty(model, spec["l2sp"])
+    elif spec["ewc"]:
+        if fisher is None:
+            raise ValueError("ewc > 0 needs the base model's Fisher information")
+        penalty = WeightPenalty(model, spec["ewc"], fisher)
+
+    fingerprint = run_fingerprint(spec=spec, cfg=cfg, seed=seed, steps=sorted(step_dirs), n_blocks=len(blocks),
+                                  blocks=hashlib.sha256(json.dumps(blocks).encode()).hexdigest(),
+                                  base=sha256_file(Path(base) / "config.json") if Path(base).is_dir() else base)
+    state = prepare_state_dir(state_dir, fingerprint)
+    exports = {step: str(state / "export" / f"step{step}") for step in step_dirs}
+    metrics = train_lm(
+        model, tokenizer, blocks, kind=kind, max_steps=cfg["max_steps"], batch_size=cfg["batch_size"],
+        learning_rate=cfg["learning_rate"], seed=seed, work_dir=str(state / "trainer"),
+        mlm_probability=cfg["mlm_probability"], step_dirs=exports,
+        export=lambda m, out: save_for_evaluation(m, tokenizer, out, restore),
+        warmup_steps=cfg["warmup_steps"], logging_steps=max(1, cfg["max_steps"] // 10),
+        gradient_accumulation_steps=cfg.get("gradient_accumulation_steps", 1), penalty=penalty,
+        checkpoint_every=cfg.get("checkpoint_every"),
+    )
+    missing = [str(p) for p in exports.values() if not Path(p).is_dir()]
+    if missing:
+        raise RuntimeError(f"training finished without exporting {missing}; remove {state} and rerun")
+    for step, out in step_dirs.items():
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        if Path(out).exists():
+            shutil.rmtree(out)
+        os.replace(exports[step], out)
+    shutil.rmtree(state)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return {
+        "kind": kind,
+        "method": spec,
+        "train_loss": metrics.get("train_loss"),
+        "tokens_per_second": metrics["tokens_per_second"],
+        "resumed_from_step": metrics["resumed_from_step"],
+        "blocks": len(blocks),
+        "block_size": block_size,
+        "trainable_parameters": trainable,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "wall_s": time.perf_counter() - start,
+    }
+

@@ -1,0 +1,144 @@
+"""Fine-tuning methods on tiny scratch models of both families: each lowers the training loss; the
+remedies constrain exactly what they claim to (L2-SP/EWC, LoRA, freezing, WiSE-FT)."""
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
+
+from fairforget.finetune import finetune
+from fairforget.methods import interpolate, method_spec, method_specs, mix_replay, wise_ft_sources
+from fairforget.modeling import load_lm
+from fairforget.training import heldout_loss, tokenize_blocks
+
+CFG = dict(max_steps=20, save_steps=[10, 20], batch_size=8, learning_rate=3e-3, warmup_steps=0, max_length=16,
+           mlm_probability=0.15, gradient_accumulation_steps=1, checkpoint_every=None)
+
+
+@pytest.fixture(scope="module", params=["masked", "causal"])
+def base(request, tiny_mlm, tiny_llama, tmp_path_factory):
+    """(kind, saved base directory, CDA-like records, general texts) of a tiny BERT or Llama."""
+    model, tokenizer, texts = tiny_mlm if request.param == "masked" else tiny_llama
+    path = tmp_path_factory.mktemp(f"base-{request.param}")
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    swapped = [t.replace(" he ", " she ").replace(" his ", " her ") for t in texts]
+    records = [{"original": o, "augmented": a, "use_counterfactual": True} for o, a in zip(texts, swapped)]
+    general = ["the weather was mild and the river ran slowly past the old mill ."] * 40
+    return request.param, str(path), records, general
+
+
+def run(base, spec, tmp_path, fisher=None, **cfg):
+    """Fine-tune the base with `spec`; returns (final model, metrics)."""
+    kind, path, records, general = base
+    steps = {s: str(tmp_path / f"step{s}") for s in CFG["save_steps"]}
+    metrics = finetune(path, records, method_spec("m", spec), dict(CFG, **cfg), seed=0, step_dirs=steps,
+                       state_dir=str(tmp_path / "state"), general_texts=general, fisher=fisher)
+    model, _, _ = load_lm(steps[CFG["max_steps"]], device="cpu")
+    return model, metrics
+
+
+def weights(model) -> dict[str, torch.Tensor]:
+    return {n: p.detach().clone() for n, p in model.state_dict().items()}
+
+
+def distance(a: dict, b: dict) -> float:
+    return float(sum(((a[n].float() - b[n].float()) ** 2).sum() for n in a) ** 0.5)
+
+
+def training_loss(base, model) -> float:
+    kind, path, records, _ = base
+    _, tokenizer, _ = load_lm(path, device="cpu")
+    blocks = tokenize_blocks(tokenizer, [r["original"] for r in records], CFG["max_length"])
+    return heldout_loss(model, tokenizer, blocks, kind, seed=1)
+
+
+SPECS = {
+    "cda": {},
+    "cda_one_sided": {"cda_mode": "one_sided"},
+    "dropout": {"objective": "dropout"},
+    "replay": {"replay_ratio": 0.5},
+    "l2sp": {"l2sp": 1.0},
+    "ewc": {"ewc": 1.0},
+    "lora": {"lora": {"r": 4, "alpha": 8}},
+    "freeze": {"freeze": {"embeddings": True, "layers": 1}},
+}
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_every_method_lowers_the_training_loss(base, name, tmp_path):
+    kind, path, _, _ = base
+    before, _, _ = load_lm(path, device="cpu")
+    fisher = {n: torch.ones_like(p) for n, p in before.named_parameters()} if name == "ewc" else None
+    after, metrics = run(base, SPECS[name], tmp_path, fisher=fisher, learning_rate=5e-2 if name == "lora" else 3e-3)
+    assert metrics["kind"] == kind and metrics["tokens_per_second"] > 0
+    assert training_loss(base, after) < training_loss(base, before) - 0.05
+    assert not (tmp_path / "state").exists()  # the resume state is removed once the run has finished
+
+
+def test_large_penalty_keeps_the_weights_at_the_base(base, tmp_path):
+    kind, path, _, _ = base
+    start = weights(load_lm(path, device="cpu")[0])
+    ones = {n: torch.ones_like(p) for n, p in load_lm(path, device="cpu")[0].named_parameters()}
+    free = distance(weights(run(base, {}, tmp_path / "cda")[0]), start)
+    l2sp = distance(weights(run(base, {"l2sp": 1e6}, tmp_path / "l2sp")[0]), start)
+    ewc = distance(weights(run(base, {"ewc": 1e6}, tmp_path / "ewc", fisher=ones)[0]), start)
+    assert l2sp < 0.1 * free and ewc < 0.1 * free, (free, l2sp, ewc)
+
+
+def test_lora_changes_only_the_adapted_matrices(base, tmp_path):
+    kind, path, _, _ = base
+    start = weights(load_lm(path, device="cpu")[0])
+    model, metrics = run(base, {"lora": {"r": 4, "alpha": 8}}, tmp_path, learning_rate=1e-2)
+    assert metrics["trainable_parameters"] < 0.2 * metrics["parameters"]
+    targets = ("query", "value") if kind == "masked" else ("q_proj", "v_proj")
+    changed = {n for n, w in weights(model).items() if not torch.equal(w, start[n])}
+    assert changed and all(any(t in n for t in targets) and n.endswith("weight") for n in changed), changed
+    assert not any("lora" in n for n in weights(model))  # adapters are merged into the exported weights
+
+
+def test_frozen_parameters_are_bit_identical(base, tmp_path):
+    kind, path, _, _ = base
+    start = weights(load_lm(path, device="cpu")[0])
+    model, metrics = run(base, {"freeze": {"embeddings": True, "layers": 1}}, tmp_path)
+    after = weights(model)
+    frozen = [n for n in after if "embed" in n or ".0." in n or "layer.0." in n]
+    assert frozen and all(torch.equal(after[n], start[n]) for n in frozen)
+    assert any(not torch.equal(after[n], start[n]) for n in after if n not in frozen)
+    assert metrics["trainable_parameters"] < metrics["parameters"]
+
+
+def test_dropout_debiasing_restores_the_base_dropout_in_the_saved_config(base, tmp_path):
+    kind, path, _, _ = base
+    model, _ = run(base, {"objective": "dropout", "dropout": {"hidden": 0.3, "attention": 0.3}}, tmp_path)
+    reference = (AutoModelForMaskedLM if kind == "masked" else AutoModelForCausalLM).from_pretrained(path).config
+    keys = ["hidden_dropout_prob", "attention_probs_dropout_prob"] if kind == "masked" else ["attention_dropout"]
+    assert all(getattr(model.config, k) == getattr(reference, k) for k in keys)
+
+
+def test_wise_ft_interpolates_between_base_and_fine_tuned(tiny_mlm):
+    model = tiny_mlm[0]
+    base = weights(model)
+    tuned = {n: w + 1.0 if w.is_floating_point() else w for n, w in base.items()}
+    assert all(torch.equal(interpolate(base, tuned, 0)[n], base[n]) for n in base)
+    assert all(torch.equal(interpolate(base, tuned, 1)[n], tuned[n]) for n in base)
+    half = interpolate(base, tuned, 0.5)
+    assert all(torch.allclose(half[n], base[n] + 0.5) for n in base if base[n].is_floating_point())
+    with pytest.raises(ValueError, match="differ in names"):
+        interpolate(base, {k: v for k, v in tuned.items() if "embeddings" not in k}, 0.5)
+
+
+def test_replay_mix_has_the_configured_share():
+    mixed = mix_replay([[1]] * 30, [[2]] * 100, 0.25, seed=0)
+    assert len(mixed) == 40 and mixed.count([2]) == 10
+    assert mix_replay([[1]] * 30, [[2]] * 100, 0.0, seed=0) == [[1]] * 30
+
+
+def test_method_settings_are_checked_by_name():
+    with pytest.raises(ValueError, match="not defined in method_settings"):
+        method_specs(["cda", "typo"], {"cda": {}})
+    with pytest.raises(ValueError, match="lora trains adapters only"):
+        method_spec("x", {"lora": {"r": 2, "alpha": 4}, "l2sp": 1.0})
+    specs = method_specs(["cda", "wise"], {"cda": {}, "wise": {"wise_ft": {"of": "cda", "alphas": [0.5]}}})
+    assert wise_ft_sources(specs) == {"wise": "cda"}
+    with pytest.raises(ValueError, match="not a trained method"):
+        wise_ft_sources(method_specs(["wise"], {"wise": {"wise_ft": {"of": "cda", "alphas": [0.5]}}}))
