@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from transformers import set_seed
 
-from .io import sha256_file, write_json
+from .io import write_json
 from .methods import WeightPenalty, add_lora, dropout_overrides, freeze, mix_replay, objective_texts
 from .modeling import load_lm, usable_length
 from .training import save_for_evaluation, tokenize_blocks, train_lm
@@ -29,6 +29,13 @@ log = logging.getLogger(__name__)
 def run_fingerprint(**settings) -> str:
     """A digest of everything that determines the run; a state directory from other settings is discarded."""
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def base_files(base: str):
+    """(name, size, mtime) of the base model's files: a retrained base invalidates saved training state."""
+    if not Path(base).is_dir():
+        return base  # a Hub id
+    return sorted((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in Path(base).iterdir() if f.is_file())
 
 
 def prepare_state_dir(state_dir: str, fingerprint: str) -> Path:
@@ -96,9 +103,9 @@ def finetune(base: str, records: list[dict], spec: dict, cfg: dict, seed: int, s
             raise ValueError("ewc > 0 needs the base model's Fisher information")
         penalty = WeightPenalty(model, spec["ewc"], fisher)
 
-    fingerprint = run_fingerprint(spec=spec, cfg=cfg, seed=seed, steps=sorted(step_dirs), n_blocks=len(blocks),
+    fingerprint = run_fingerprint(spec=spec, cfg=cfg, seed=seed, steps=sorted(step_dirs), base=base_files(base),
                                   blocks=hashlib.sha256(json.dumps(blocks).encode()).hexdigest(),
-                                  base=sha256_file(Path(base) / "config.json") if Path(base).is_dir() else base)
+                                  fisher=sum(float(f.double().sum()) for f in fisher.values()) if fisher else None)
     state = prepare_state_dir(state_dir, fingerprint)
     exports = {step: str(state / "export" / f"step{step}") for step in step_dirs}
     metrics = train_lm(

@@ -1,6 +1,6 @@
 """Fine-tuning methods: the fairness objectives and the forgetting remedies applied on top of them.
 
-A method is a named config entry (see workflow/schemas/config.schema.yaml, `methods`). Its keys combine:
+A method is a named entry of `method_settings` (see workflow/schemas/config.schema.yaml). Its keys combine:
 the objective (CDA two- or one-sided, or dropout debiasing), replay of general text, an L2-SP or EWC
 pull towards the base weights, LoRA adapters (peft), frozen embeddings / bottom layers, or - with no
 training at all - WiSE-FT interpolation of another method's final checkpoint with the base model.

@@ -36,7 +36,7 @@ rule pretrain_scratch:
         architecture=lambda wildcards: SCRATCH_ARCHITECTURES[wildcards.model],
     wildcard_constraints:
         model=alternatives(SCRATCH_MODELS),
-    threads: 2
+    threads: threads_for("pretrain")
     resources:
         **resources_for("pretrain"),
     log:

@@ -109,6 +109,11 @@ def evaluated_models():
                                    ckpt=ckpt)
 
 
+def threads_for(kind):
+    """CPU threads of a job of this kind: import-bound evaluation jobs run side by side with 1 each."""
+    return config["resources"][kind].get("threads", 1)
+
+
 def resources_for(kind):
     res = config["resources"][kind]
     return dict(mem_mb=res["mem_mb"], runtime=res["runtime"], gpu=res["gpus"])

@@ -14,7 +14,7 @@ rule downstream:
         learning_rate=config["downstream"]["learning_rate"],
         batch_size=config["downstream"]["batch_size"],
         max_length=config["downstream"]["max_length"],
-    threads: 2
+    threads: threads_for("downstream")
     resources:
         **resources_for("downstream"),
     log:

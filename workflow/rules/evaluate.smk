@@ -12,7 +12,7 @@ rule crows_pairs:
         bias_type=config["evaluation"]["crows_pairs"]["bias_type"],
         max_pairs=config["evaluation"]["crows_pairs"]["max_pairs"],
         batch_size=config["evaluation"]["batch_size"],
-    threads: 2
+    threads: threads_for("evaluate")
     resources:
         **resources_for("evaluate"),
     log:
@@ -35,7 +35,7 @@ rule stereoset:
         bias_type=config["evaluation"]["stereoset"]["bias_type"],
         split=config["evaluation"]["stereoset"]["split"],
         batch_size=config["evaluation"]["batch_size"],
-    threads: 2
+    threads: threads_for("evaluate")
     resources:
         **resources_for("evaluate"),
     log:
@@ -60,7 +60,7 @@ rule seat:
         n_samples=config["evaluation"]["seat"]["n_samples"],
         seed=config["evaluation"]["seat"]["seed"],
         batch_size=config["evaluation"]["batch_size"],
-    threads: 2
+    threads: threads_for("evaluate")
     resources:
         **resources_for("evaluate"),
     log:
@@ -86,7 +86,7 @@ rule lm_loss:
         stride=config["evaluation"]["forgetting"]["stride"],
         kl=config["evaluation"]["forgetting"]["kl"],
         batch_size=config["evaluation"]["batch_size"],
-    threads: 2
+    threads: threads_for("evaluate")
     resources:
         **resources_for("evaluate"),
     log:

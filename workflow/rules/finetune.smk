@@ -31,7 +31,7 @@ rule ewc_fisher:
         fisher=config["fisher"],
         max_length=config["finetune"]["max_length"],
         mlm_probability=config["finetune"]["mlm_probability"],
-    threads: 2
+    threads: threads_for("finetune")
     resources:
         **resources_for("finetune"),
     log:
@@ -58,7 +58,7 @@ rule finetune:
         state_dir=lambda wildcards: f"results/train_state/{wildcards.model}/{wildcards.method}/size{wildcards.size}/seed{wildcards.seed}",
     wildcard_constraints:
         method=alternatives(TRAINED_METHODS),
-    threads: 2
+    threads: threads_for("finetune")
     resources:
         **resources_for("finetune"),
     log:
