@@ -66,7 +66,8 @@ for model in models:
     print(f"{model}: held-out {pretrain['kind']} LM loss {pretrain['heldout_loss']:.3f} vs random init "
           f"{pretrain['random_init_heldout_loss']:.3f} (unigram {pretrain['unigram_heldout_loss']:.3f}), "
           f"{pretrain['tokens_per_second']:.0f} tokens/s")
-    if not metrics.loc[metrics["model"] == model, "sst2_accuracy"].max() > 0.6:
+    # SST-2 dev: majority class 0.509, standard error of an accuracy ~0.017 on 872 sentences
+    if not metrics.loc[metrics["model"] == model, "sst2_accuracy"].max() > 0.55:
         problems.append(f"{model}: SST-2 probe did not learn (accuracy at chance for every checkpoint)")
 with pd.option_context("display.width", 250, "display.max_columns", 12):
     print(metrics.to_string(index=False))

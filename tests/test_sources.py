@@ -84,3 +84,20 @@ def test_fetch_stereoset_from_hub_layout(tmp_path, monkeypatch):
     (item,) = read_stereoset(tmp_path / "s.json", "gender", "dev")
     assert item["sentences"]["stereotype"]["sentence"] == "my mother is kind."
     assert item["sentences"]["anti-stereotype"]["id"] == "b"
+
+
+def test_gated_model_without_token_names_hf_token(monkeypatch, tmp_path):
+    """A gated Hub model (meta-llama) without an accepted licence/token fails with a message saying what to do."""
+    import transformers
+
+    from fairforget.sources import fetch_model
+
+    def gated(hub_id, **kwargs):
+        raise OSError(f"You are trying to access a gated repo.\nMake sure to have access to it at "
+                      f"https://huggingface.co/{hub_id}.")
+
+    monkeypatch.setattr(transformers.AutoConfig, "from_pretrained", gated)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    with pytest.raises(RuntimeError, match="meta-llama/Llama-3.2-1B is a gated model.*HF_TOKEN is not set"):
+        fetch_model("meta-llama/Llama-3.2-1B", str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists()

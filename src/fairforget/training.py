@@ -127,9 +127,9 @@ class ThroughputCallback(TrainerCallback):
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         rate = self._rate(state) if self.start is not None else None
-        if rate:
+        if rate and "loss" in (logs or {}):  # not the Trainer's closing summary
             log.info("step %d/%d loss %s | %.0f tokens/s | ETA %.0f s", state.global_step, state.max_steps,
-                     (logs or {}).get("loss"), rate * self.tokens_per_step, (state.max_steps - state.global_step) / rate)
+                     logs["loss"], rate * self.tokens_per_step, (state.max_steps - state.global_step) / rate)
 
     def on_train_end(self, args, state, control, **kwargs):
         rate = self._rate(state)
