@@ -58,15 +58,14 @@ def load_for_training(base: str, spec: dict):
     """(model, tokenizer, kind, config values to restore on export) with the method's dropout raised."""
     from transformers import AutoConfig
 
-    overrides = {}
+    overrides, restore = {}, {}
     if spec["objective"] == "dropout":
+        base_config = AutoConfig.from_pretrained(base)
         rates = spec.get("dropout") or {}
-        overrides = dropout_overrides(AutoConfig.from_pretrained(base), rates.get("hidden", 0.20),
-                                      rates.get("attention", 0.15))
+        overrides = dropout_overrides(base_config, rates.get("hidden", 0.20), rates.get("attention", 0.15))
+        restore = {k: getattr(base_config, k) for k in overrides}
         log.info("dropout debiasing: %s", overrides)
     model, tokenizer, kind = load_lm(base, **overrides)
-    config = AutoConfig.from_pretrained(base)
-    restore = {k: getattr(config, k) for k in overrides}
     model.train()
     return model, tokenizer, kind, restore
 

@@ -28,16 +28,13 @@ from .modeling import logits_at
 log = logging.getLogger(__name__)
 
 
-def masked_positions_loss(model, inputs: dict, num_items_in_batch=None) -> torch.Tensor:
+def masked_positions_loss(model, inputs: dict) -> torch.Tensor:
     """MLM cross-entropy over the masked positions, computing logits only there."""
     labels = inputs["labels"]
     rows, cols = torch.nonzero(labels != -100, as_tuple=True)
     logits = logits_at(model, inputs["input_ids"], inputs.get("attention_mask"), rows, cols,
                        inputs.get("token_type_ids"))
-    targets = labels[rows, cols]
-    if num_items_in_batch is not None:  # gradient accumulation: normalise by all accumulated targets
-        return torch.nn.functional.cross_entropy(logits, targets, reduction="sum") / num_items_in_batch
-    return torch.nn.functional.cross_entropy(logits, targets)
+    return torch.nn.functional.cross_entropy(logits, labels[rows, cols])
 
 
 def lm_loss(model, inputs: dict, kind: str) -> torch.Tensor:
