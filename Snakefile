@@ -1,8 +1,12 @@
 # fairforget: CDA data -> fine-tuning checkpoints -> per-checkpoint evaluation -> analysis -> figures.
 # Run:  snakemake --cores 8            (config.yaml, data and models from the HuggingFace Hub)
 #       snakemake --cores 2 --configfile config/offline.yaml   (local mirror, scratch-pretrained model)
+#       snakemake --report results/report.html [same --configfile]  (figures, tables, captions, config)
 
 configfile: "config.yaml"
+
+
+report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
@@ -18,7 +22,7 @@ include: "workflow/rules/figures.smk"
 
 rule all:
     input:
-        "results/tables/metrics.csv",
-        "results/tables/correlations.csv",
+        TABLES,
+        STATISTICS,
         FIGURES,
     default_target: True

@@ -1,5 +1,6 @@
-"""Check the smoke workflow's outputs: a row per model, method, size, seed and checkpoint; the correlations,
-the figure, the scratch models; then print forgetting and tokens/s per method (for the closing note)."""
+"""Check the smoke workflow's outputs: a row per model, method, size, seed and checkpoint; the statistics
+tables, the five figures and the report, the scratch models; then print the figures' key numbers, forgetting
+and tokens/s per method (for the closing note)."""
 
 import json
 import sys
@@ -36,7 +37,8 @@ for model in models:
     missing = set(cfg["methods"]) - set(metrics.loc[metrics["model"] == model, "method"])
     if missing:
         problems.append(f"{model}: no rows for methods {sorted(missing)}")
-for model, rows in metrics.drop(columns="alpha").groupby("model"):
+spreads = [c for c in metrics.columns if c.endswith("_score_sd")]  # NaN with a single downstream seed
+for model, rows in metrics.drop(columns=["alpha", *spreads]).groupby("model"):
     rows = rows.dropna(axis=1, how="all")  # variants of the other model family (masked vs causal CrowS scores)
     if rows.isna().any().any():
         problems.append(f"{model}: NaN in metrics.csv columns {list(rows.columns[rows.isna().any()])}")
@@ -47,15 +49,23 @@ if not evaluation <= set(metrics.columns):
 elif not (metrics.loc[metrics["method"] != "base", "lm_kl_base"] > 0).any():
     problems.append("KL(base || checkpoint) is zero for every checkpoint")
 corr = pd.read_csv("results/tables/correlations.csv")
-if corr[["r", "p"]].isna().any().any() or set(corr["method"]) != {"pearson", "spearman"}:
-    problems.append(f"correlations.csv incomplete:\n{corr}")
-for ext in ("png", "pdf"):
+key = corr[(corr["x"] == "forgetting") & corr["group_by"].isin(["pooled", "model"])]
+if set(corr["method"]) != {"pearson", "spearman", "kendall"} or key[["r", "p", "ci_low", "ci_high"]].isna().any().any():
+    problems.append(f"correlations.csv incomplete:\n{key}")
+for name in ("partial_correlations", "regression", "metrics_long"):
+    table = pd.read_parquet(f"results/tables/{name}.parquet") if name == "metrics_long" else \
+        pd.read_csv(f"results/tables/{name}.csv")
+    if table.empty:
+        problems.append(f"{name} is empty")
+figures = ("downstream_vs_forgetting", "stereotype_vs_size", "remedies", "dynamics", "frontier")
+for path in [f"results/figures/{name}.{ext}" for name in figures for ext in ("png", "pdf", "json")] + \
+        ["results/report.html"]:
     try:
-        with open(f"results/figures/downstream_vs_forgetting.{ext}", "rb") as f:
-            if len(f.read()) < 1000:
-                problems.append(f"figure .{ext} is nearly empty")
+        with open(path, "rb") as f:
+            if len(f.read()) < 200:
+                problems.append(f"{path} is nearly empty")
     except FileNotFoundError:
-        problems.append(f"figure .{ext} missing")
+        problems.append(f"{path} missing")
 for model in models:
     pretrain = json.load(open(f"results/models/{model}/pretrain_metrics.json"))
     if not pretrain["heldout_loss"] < 0.8 * pretrain["random_init_heldout_loss"]:
@@ -71,7 +81,7 @@ for model in models:
         problems.append(f"{model}: SST-2 probe did not learn (accuracy at chance for every checkpoint)")
 with pd.option_context("display.width", 250, "display.max_columns", 12):
     print(metrics.to_string(index=False))
-    print(corr.to_string(index=False))
+    print(key[key["method"] == "pearson"].to_string(index=False))
     final = metrics[(metrics["method"] == "base") | (metrics["step"] == steps[-1])]
     summary = final.groupby(["model", "method"], dropna=False)[["forgetting", "lm_kl_base", "crows",
                                                                  "selective_crows_gap", "sst2_accuracy"]].mean()
@@ -81,6 +91,16 @@ with pd.option_context("display.width", 250, "display.max_columns", 12):
     summary = summary.join(pd.DataFrame(speed).groupby(["model", "method"]).mean())
     print("final step, mean over sizes and seeds:")
     print(summary.round(4).to_string())
+if not problems:
+    fig1 = json.load(open("results/figures/downstream_vs_forgetting.json"))
+    for model, fit in fig1["pearson_by_model"].items():
+        print(f"figure 1, {model}: Pearson r(downstream, forgetting) = {fit['r']:.3f} "
+              f"[{fit['ci_low']:.3f}, {fit['ci_high']:.3f}], p = {fit['p']:.3g}, n = {fit['n']}")
+    fig2 = json.load(open("results/figures/stereotype_vs_size.json"))
+    for metric, per_model in fig2["metrics"].items():
+        for model, values in per_model.items():
+            print(f"figure 2, {model}: {metric} slope per doubling of CDA size = "
+                  f"{values['slope_per_doubling']['slope']:.4g}")
 if problems:
     sys.exit("smoke check failed:\n" + "\n".join(problems))
 print("smoke check passed")

@@ -1,13 +1,12 @@
 import math
 
-import pandas as pd
 import pytest
 
-from fairforget.analysis import correlations, metrics_table
+from fairforget.analysis import metrics_table, tables
 from fairforget.io import write_json
 
 
-def make_entry(tmp_path, model, method, size, step, nll, acc, crows=55.0, stereo_loglik=-20.0):
+def make_entry(tmp_path, model, method, size, step, nll, acc, crows=55.0, stereo_loglik=-20.0, seeds=(0,)):
     prefix = tmp_path / f"{model}-{method}-{size}-{step}"
     variant = {"value": crows, "ci95": [50.0, 60.0], "n": 262, "ties": 0}
     write_json(f"{prefix}-crows.json", {
@@ -16,9 +15,17 @@ def make_entry(tmp_path, model, method, size, step, nll, acc, crows=55.0, stereo
     write_json(f"{prefix}-lm.json", {"measure": "pseudo_log_likelihood", "nll": nll, "perplexity": math.exp(nll),
                                      "n_tokens": 100, "kl_base": 0.0,
                                      "nll_ci95": [nll - 0.1, nll + 0.1]})
-    write_json(f"{prefix}-sst2.json", {"accuracy": acc})
+    downstream = {"sst2": {}, "stsb": {}}
+    for seed in seeds:
+        a = acc + 0.01 * seed
+        write_json(f"{prefix}-sst2-{seed}.json", {"score": a, "score_ci95": [a - 0.03, a + 0.03],
+                                                  "metrics": {"accuracy": a}})
+        write_json(f"{prefix}-stsb-{seed}.json", {"score": 0.5, "score_ci95": [0.45, 0.55],
+                                                  "metrics": {"pearson": 0.6, "spearmanr": 0.4}})
+        downstream["sst2"][seed] = f"{prefix}-sst2-{seed}.json"
+        downstream["stsb"][seed] = f"{prefix}-stsb-{seed}.json"
     return dict(model=model, method=method, size=size, seed=0, step=step, alpha=None, crows=f"{prefix}-crows.json",
-                lm=f"{prefix}-lm.json", downstream={"sst2": f"{prefix}-sst2.json"})
+                lm=f"{prefix}-lm.json", downstream=downstream)
 
 
 def test_forgetting_is_relative_to_base(tmp_path):
@@ -28,20 +35,32 @@ def test_forgetting_is_relative_to_base(tmp_path):
     df = metrics_table(entries)
     assert list(df["forgetting"]) == [0.0, 0.5, 1.0]
     assert df.loc[2, "forgetting_rel"] == pytest.approx(0.25)
+    assert (df.loc[2, "forgetting_ci_low"], df.loc[2, "forgetting_ci_high"]) == pytest.approx((0.9, 1.1))
     assert list(df["selective_crows_stereo"]) == [0.0, -2.0, -3.0]
     assert list(df["selective_crows_gap"]) == [0.0, -2.0, -3.0]
     assert {"crows", "crows_nangia2020", "crows_bias_bench", "lm_kl_base"} <= set(df.columns)
-    assert not df.drop(columns="alpha").isna().any().any() and df["alpha"].isna().all()
+    one_seed = df.drop(columns=["alpha", "sst2_score_sd", "stsb_score_sd"])
+    assert not one_seed.isna().any().any() and df["alpha"].isna().all()
+
+
+def test_downstream_columns_average_seeds(tmp_path):
+    entries = [make_entry(tmp_path, "m", "base", 0, 0, 4.0, 0.80, seeds=(0, 1, 2))]
+    wide, long = tables(entries)
+    row = wide.iloc[0]
+    assert row["sst2_score"] == pytest.approx(0.81) and row["sst2_accuracy"] == pytest.approx(0.81)
+    assert row["sst2_score_sd"] == pytest.approx(0.01) and row["sst2_seeds"] == 3
+    half = 4.302653 * 0.01 / math.sqrt(3)  # t(0.975, 2)
+    assert (row["sst2_score_ci_low"], row["sst2_score_ci_high"]) == pytest.approx((0.81 - half, 0.81 + half))
+    assert row["stsb_score"] == 0.5 and row["stsb_pearson"] == 0.6
+    assert row["downstream_avg"] == pytest.approx((0.81 + 0.5) / 2)
+    # long: per-seed downstream values, every other metric once
+    sst2 = long[long["metric"] == "sst2_score"]
+    assert sorted(sst2["downstream_seed"]) == [0, 1, 2] and sst2["value"].tolist() == pytest.approx([.80, .81, .82])
+    nll = long[long["metric"] == "lm_nll"]
+    assert len(nll) == 1 and nll["downstream_seed"].isna().all()
+    assert not long["metric"].isin(["downstream_avg", "sst2_score_sd", "sst2_seeds"]).any()
 
 
 def test_missing_base_row_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="no base-model rows"):
         metrics_table([make_entry(tmp_path, "m", "cda", 10, 5, 4.5, 0.75)])
-
-
-def test_correlations_perfect_negative():
-    df = pd.DataFrame({"model": ["m"] * 4, "forgetting": [0.0, 0.1, 0.2, 0.3], "sst2_accuracy": [0.9, 0.8, 0.7, 0.6]})
-    table = correlations(df, "forgetting", ["sst2_accuracy"])
-    assert set(table["method"]) == {"pearson", "spearman"}
-    assert table["r"].tolist() == pytest.approx([-1.0, -1.0])
-    assert (table["n"] == 4).all()

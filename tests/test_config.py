@@ -67,3 +67,17 @@ def test_min_words_above_max_words():
     config["cda"]["min_words"], config["cda"]["max_words"] = 50, 10
     with pytest.raises(ConfigError, match=r"cda\.min_words"):
         validate_config(config, SCHEMA)
+
+
+def test_figure_options_must_name_configured_methods_and_tasks():
+    config = merged()
+    config["figures"]["remedies"]["reference"] = "cda_twice"
+    with pytest.raises(ConfigError, match=r"figures\.remedies\.reference.*'cda_twice' is not one of"):
+        validate_config(config, SCHEMA)
+    config = merged()
+    config["figures"]["frontier"]["task"] = "rte"
+    with pytest.raises(ConfigError, match=r"figures\.frontier\.task.*'rte' is not in downstream\.tasks"):
+        validate_config(config, SCHEMA)
+    config["downstream"]["task_settings"] = {"rte": {"epochs": 10, "warmup": 3}}
+    with pytest.raises(ConfigError, match=r"downstream\.task_settings\.rte\.warmup"):
+        validate_config(config, SCHEMA)

@@ -24,18 +24,11 @@ def test_fetch_from_mirror(data_dir, tmp_path):
     with open(tmp_path / "crows.csv", newline="") as f:
         gender = [r for r in csv.DictReader(f) if r["bias_type"] == "gender"]
     assert len(gender) == 262
-    assert sources.fetch_sst2(str(data_dir), "dev", str(tmp_path / "dev.jsonl")) == 872
+    assert sources.fetch_glue("sst2", str(data_dir), "dev", str(tmp_path / "dev.jsonl")) == 872
     rows = list(read_jsonl(tmp_path / "dev.jsonl"))
-    assert {r["label"] for r in rows} == {0, 1} and rows[0]["sentence"].startswith("it 's a charming")
+    assert {r["label"] for r in rows} == {0, 1} and rows[0]["text"].startswith("it 's a charming")
     n = sources.fetch_corpus("brown", str(data_dir), str(tmp_path / "brown.jsonl"))
     assert n > 50_000
-
-
-def test_bad_glue_row_names_line(tmp_path):
-    path = tmp_path / "train.tsv"
-    path.write_text("sentence\tlabel\ngood film\t1\nno label here\n")
-    with pytest.raises(ValueError, match=r"train.tsv, line 3"):
-        list(sources.read_glue_tsv(path))
 
 
 def test_read_texts_jsonl_and_txt(tmp_path):

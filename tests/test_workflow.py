@@ -32,8 +32,12 @@ MICRO = {
     "finetune": {"max_steps": 4, "save_steps": [2, 4], "batch_size": 4, "max_length": 32},
     "evaluation": {"crows_pairs": {"max_pairs": 12}, "forgetting": {"max_tokens": 60, "max_length": 32},
                    "seat": {"tests": ["weat6", "sent-weat7"], "n_samples": 2000}},
-    "downstream": {"train_size": 64, "batch_size": 16, "max_length": 32},
+    "downstream": {"tasks": ["stsb"], "train_size": 64, "batch_size": 16, "max_length": 32, "ci_resamples": 200},
+    "analysis": {"bootstrap": {"n_resamples": 200, "confidence": 0.95, "method": "percentile", "seed": 0}},
 }
+FIGURE_RULES = {f"figure_{name}": 1 for name in
+                ("downstream_vs_forgetting", "stereotype_vs_size", "remedies", "dynamics", "frontier")}
+TABLE_RULES = {"metrics_table": 1, "analysis": 1, **FIGURE_RULES, "all": 1}
 
 
 def snakemake(workdir: Path, *args: str, overlays=()) -> str:
@@ -73,7 +77,7 @@ def workdir(tmp_path_factory, data_dir):
 def test_tables_and_figure(workdir):
     metrics = pd.read_csv(workdir / "results/tables/metrics.csv")
     assert len(metrics) == 1 + 2 + 1  # base + 2 CDA checkpoints + 1 WiSE-FT alpha
-    assert not metrics.drop(columns="alpha").isna().any().any()
+    assert not metrics.drop(columns=["alpha", "stsb_score_sd"]).isna().any().any()  # sd: one downstream seed
     wise = metrics[metrics["method"] == "wise_ft"]
     assert (wise["alpha"] == 0.5).all() and (wise["step"] == 4).all() and metrics["alpha"].isna().sum() == 3
     assert (metrics.loc[metrics["method"] == "base", "forgetting"] == 0).all()
@@ -90,10 +94,34 @@ def test_tables_and_figure(workdir):
     assert (metrics["stereoset_n"] + metrics["stereoset_skipped"]).eq(255).all()
     assert metrics["stereoset_n"].gt(200).all()
     assert metrics["stereoset_ss"].between(0, 100).all()
+    # STS-B (a sentence-pair regression task) through GLUE's metrics, with a CI over dev examples
+    assert {"stsb_score", "stsb_pearson", "stsb_spearmanr", "stsb_score_ci_low"} <= set(metrics.columns)
+    assert (metrics["stsb_score_ci_low"] <= metrics["stsb_score"]).all() and (metrics["stsb_seeds"] == 1).all()
+    assert pd.read_parquet(workdir / "results/tables/metrics.parquet").shape == metrics.shape
+    long = pd.read_parquet(workdir / "results/tables/metrics_long.parquet")
+    assert (long["metric"] == "stsb_score").sum() == 4 and (long["downstream_seed"] == 0).sum() == 4 * 3
     corr = pd.read_csv(workdir / "results/tables/correlations.csv")
-    assert set(corr["method"]) == {"pearson", "spearman"} and (corr["n"] == 4).all()
-    for ext in ("png", "pdf"):
-        assert (workdir / f"results/figures/downstream_vs_forgetting.{ext}").stat().st_size > 1000
+    assert set(corr["method"]) == {"pearson", "spearman", "kendall"}
+    pooled = corr[(corr["group_by"] == "pooled") & (corr["x"] == "forgetting")]
+    assert len(pooled) == 3 and (pooled["n"] == 4).all() and pooled["r"].notna().all()
+    assert set(pd.read_csv(workdir / "results/tables/regression.csv")["term"]) == {
+        "intercept", "forgetting", "selective_crows_gap"}
+    assert "dof" in pd.read_csv(workdir / "results/tables/partial_correlations.csv")
+    for name in FIGURE_RULES:
+        for ext in ("png", "pdf"):
+            assert (workdir / f"results/figures/{name[len('figure_'):]}.{ext}").stat().st_size > 1000
+    numbers = json.loads((workdir / "results/figures/downstream_vs_forgetting.json").read_text())
+    assert numbers["pearson_by_model"]["scratch-bert"]["n"] == 4
+
+
+def test_report_has_every_figure_caption_and_the_config(workdir):
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--report", "report.html", "--configfile",
+                           "config/offline.yaml", "micro.yaml"], cwd=workdir, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    html = (workdir / "report.html").read_text()
+    for phrase in ("Finding 1", "Finding 2", "Finding 3", "Training dynamics", "Fairness-utility frontier",
+                   "partial correlation", "Configuration of this run", "method_settings", "scratch-bert"):
+        assert phrase.lower() in html.lower(), phrase
 
 
 def test_second_run_has_nothing_to_do(workdir):
@@ -101,17 +129,29 @@ def test_second_run_has_nothing_to_do(workdir):
 
 
 def test_figure_option_reruns_only_the_figure(workdir):
-    (workdir / "dpi.yaml").write_text(yaml.safe_dump({"figures": {"downstream_vs_forgetting": {"dpi": 90}}}))
-    jobs = planned_jobs(snakemake(workdir, "-n", overlays=["dpi.yaml"]))
-    assert jobs == {"figure_downstream_vs_forgetting": 1, "all": 1}
+    (workdir / "figure.yaml").write_text(yaml.safe_dump({"figures": {"frontier": {"ideal": 45}}}))
+    jobs = planned_jobs(snakemake(workdir, "-n", overlays=["figure.yaml"]))
+    assert jobs == {"figure_frontier": 1, "all": 1}
+
+
+def test_new_downstream_seed_schedules_only_its_jobs(workdir):
+    (workdir / "dseed.yaml").write_text(yaml.safe_dump({"downstream": {"seeds": [0, 1]}}))
+    assert planned_jobs(snakemake(workdir, "-n", overlays=["dseed.yaml"])) == {"downstream": 4, **TABLE_RULES}
+
+
+def test_new_task_and_task_setting_schedule_only_their_jobs(workdir):
+    (workdir / "task.yaml").write_text(yaml.safe_dump({"downstream": {"tasks": ["stsb", "rte"]}}))
+    assert planned_jobs(snakemake(workdir, "-n", overlays=["task.yaml"])) == {"fetch_glue": 2, "downstream": 4,
+                                                                              **TABLE_RULES}
+    (workdir / "setting.yaml").write_text(yaml.safe_dump({"downstream": {"task_settings": {"stsb": {"epochs": 3}}}}))
+    assert planned_jobs(snakemake(workdir, "-n", overlays=["setting.yaml"])) == {"downstream": 4, **TABLE_RULES}
 
 
 def test_new_size_schedules_only_its_jobs(workdir):
     (workdir / "size.yaml").write_text(yaml.safe_dump({"cda": {"sizes": [20, 40]}}))
     jobs = planned_jobs(snakemake(workdir, "-n", overlays=["size.yaml"]))
     assert jobs == {"cda_subset": 1, "finetune": 1, "wise_ft": 1, "crows_pairs": 3, "stereoset": 3, "seat": 3,
-                    "lm_loss": 3, "downstream": 3,
-                    "metrics_table": 1, "correlations": 1, "figure_downstream_vs_forgetting": 1, "all": 1}
+                    "lm_loss": 3, "downstream": 3, **TABLE_RULES}
 
 
 def test_method_setting_reruns_only_that_method(workdir):
@@ -120,7 +160,7 @@ def test_method_setting_reruns_only_that_method(workdir):
         {"method_settings": {"wise_ft": {"wise_ft": {"of": "cda", "alphas": [0.5, 0.25]}}}}))
     jobs = planned_jobs(snakemake(workdir, "-n", overlays=["alpha.yaml"]))
     assert jobs == {"wise_ft": 1, "crows_pairs": 1, "stereoset": 1, "seat": 1, "lm_loss": 1, "downstream": 1,
-                    "metrics_table": 1, "correlations": 1, "figure_downstream_vs_forgetting": 1, "all": 1}
+                    **TABLE_RULES}
 
 
 def test_lint_reports_nothing(workdir):

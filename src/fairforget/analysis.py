@@ -1,9 +1,11 @@
-"""Tables: one metrics row per evaluated model, and forgetting-vs-downstream correlations."""
+"""The metrics tables: one row per evaluated model (wide) and one per value (long), built from the per-checkpoint
+JSON files of the evaluation and downstream rules."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -42,7 +44,30 @@ def seat_columns(seat: dict) -> dict:
     return row
 
 
-def metrics_row(entry: dict) -> dict:
+def downstream_columns(task: str, runs: list[dict]) -> dict:
+    """One task's columns, averaged over its downstream seeds: the GLUE score and each GLUE metric, the
+    spread over seeds, and a 95% CI of the score (t-interval over seeds; with one seed, the bootstrap CI over
+    that run's dev examples)."""
+    scores = np.array([r["score"] for r in runs], dtype=float)
+    row = {f"{task}_score": scores.mean(), f"{task}_seeds": len(runs),
+           f"{task}_score_sd": scores.std(ddof=1) if len(runs) > 1 else math.nan}
+    if len(runs) > 1:
+        half = stats.t.ppf(0.975, len(runs) - 1) * row[f"{task}_score_sd"] / math.sqrt(len(runs))
+        row[f"{task}_score_ci_low"], row[f"{task}_score_ci_high"] = scores.mean() - half, scores.mean() + half
+    else:
+        row[f"{task}_score_ci_low"], row[f"{task}_score_ci_high"] = runs[0]["score_ci95"]
+    for metric in runs[0]["metrics"]:
+        row[f"{task}_{metric}"] = float(np.mean([r["metrics"][metric] for r in runs]))
+    return row
+
+
+def read_downstream(entry: dict) -> dict[str, list[dict]]:
+    """{task: [one result per downstream seed]} of an entry ({task: {seed: path}})."""
+    return {task: [dict(read_json(path), downstream_seed=int(seed)) for seed, path in sorted(paths.items())]
+            for task, paths in entry["downstream"].items()}
+
+
+def metrics_row(entry: dict, downstream: dict[str, list[dict]]) -> dict:
     """Flatten the per-checkpoint JSON files named in `entry` into one table row."""
     row = {k: entry[k] for k in KEY_COLUMNS}
     for key, columns in (("crows", crows_columns), ("stereoset", stereoset_columns), ("seat", seat_columns)):
@@ -52,8 +77,10 @@ def metrics_row(entry: dict) -> dict:
     low, high = lm.get("nll_ci95", [None, None])
     row.update({"lm_measure": lm["measure"], "lm_nll": lm["nll"], "lm_nll_ci_low": low, "lm_nll_ci_high": high,
                 "lm_perplexity": lm["perplexity"], "lm_tokens": lm["n_tokens"], "lm_kl_base": lm.get("kl_base")})
-    for task, path in entry["downstream"].items():
-        row[f"{task}_accuracy"] = read_json(path)["accuracy"]
+    for task, runs in downstream.items():
+        row.update(downstream_columns(task, runs))
+    if downstream:
+        row["downstream_avg"] = float(np.mean([row[f"{task}_score"] for task in downstream]))
     return row
 
 
@@ -69,13 +96,20 @@ BASE_DIFFERENCES = {
 
 
 def metrics_table(entries: list[dict]) -> pd.DataFrame:
-    """All rows, plus each metric's change against the model's base row.
+    """The wide table: one row per evaluated model, plus each metric's change against the model's base row.
 
-    forgetting = checkpoint minus base held-out NLL (forgetting_rel: relative to base);
-    selective_* = checkpoint minus base mean log-likelihood (negative = the model finds the
-    stereotypical sentences less likely, i.e. that knowledge was forgotten).
-    """
-    df = pd.DataFrame([metrics_row(e) for e in entries])
+    forgetting = checkpoint minus base held-out NLL (forgetting_rel: relative to base; forgetting_ci_*: the
+    checkpoint's NLL CI shifted by the base NLL); selective_* = checkpoint minus base mean log-likelihood
+    (negative = the model finds the stereotypical sentences less likely, i.e. that knowledge was forgotten).
+    Downstream columns are means over downstream seeds (see downstream_columns)."""
+    return tables(entries)[0]
+
+
+def tables(entries: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(wide, long): the wide table of metrics_table, and the tidy long table with one row per
+    (evaluated model, metric, downstream seed) holding per-seed downstream values and every other metric once."""
+    downstream = [read_downstream(e) for e in entries]
+    df = pd.DataFrame([metrics_row(e, d) for e, d in zip(entries, downstream)])
     is_base = df["method"] == "base"
     missing = sorted(set(df["model"]) - set(df.loc[is_base, "model"]))
     if missing:
@@ -84,23 +118,24 @@ def metrics_table(entries: list[dict]) -> pd.DataFrame:
         if column in df:
             base = df[is_base].groupby("model")[column].first()
             df[name] = df[column] - df["model"].map(base)
-    df["forgetting_rel"] = df["forgetting"] / (df["lm_nll"] - df["forgetting"])
-    return df.sort_values(KEY_COLUMNS, key=lambda s: s.map(str) if s.dtype == object else s).reset_index(drop=True)
+    base_nll = df["lm_nll"] - df["forgetting"]
+    df["forgetting_rel"] = df["forgetting"] / base_nll
+    df["forgetting_ci_low"], df["forgetting_ci_high"] = df["lm_nll_ci_low"] - base_nll, df["lm_nll_ci_high"] - base_nll
+    order = df.sort_values(KEY_COLUMNS, key=lambda s: s.map(str) if s.dtype == object else s).index
+    wide = df.loc[order].reset_index(drop=True)
+    return wide, long_table(df.loc[order], [downstream[i] for i in order])
 
 
-def correlations(df: pd.DataFrame, x: str, ys: list[str]) -> pd.DataFrame:
-    """Pearson and Spearman (r, p, n) of x against each y, per model and over all models."""
-    rows = []
-    groups = [("all", df)] + [(name, g) for name, g in df.groupby("model")] if df["model"].nunique() > 1 \
-        else [(df["model"].iloc[0], df)]
-    for group, g in groups:
-        for y in ys:
-            pair = g[[x, y]].dropna()
-            for method, fn in (("pearson", stats.pearsonr), ("spearman", stats.spearmanr)):
-                if len(pair) >= 3 and pair[x].nunique() > 1 and pair[y].nunique() > 1:
-                    res = fn(pair[x], pair[y])
-                    r, p = float(res.statistic), float(res.pvalue)
-                else:
-                    r = p = math.nan
-                rows.append({"group": group, "x": x, "y": y, "method": method, "r": r, "p": p, "n": len(pair)})
-    return pd.DataFrame(rows)
+def long_table(wide: pd.DataFrame, downstream: list[dict[str, list[dict]]]) -> pd.DataFrame:
+    per_seed_prefixes = tuple(f"{task}_" for runs in downstream for task in runs) + ("downstream_avg",)
+    checkpoint_level = [c for c in wide.columns if c not in KEY_COLUMNS and not c.startswith(per_seed_prefixes)
+                        and pd.api.types.is_numeric_dtype(wide[c])]
+    long = wide.melt(id_vars=KEY_COLUMNS, value_vars=checkpoint_level, var_name="metric").dropna(subset="value")
+    long["downstream_seed"] = pd.NA
+    seeds = [dict({k: row[k] for k in KEY_COLUMNS}, metric=f"{task}_{name}", value=value,
+                  downstream_seed=run["downstream_seed"])
+             for (_, row), tasks in zip(wide.iterrows(), downstream) for task, runs in tasks.items() for run in runs
+             for name, value in (("score", run["score"]), *run["metrics"].items())]
+    long = pd.concat([long, pd.DataFrame(seeds)], ignore_index=True) if seeds else long
+    long["downstream_seed"] = long["downstream_seed"].astype("Int64")
+    return long[[*KEY_COLUMNS, "downstream_seed", "metric", "value"]].reset_index(drop=True)

@@ -39,3 +39,14 @@ def validate_config(config: dict, schema_path: str) -> None:
     names = [m["name"] for m in config["models"]]
     if len(set(names)) != len(names):
         raise ConfigError(f"config key 'models': model names must be unique, got {names}")
+    figures = config["figures"]
+    for key in ("stereotype_vs_size.method", "remedies.reference", "dynamics.method"):
+        block, option = key.split(".")
+        if figures[block][option] not in config["methods"]:
+            raise ConfigError(f"config key 'figures.{key}': {figures[block][option]!r} is not one of the configured "
+                              f"methods {config['methods']}")
+    for block in ("downstream_vs_forgetting", "remedies", "frontier"):
+        task = figures[block]["task"]
+        if task != "avg" and task not in config["downstream"]["tasks"]:
+            raise ConfigError(f"config key 'figures.{block}.task': {task!r} is not in downstream.tasks "
+                              f"{config['downstream']['tasks']} (or use avg)")

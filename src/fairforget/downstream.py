@@ -1,4 +1,5 @@
-"""Downstream probe: fine-tune a checkpoint on a GLUE task (SST-2) and report dev accuracy."""
+"""Downstream probe: fine-tune a checkpoint with a fresh sequence-classification head on a GLUE task and
+report the task's GLUE metrics on its dev set (causal LMs classify from their last non-pad token)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import torch
 from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
                           set_seed)
 
+from .glue import glue_task, score_ci, task_metrics
 from .metrics import metric_path
 from .modeling import usable_length
 from .training import training_arguments
@@ -18,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 class EncodedDataset(torch.utils.data.Dataset):
-    def __init__(self, encodings: dict, labels: list[int]):
+    def __init__(self, encodings: dict, labels: list):
         self.encodings, self.labels = encodings, labels
 
     def __len__(self):
@@ -37,40 +39,72 @@ def subsample(rows: list[dict], size: int | None, seed: int) -> list[dict]:
     return random.Random(seed).sample(rows, size)
 
 
-def finetune_classifier(model_path: str, train_rows: list[dict], dev_rows: list[dict], *, seed: int, epochs: float,
-                        learning_rate: float, batch_size: int, max_length: int, work_dir: str) -> dict:
-    """Fine-tune `model_path` with a fresh classification head; return dev accuracy and sizes."""
+def encode_rows(tokenizer, rows: list[dict], max_length: int) -> dict:
+    """Token ids of single sentences or sentence pairs. Pairs go through the tokenizer's pair template
+    ([CLS] a [SEP] b [SEP] for BERT); a tokenizer without one (a scratch or Llama BPE) gets the two texts
+    joined by its EOS token, so the classifier still sees where the second sentence starts."""
+    texts = [r["text"] for r in rows]
+    if "text_pair" not in rows[0]:
+        return tokenizer(texts, truncation=True, max_length=max_length)
+    pairs = [r["text_pair"] for r in rows]
+    if tokenizer.sep_token is not None:
+        return tokenizer(texts, pairs, truncation="longest_first", max_length=max_length)
+    joined = [f"{a}{tokenizer.eos_token} {b}" for a, b in zip(texts, pairs)]
+    return tokenizer(joined, truncation=True, max_length=max_length)
+
+
+def predictions_from_logits(logits: np.ndarray, regression: bool) -> np.ndarray:
+    return logits.reshape(-1) if regression else np.argmax(logits, axis=-1)
+
+
+def finetune_classifier(model_path: str, task: str, train_rows: list[dict], dev_rows: list[dict], *, seed: int,
+                        epochs: float, learning_rate: float, batch_size: int, max_length: int, work_dir: str,
+                        ci_resamples: int = 1000) -> dict:
+    """Fine-tune `model_path` with a fresh classification (regression for STS-B) head on `task`; return the
+    GLUE metrics on `dev_rows`, the task score's bootstrap CI over dev examples, and the run's sizes."""
     import evaluate
 
+    spec = glue_task(task)
     set_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
-    num_labels = len({r["label"] for r in train_rows})
-    model = AutoModelForSequenceClassification.from_pretrained(model_path, num_labels=num_labels)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        model_path, num_labels=spec.num_labels, problem_type="regression" if spec.regression else None)
     if tokenizer.pad_token is None:  # Llama 3, GPT-2: causal classifiers read the last non-pad token
         tokenizer.pad_token = tokenizer.eos_token
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     max_length = usable_length(model, max_length)
 
-    def encode(rows):
-        enc = tokenizer([r["sentence"] for r in rows], truncation=True, max_length=max_length)
-        return EncodedDataset(enc, [r["label"] for r in rows])
+    def dataset(rows):
+        labels = [float(r["label"]) if spec.regression else int(r["label"]) for r in rows]
+        return EncodedDataset(encode_rows(tokenizer, rows, max_length), labels)
 
-    accuracy = evaluate.load(metric_path("accuracy"))
+    metric = evaluate.load(metric_path("glue"), task)
 
     def compute_metrics(pred):
-        return accuracy.compute(predictions=np.argmax(pred.predictions, axis=-1), references=pred.label_ids)
+        return metric.compute(predictions=predictions_from_logits(pred.predictions, spec.regression),
+                              references=pred.label_ids)
 
     steps = max(1, int(round(epochs * len(train_rows) / batch_size)))
     args = training_arguments(work_dir, steps, batch_size, learning_rate, seed, warmup_steps=int(0.1 * steps),
                               logging_steps=max(1, steps // 5))
     args.per_device_eval_batch_size = 128
-    trainer = Trainer(model=model, args=args, train_dataset=encode(train_rows), eval_dataset=encode(dev_rows),
+    trainer = Trainer(model=model, args=args, train_dataset=dataset(train_rows), eval_dataset=dataset(dev_rows),
                       data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=compute_metrics)
     train_metrics = trainer.train().metrics
-    eval_metrics = trainer.evaluate()
+    output = trainer.predict(dataset(dev_rows))
+    predictions = predictions_from_logits(output.predictions, spec.regression)
+    references = np.asarray(output.label_ids)
+    metrics = task_metrics(task, predictions, references)
+    reported = {k[len("test_"):]: v for k, v in output.metrics.items() if k[len("test_"):] in metrics}
+    if any(abs(reported[k] - metrics[k]) > 1e-6 for k in reported):  # the evaluate module and ours must agree
+        raise RuntimeError(f"{task}: evaluate module {reported} disagrees with task_metrics {metrics}")
+    score = metrics.pop("score")
     return {
-        "accuracy": float(eval_metrics["eval_accuracy"]),
+        "task": task,
+        "score": score,
+        "score_ci95": list(score_ci(task, predictions, references, n_resamples=ci_resamples, seed=seed)),
+        "metrics": metrics,
         "n_train": len(train_rows),
         "n_dev": len(dev_rows),
         "train_steps": steps,

@@ -1,7 +1,9 @@
-"""Paper figures. Every figure carries its caption under the axes."""
+"""The paper's figures, drawn from the metrics table only. One style for all of them; every figure carries
+its caption under the axes and returns the numbers it shows (written next to it as JSON)."""
 
 from __future__ import annotations
 
+import math
 import textwrap
 
 import matplotlib
@@ -12,38 +14,315 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from .correlation import Bootstrap, correlation, ols  # noqa: E402
 from .io import atomic_path  # noqa: E402
 
+STYLE = {
+    "font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "legend.fontsize": 6.5, "xtick.labelsize": 7,
+    "ytick.labelsize": 7, "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
+    "axes.spines.right": False, "savefig.bbox": "standard",
+}
+LABELS = {
+    "forgetting": "overall forgetting (Δ held-out NLL vs base)",
+    "forgetting_rel": "overall forgetting (relative Δ held-out NLL)",
+    "lm_kl_base": "KL(base ‖ checkpoint) on held-out text",
+    "crows": "CrowS-Pairs stereotype score (%)",
+    "stereoset_ss": "StereoSet SS (%)",
+    "stereoset_lms": "StereoSet LMS (%)",
+    "stereoset_icat": "StereoSet ICAT",
+    "seat_mean_abs_effect": "SEAT mean |effect size|",
+    "selective_crows_gap": "selective forgetting (Δ CrowS stereo−anti log-lik.)",
+    "selective_crows_stereo": "selective forgetting (Δ CrowS stereo log-lik.)",
+    "selective_stereoset_gap": "selective forgetting (Δ StereoSet stereo−anti log-lik.)",
+    "downstream_avg": "downstream score (mean over GLUE tasks)",
+    "size": "CDA size (augmented sentences)",
+}
 
-def scatter_with_fit(df: pd.DataFrame, x: str, y: str, out_paths: list[str], *, xlabel: str, ylabel: str,
-                     title: str, caption: str, dpi: int = 150, width: float = 5.0, height: float = 4.2) -> dict:
-    """Scatter y against x (one colour per model, base models as stars), least-squares line, Pearson r in legend."""
-    data = df[[x, y, "model", "method"]].dropna()
-    fig, ax = plt.subplots(figsize=(width, height))
-    for model, g in data.groupby("model"):
-        base = g["method"] == "base"
-        points = ax.scatter(g.loc[~base, x], g.loc[~base, y], alpha=0.8, label=f"{model}")
-        ax.scatter(g.loc[base, x], g.loc[base, y], marker="*", s=160, color=points.get_facecolor()[0],
-                   edgecolor="black", label=f"{model} (base)")
-    result = {"n": len(data)}
-    if len(data) >= 3 and data[x].nunique() > 1:
-        pearson = stats.pearsonr(data[x], data[y])
-        slope, intercept = np.polyfit(data[x], data[y], 1)
-        xs = np.linspace(data[x].min(), data[x].max(), 50)
-        ax.plot(xs, slope * xs + intercept, "k--", lw=1,
-                label=f"fit: r = {pearson.statistic:.2f} (p = {pearson.pvalue:.2g}, n = {len(data)})")
-        result.update(r=float(pearson.statistic), p=float(pearson.pvalue), slope=float(slope))
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend(fontsize=7, loc="best")
-    ax.grid(alpha=0.3)
-    wrapped = "\n".join(textwrap.wrap(caption, width=int(width * 17)))
-    fig.text(0.01, 0.01, wrapped, ha="left", va="bottom", fontsize=7, wrap=True)
-    fig.tight_layout(rect=(0, 0.04 + 0.035 * wrapped.count("\n"), 1, 1))
+
+def label(column: str) -> str:
+    if column.endswith("_score") and column not in LABELS:
+        return f"{column[:-len('_score')].upper()} dev score (GLUE metric)"
+    return LABELS.get(column, column)
+
+
+def score_column(task: str) -> str:
+    """Metrics-table column of a figure's `task` option: a GLUE task's score, or avg (their mean)."""
+    return "downstream_avg" if task == "avg" else f"{task}_score"
+
+
+def downstream_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """The table with downstream_avg present (with one task it is that task's score)."""
+    if "downstream_avg" not in df:
+        scores = [c for c in df.columns if c.endswith("_score") and not c.startswith(("crows", "stereoset"))]
+        df = df.assign(downstream_avg=df[scores].mean(axis=1))
+    return df
+
+
+def require_columns(df: pd.DataFrame, columns, config_key: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise KeyError(f"config key '{config_key}': column(s) {missing} not in the metrics table "
+                       f"(available: {', '.join(sorted(df.columns))})")
+
+
+def colours(names) -> dict:
+    """A fixed colour per name (methods, models), the same in every figure; base is black."""
+    palette = plt.get_cmap("tab10").colors
+    ordered = [n for n in dict.fromkeys(names) if n != "base"]
+    return {"base": "black", **{n: palette[i % len(palette)] for i, n in enumerate(ordered)}}
+
+
+def method_label(row) -> str:
+    alpha = row.get("alpha")
+    return f"{row['method']} α={alpha:g}" if alpha is not None and not pd.isna(alpha) else row["method"]
+
+
+def mean_ci(rows: pd.DataFrame, column: str, confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean of `column` with a CI: a t-interval over the rows (seeds) when there are several, else the row's
+    own CI columns (<column>_ci_low / _ci_high) when the table has them, else no interval."""
+    values = rows[column].dropna().to_numpy(dtype=float)
+    if len(values) == 0:
+        return (math.nan, math.nan, math.nan)
+    mean = float(values.mean())
+    if len(values) > 1:
+        half = stats.t.ppf(0.5 + confidence / 2, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
+        return (mean, mean - half, mean + half)
+    low, high = f"{column}_ci_low", f"{column}_ci_high"
+    if low in rows and high in rows:
+        return (mean, float(rows[low].iloc[0]), float(rows[high].iloc[0]))
+    return (mean, math.nan, math.nan)
+
+
+def final_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Each fine-tuned run's last checkpoint (WiSE-FT rows are final by construction)."""
+    tuned = df[df["method"] != "base"]
+    last = tuned.groupby(["model", "method"])["step"].transform("max")
+    return tuned[tuned["step"] == last]
+
+
+def save(fig, out_paths: list[str], caption: str, dpi: int, width: float) -> None:
+    """Caption under the axes, then each output format written atomically."""
+    wrapped = "\n".join(textwrap.wrap(caption, width=int(width * 19)))
+    fig.text(0.01, 0.01, wrapped, ha="left", va="bottom", fontsize=7)
+    lines = wrapped.count("\n") + 1
+    fig.tight_layout(rect=(0, min(0.45, 0.11 * lines / fig.get_figheight()) + 0.02, 1, 1))
     for path in out_paths:
-        suffix = path.rsplit(".", 1)[-1]
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=dpi, format=suffix)
+            fig.savefig(tmp, dpi=dpi, format=path.rsplit(".", 1)[-1])
     plt.close(fig)
-    return result
+
+
+def _panels(n: int, width: float, height: float, nrows: int = 1, squeeze_rows: bool = False):
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(nrows, n, figsize=(width, height), squeeze=False)
+    return fig, axes if not squeeze_rows else axes[0]
+
+
+def _fit_text(fit: dict, name: str = "r") -> str:
+    if math.isnan(fit["r"]):
+        return f"{name} n/a (n = {fit['n']})"
+    ci = "" if math.isnan(fit["ci_low"]) else f" [{fit['ci_low']:.2f}, {fit['ci_high']:.2f}]"
+    return f"{name} = {fit['r']:.2f}{ci}, p = {fit['p']:.2g}, n = {fit['n']}"
+
+
+# ---- figure 1 -------------------------------------------------------------------------------------------
+
+def downstream_vs_forgetting(df: pd.DataFrame, x: str, y: str, boot: Bootstrap, out_paths: list[str], *,
+                             caption: str, dpi: int, width: float, height: float) -> dict:
+    """Finding 1: a panel per model, points coloured by method (base = star), least-squares line, Pearson r
+    with its bootstrap CI in the panel."""
+    models = sorted(df["model"].unique())
+    colour = colours(df["method"])
+    with plt.rc_context(STYLE):
+        fig, axes = _panels(len(models), width, height, squeeze_rows=True)
+        numbers = {}
+        for ax, model in zip(axes, models):
+            data = df.loc[df["model"] == model, [x, y, "method"]].dropna()
+            for method, g in data.groupby("method", sort=False):
+                base = method == "base"
+                ax.scatter(g[x], g[y], color=colour[method], marker="*" if base else "o", s=140 if base else 22,
+                           edgecolor="black" if base else "none", alpha=0.85, label=method, zorder=3 if base else 2)
+            fit = correlation(data[x], data[y], "pearson", boot)
+            if not math.isnan(fit["r"]):
+                slope, intercept = np.polyfit(data[x], data[y], 1)
+                xs = np.linspace(data[x].min(), data[x].max(), 50)
+                ax.plot(xs, slope * xs + intercept, "k--", lw=1)
+                fit["slope"] = float(slope)
+            fit["spearman"] = correlation(data[x], data[y], "spearman")["r"]
+            numbers[model] = fit
+            ax.set_title(model)
+            ax.text(0.02, 0.03, "Pearson " + _fit_text(fit), transform=ax.transAxes, fontsize=7,
+                    bbox=dict(facecolor="white", alpha=0.8, edgecolor="none"))
+            ax.set_xlabel(label(x))
+            ax.set_ylabel(label(y))
+            ax.legend(loc="upper right")
+        save(fig, out_paths, caption, dpi, width)
+    return numbers
+
+
+# ---- figure 2 -------------------------------------------------------------------------------------------
+
+def slope_per_doubling(rows: pd.DataFrame, column: str) -> dict:
+    """OLS slope of `column` on log2(CDA size) over the fine-tuned rows: the change per doubling of the data."""
+    data = rows[["size", column]].dropna()
+    if data["size"].nunique() < 2:
+        return {"slope": math.nan, "ci_low": math.nan, "ci_high": math.nan, "p": math.nan, "n": len(data)}
+    fit = ols(data[column], {"log2_size": np.log2(data["size"].astype(float))}).set_index("term").loc["log2_size"]
+    return {"slope": float(fit["coef"]), "ci_low": float(fit["ci_low"]), "ci_high": float(fit["ci_high"]),
+            "p": float(fit["p"]), "n": int(fit["n"])}
+
+
+def stereotype_vs_size(df: pd.DataFrame, method: str, columns: list[str], out_paths: list[str], *, caption: str,
+                       dpi: int, width: float, height: float) -> dict:
+    """Finding 2: a panel per metric; a line per model over CDA sizes (final checkpoints of `method`, mean over
+    seeds, 95% band), the base model as a dashed line, and the slope per doubling of CDA size in the legend."""
+    rows = final_rows(df[df["method"].isin([method])])
+    base = df[df["method"] == "base"]
+    colour = colours(sorted(df["model"].unique()))
+    numbers = {}
+    with plt.rc_context(STYLE):
+        fig, axes = _panels(len(columns), width, height, squeeze_rows=True)
+        for ax, column in zip(axes, columns):
+            numbers[column] = {}
+            for model, g in rows.groupby("model"):
+                summary = pd.DataFrame([(size, *mean_ci(s, column)) for size, s in g.groupby("size")],
+                                       columns=["size", "mean", "low", "high"])
+                fit = slope_per_doubling(g, column)
+                numbers[column][model] = {"slope_per_doubling": fit, "by_size": summary.to_dict("list")}
+                text = "n/a" if math.isnan(fit["slope"]) else f"{fit['slope']:+.3g} [{fit['ci_low']:+.2g}, " \
+                                                            f"{fit['ci_high']:+.2g}]"
+                ax.plot(summary["size"], summary["mean"], "o-", color=colour[model],
+                        label=f"{model}: slope/doubling {text}")
+                ax.fill_between(summary["size"], summary["low"], summary["high"], color=colour[model], alpha=0.2,
+                                lw=0)
+                base_value = base.loc[base["model"] == model, column].mean()
+                ax.axhline(base_value, color=colour[model], ls="--", lw=1)
+            sizes = sorted(rows["size"].unique())
+            if len(sizes) > 1:
+                ax.set_xscale("log", base=2)
+            ax.set_xticks(sizes, [f"{s:,}" for s in sizes])
+            ax.minorticks_off()
+            ax.set_xlabel(label("size"))
+            ax.set_ylabel(label(column))
+            ax.legend(loc="best")
+        save(fig, out_paths, caption, dpi, width)
+    return numbers
+
+
+# ---- figure 3 -------------------------------------------------------------------------------------------
+
+def remedies(df: pd.DataFrame, size: int, y: str, reference: str, out_paths: list[str], *, caption: str, dpi: int,
+             width: float, height: float) -> dict:
+    """Finding 3: overall forgetting and downstream score per method at one CDA size (final checkpoints; WiSE-FT
+    per alpha), bars per model with 95% CIs; the reference method hatched, the base model's score dotted."""
+    rows = final_rows(df[df["size"] == size]).copy()
+    rows["label"] = [method_label(r) for _, r in rows.iterrows()]
+    labels = list(dict.fromkeys([reference] + sorted(rows["label"].unique(), key=lambda s: (s != reference, s))))
+    models = sorted(rows["model"].unique())
+    colour = colours(models)
+    numbers = {}
+    with plt.rc_context(STYLE):
+        fig, axes = _panels(2, width, height, squeeze_rows=True)
+        bar = 0.8 / max(1, len(models))
+        for ax, column in zip(axes, ["forgetting", y]):
+            for i, model in enumerate(models):
+                stats_ = [mean_ci(rows[(rows["model"] == model) & (rows["label"] == lab)], column) for lab in labels]
+                means = np.array([s[0] for s in stats_])
+                err = np.array([[m - lo, hi - m] for m, lo, hi in stats_]).T
+                xs = np.arange(len(labels)) + (i - (len(models) - 1) / 2) * bar
+                bars = ax.bar(xs, means, bar, yerr=np.nan_to_num(err), capsize=2, color=colour[model], label=model)
+                bars[0].set_hatch("//")
+                for lab, (m, lo, hi) in zip(labels, stats_):
+                    numbers.setdefault(model, {}).setdefault(lab, {})[column] = {"mean": m, "ci_low": lo,
+                                                                               "ci_high": hi}
+                if column == y:
+                    ax.axhline(df.loc[(df["model"] == model) & (df["method"] == "base"), y].mean(),
+                               color=colour[model], ls=":", lw=1)
+            ax.set_xticks(np.arange(len(labels)), labels, rotation=35, ha="right")
+            ax.set_ylabel(label(column))
+            ax.legend(loc="best")
+        save(fig, out_paths, caption, dpi, width)
+    for model, per_method in numbers.items():
+        ref = per_method.get(reference, {})
+        for lab, values in per_method.items():
+            for column, v in values.items():
+                v["minus_reference"] = v["mean"] - ref.get(column, {}).get("mean", math.nan)
+    return numbers
+
+
+# ---- figure 4 -------------------------------------------------------------------------------------------
+
+def dynamics(df: pd.DataFrame, method: str, metrics: list[str], out_paths: list[str], *, caption: str, dpi: int,
+             width: float, height: float) -> dict:
+    """Every metric against checkpoint step (0 = the base model), a line per CDA size, a row per model."""
+    models = sorted(df["model"].unique())
+    sizes = sorted(df.loc[df["method"] == method, "size"].unique())
+    cmap = plt.get_cmap("viridis")
+    numbers = {}
+    with plt.rc_context(STYLE):
+        fig, axes = _panels(len(metrics), width, height * len(models) / 2 + height / 2, nrows=len(models))
+        for r, model in enumerate(models):
+            base = df[(df["model"] == model) & (df["method"] == "base")]
+            for c, column in enumerate(metrics):
+                ax = axes[r][c]
+                for k, size in enumerate(sizes):
+                    runs = df[(df["model"] == model) & (df["method"] == method) & (df["size"] == size)]
+                    runs = pd.concat([base, runs])
+                    summary = pd.DataFrame([(step, *mean_ci(s, column)) for step, s in runs.groupby("step")],
+                                           columns=["step", "mean", "low", "high"])
+                    shade = cmap(k / max(1, len(sizes) - 1) * 0.85)
+                    ax.plot(summary["step"], summary["mean"], "o-", ms=3, color=shade, label=f"size {size}")
+                    ax.fill_between(summary["step"], summary["low"], summary["high"], color=shade, alpha=0.15, lw=0)
+                    numbers.setdefault(model, {}).setdefault(column, {})[str(size)] = summary["mean"].tolist()
+                ax.set_title(column if r == 0 else "", fontsize=8)
+                ax.set_xlabel("fine-tuning step (0 = base)")
+                ax.set_ylabel(f"{model}\n{label(column)}" if c == 0 else label(column), fontsize=6.5)
+                if r == 0 and c == 0:
+                    ax.legend(loc="best")
+        save(fig, out_paths, caption, dpi, width)
+    return numbers
+
+
+# ---- figure 5 -------------------------------------------------------------------------------------------
+
+def pareto_front(bias: np.ndarray, utility: np.ndarray) -> np.ndarray:
+    """Indices of the points no other point beats on both axes (lower bias, higher utility), by bias."""
+    order = np.lexsort((-utility, bias))
+    front, best = [], -np.inf
+    for i in order:
+        if utility[i] > best:
+            front.append(i)
+            best = utility[i]
+    return np.array(front, dtype=int)
+
+
+def frontier(df: pd.DataFrame, stereotype: str, ideal: float, y: str, out_paths: list[str], *, caption: str,
+             dpi: int, width: float, height: float) -> dict:
+    """Fairness-utility frontier: bias |stereotype score - ideal| against downstream score for every method,
+    size and step, a panel per model; the Pareto front drawn and its points outlined."""
+    models = sorted(df["model"].unique())
+    colour = colours(df["method"])
+    numbers = {}
+    with plt.rc_context(STYLE):
+        fig, axes = _panels(len(models), width, height, squeeze_rows=True)
+        for ax, model in zip(axes, models):
+            data = df[df["model"] == model].dropna(subset=[stereotype, y]).reset_index(drop=True)
+            bias = (data[stereotype] - ideal).abs().to_numpy()
+            utility = data[y].to_numpy()
+            for method, g in data.groupby("method", sort=False):
+                base = method == "base"
+                ax.scatter(bias[g.index], utility[g.index], color=colour[method], marker="*" if base else "o",
+                           s=140 if base else 14 + 6 * np.log2(g["size"].clip(lower=1)), alpha=0.8, label=method,
+                           edgecolor="black" if base else "none", zorder=3 if base else 2)
+            front = pareto_front(bias, utility)
+            ax.plot(bias[front], utility[front], "k-", lw=1.2, zorder=4, label="Pareto front")
+            ax.scatter(bias[front], utility[front], facecolor="none", edgecolor="black", s=70, zorder=5)
+            numbers[model] = [dict(method_label=method_label(data.loc[i]), size=int(data.loc[i, "size"]),
+                                   step=int(data.loc[i, "step"]), bias=float(bias[i]), score=float(utility[i]))
+                              for i in front]
+            ax.set_title(model)
+            ax.set_xlabel(f"stereotype bias |{stereotype} − {ideal:g}|")
+            ax.set_ylabel(label(y))
+            ax.legend(loc="best")
+        save(fig, out_paths, caption, dpi, width)
+    return numbers

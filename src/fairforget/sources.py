@@ -14,6 +14,7 @@ import shutil
 import urllib.request
 from pathlib import Path
 
+from .glue import GLUE_TASKS, glue_task, hub_rows, mirror_path, read_glue_tsv
 from .io import atomic_path, read_jsonl, write_jsonl
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,8 @@ MIRROR_LAYOUT = {
     "winobias/generalized_swaps": "winobias/generalized_swaps.txt",
     "winobias/extra_gendered_words": "winobias/extra_gendered_words.txt",
     "stereoset": "stereoset/stereoset_gender.json",
-    "sst2/train": "glue/SST-2/train.tsv",
-    "sst2/dev": "glue/SST-2/dev.tsv",
+    **{f"glue/{name}/{split}": mirror_path(task, split)
+       for name, task in GLUE_TASKS.items() for split in ("train", "dev")},
     **{f"corpus/{name}": local for name, (_, local) in CORPORA.items()},
 }
 
@@ -214,25 +215,15 @@ def fetch_seat_test(data_dir: str | None, name: str, out_path: str) -> None:
             raise ValueError(f"{source}: expected keys targ1, targ2, attr1, attr2")
 
 
-def read_glue_tsv(path: Path, text_column: str = "sentence", label_column: str = "label"):
-    """Rows of an original GLUE TSV; a row without the expected columns names file and line."""
-    with open(path, newline="") as f:
-        reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-        for lineno, row in enumerate(reader, 2):
-            if row.get(text_column) is None or row.get(label_column) in (None, ""):
-                raise ValueError(f"{path}, line {lineno}: expected columns {text_column!r} and {label_column!r}")
-            yield {"sentence": row[text_column].strip(), "label": int(row[label_column])}
-
-
-def fetch_sst2(data_dir: str | None, split: str, out_path: str) -> int:
-    """SST-2 train or dev as JSON lines with `sentence` and `label`."""
+def fetch_glue(task: str, data_dir: str | None, split: str, out_path: str) -> int:
+    """A GLUE task's train or dev split as JSON lines {text, text_pair (pair tasks), label}."""
     if split not in ("train", "dev"):
-        raise ValueError(f"SST-2 split must be 'train' or 'dev', got {split!r}")
+        raise ValueError(f"GLUE split must be 'train' or 'dev', got {split!r}")
+    spec = glue_task(task)
     if data_dir:
-        rows = read_glue_tsv(mirror_file(data_dir, f"sst2/{split}"))
+        rows = read_glue_tsv(spec, mirror_file(data_dir, f"glue/{task}/{split}"))
     else:
-        ds = _load_hub("nyu-mll/glue", "sst2", "train" if split == "train" else "validation")
-        rows = ({"sentence": r["sentence"], "label": int(r["label"])} for r in ds)
+        rows = hub_rows(spec, _load_hub("nyu-mll/glue", task, "train" if split == "train" else spec.hub_dev_split))
     return write_jsonl(out_path, rows)
 
 

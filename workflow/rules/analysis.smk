@@ -1,11 +1,24 @@
-# One row per evaluated model, then forgetting-vs-downstream correlations.
+# The metrics tables (one row per evaluated model; one row per value) and the statistics behind the
+# paper's claims: correlations, partial correlation and regression of downstream scores.
+
+DOWNSTREAM_SCORES = [f"{task}_score" for task in TASKS] + (["downstream_avg"] if len(TASKS) > 1 else [])
+TABLES = expand("results/tables/{name}.{ext}", name=["metrics", "metrics_long"], ext=["csv", "parquet"])
+STATISTICS = expand("results/tables/{name}.csv", name=["correlations", "partial_correlations", "regression"])
 
 
 rule metrics_table:
     input:
         metric_files(),
     output:
-        "results/tables/metrics.csv",
+        report(
+            "results/tables/metrics.csv",
+            caption="../report/metrics_table.rst",
+            category="Tables",
+            labels={"table": "metrics (wide)"},
+        ),
+        "results/tables/metrics.parquet",
+        "results/tables/metrics_long.csv",
+        "results/tables/metrics_long.parquet",
     params:
         entries=metric_entries(),
     resources:
@@ -20,21 +33,38 @@ rule metrics_table:
         "../scripts/metrics_table.py"
 
 
-rule correlations:
+rule analysis:
     input:
-        "results/tables/metrics.csv",
+        "results/tables/metrics.parquet",
     output:
-        "results/tables/correlations.csv",
+        report(
+            "results/tables/correlations.csv",
+            caption="../report/correlations.rst",
+            category="Tables",
+            labels={"table": "correlations"},
+        ),
+        report(
+            "results/tables/partial_correlations.csv",
+            caption="../report/partial_correlations.rst",
+            category="Tables",
+            labels={"table": "partial correlations"},
+        ),
+        report(
+            "results/tables/regression.csv",
+            caption="../report/regression.rst",
+            category="Tables",
+            labels={"table": "regression"},
+        ),
     params:
-        x="forgetting",
-        ys=[f"{task}_accuracy" for task in TASKS],
+        ys=DOWNSTREAM_SCORES,
+        analysis=config["analysis"],
     resources:
         **resources_for("default"),
     log:
-        "results/logs/correlations.log",
+        "results/logs/analysis.log",
     benchmark:
-        "results/benchmarks/correlations.tsv"
+        "results/benchmarks/analysis.tsv"
     conda:
         ENV
     script:
-        "../scripts/correlations.py"
+        "../scripts/analysis.py"

@@ -2,6 +2,7 @@ import re
 from pathlib import Path
 
 from fairforget.config import validate_config
+from fairforget.glue import GLUE_TASKS
 from fairforget.methods import method_specs, wise_ft_sources
 
 validate_config(config, str(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
@@ -21,6 +22,7 @@ TRAINED_METHODS = [m for m in METHODS if m not in WISE_SOURCES]
 STEPS = sorted(set(config["finetune"]["save_steps"]) | {config["finetune"]["max_steps"]})
 FINAL_STEP = STEPS[-1]
 TASKS = config["downstream"]["tasks"]
+DOWNSTREAM_SEEDS = config["downstream"]["seeds"]
 
 
 def corpus_files():
@@ -109,6 +111,13 @@ def evaluated_models():
                                    ckpt=ckpt)
 
 
+def downstream_settings(task):
+    """The downstream recipe of one GLUE task: the shared settings with the task's own overrides on top,
+    so that changing one task's recipe reruns only that task's jobs."""
+    shared = {k: v for k, v in config["downstream"].items() if k not in ("tasks", "seeds", "task_settings")}
+    return shared | config["downstream"].get("task_settings", {}).get(task, {})
+
+
 def threads_for(kind):
     """CPU threads of a job of this kind: import-bound evaluation jobs run side by side with 1 each."""
     return config["resources"][kind].get("threads", 1)
@@ -125,7 +134,8 @@ def metric_entries():
     for c in evaluated_models():
         prefix = f"results/eval/{c['model']}/{c['ckpt']}"
         downstream = {
-            task: f"results/downstream/{c['model']}/{c['ckpt']}/{task}_seed{c['seed']}.json" for task in TASKS
+            task: {s: f"results/downstream/{c['model']}/{c['ckpt']}/{task}_seed{s}.json" for s in DOWNSTREAM_SEEDS}
+            for task in TASKS
         }
         benchmarks = config["evaluation"]["benchmarks"]
         entries.append({k: v for k, v in c.items() if k != "ckpt"} | dict(
@@ -140,4 +150,7 @@ def metric_entries():
 
 def metric_files():
     keys = ("crows", "stereoset", "seat", "lm")
-    return [p for e in metric_entries() for p in (*(e[k] for k in keys), *e["downstream"].values()) if p]
+    files = []
+    for e in metric_entries():
+        files += [e[k] for k in keys if e[k]] + [p for seeds in e["downstream"].values() for p in seeds.values()]
+    return files

@@ -113,7 +113,7 @@ rule fetch_glue:
     params:
         data_dir=config["data_dir"],
     wildcard_constraints:
-        task="sst2",
+        task=alternatives(GLUE_TASKS),
         split="train|dev",
     log:
         "results/logs/fetch_glue/{task}_{split}.log",

@@ -1,4 +1,5 @@
-# Downstream probe: fine-tune each checkpoint (and the base model) on a GLUE task, report dev accuracy.
+# Downstream probe: fine-tune each checkpoint (and the base model) on each GLUE task with each downstream
+# seed; one job per (checkpoint, task, seed), so a new task or seed schedules only its own jobs.
 
 
 rule downstream:
@@ -9,11 +10,7 @@ rule downstream:
     output:
         "results/downstream/{model}/{ckpt}/{task}_seed{dseed}.json",
     params:
-        train_size=config["downstream"]["train_size"],
-        epochs=config["downstream"]["epochs"],
-        learning_rate=config["downstream"]["learning_rate"],
-        batch_size=config["downstream"]["batch_size"],
-        max_length=config["downstream"]["max_length"],
+        settings=lambda wildcards: downstream_settings(wildcards.task),
     threads: threads_for("downstream")
     resources:
         **resources_for("downstream"),

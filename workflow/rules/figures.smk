@@ -1,13 +1,23 @@
-# Paper figures, each from the tables only (changing a figure option reruns just that figure).
+# The paper's figures, each its own rule reading only the metrics table and its own config block (figures.<name>),
+# so changing one block reruns that figure alone. Outputs: PNG (in the report), PDF, and the figure's numbers (JSON).
+# (Written out rule by rule: Snakemake evaluates some directives lazily, so rules made in a loop would share one.)
 
-FIGURES = expand("results/figures/downstream_vs_forgetting.{ext}", ext=["png", "pdf"])
+FIGURE_NAMES = ["downstream_vs_forgetting", "stereotype_vs_size", "remedies", "dynamics", "frontier"]
+FIGURES = expand("results/figures/{name}.{ext}", name=FIGURE_NAMES, ext=["png", "pdf", "json"])
 
 
 rule figure_downstream_vs_forgetting:
     input:
-        "results/tables/metrics.csv",
+        "results/tables/metrics.parquet",
     output:
-        FIGURES,
+        report(
+            "results/figures/downstream_vs_forgetting.png",
+            caption="../report/figure_downstream_vs_forgetting.rst",
+            category="Figures",
+            labels={"figure": "1 downstream vs overall forgetting"},
+        ),
+        "results/figures/downstream_vs_forgetting.pdf",
+        "results/figures/downstream_vs_forgetting.json",
     params:
         figure=config["figures"]["downstream_vs_forgetting"],
     resources:
@@ -20,3 +30,107 @@ rule figure_downstream_vs_forgetting:
         ENV
     script:
         "../scripts/figure_downstream_vs_forgetting.py"
+
+
+rule figure_stereotype_vs_size:
+    input:
+        "results/tables/metrics.parquet",
+    output:
+        report(
+            "results/figures/stereotype_vs_size.png",
+            caption="../report/figure_stereotype_vs_size.rst",
+            category="Figures",
+            labels={"figure": "2 stereotypes and forgetting vs CDA size"},
+        ),
+        "results/figures/stereotype_vs_size.pdf",
+        "results/figures/stereotype_vs_size.json",
+    params:
+        figure=config["figures"]["stereotype_vs_size"],
+    resources:
+        **resources_for("default"),
+    log:
+        "results/logs/figure_stereotype_vs_size.log",
+    benchmark:
+        "results/benchmarks/figure_stereotype_vs_size.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/figure_stereotype_vs_size.py"
+
+
+rule figure_remedies:
+    input:
+        "results/tables/metrics.parquet",
+    output:
+        report(
+            "results/figures/remedies.png",
+            caption="../report/figure_remedies.rst",
+            category="Figures",
+            labels={"figure": "3 remedies vs plain CDA"},
+        ),
+        "results/figures/remedies.pdf",
+        "results/figures/remedies.json",
+    params:
+        figure=config["figures"]["remedies"],
+    resources:
+        **resources_for("default"),
+    log:
+        "results/logs/figure_remedies.log",
+    benchmark:
+        "results/benchmarks/figure_remedies.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/figure_remedies.py"
+
+
+rule figure_dynamics:
+    input:
+        "results/tables/metrics.parquet",
+    output:
+        report(
+            "results/figures/dynamics.png",
+            caption="../report/figure_dynamics.rst",
+            category="Figures",
+            labels={"figure": "4 training dynamics"},
+        ),
+        "results/figures/dynamics.pdf",
+        "results/figures/dynamics.json",
+    params:
+        figure=config["figures"]["dynamics"],
+    resources:
+        **resources_for("default"),
+    log:
+        "results/logs/figure_dynamics.log",
+    benchmark:
+        "results/benchmarks/figure_dynamics.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/figure_dynamics.py"
+
+
+rule figure_frontier:
+    input:
+        "results/tables/metrics.parquet",
+    output:
+        report(
+            "results/figures/frontier.png",
+            caption="../report/figure_frontier.rst",
+            category="Figures",
+            labels={"figure": "5 fairness-utility frontier"},
+        ),
+        "results/figures/frontier.pdf",
+        "results/figures/frontier.json",
+    params:
+        figure=config["figures"]["frontier"],
+    resources:
+        **resources_for("default"),
+    log:
+        "results/logs/figure_frontier.log",
+    benchmark:
+        "results/benchmarks/figure_frontier.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/figure_frontier.py"

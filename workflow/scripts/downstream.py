@@ -1,4 +1,4 @@
-"""Fine-tune one model on a GLUE task and write dev accuracy."""
+"""Fine-tune one model on one GLUE task with one seed; write the task's dev metrics and score."""
 
 import tempfile
 
@@ -10,14 +10,16 @@ from fairforget.logs import setup_logging
 
 log = setup_logging(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
-p = snakemake.params
-seed = int(snakemake.wildcards.dseed)
-train = subsample(list(read_jsonl(snakemake.input.train)), p.train_size, seed)
+p = snakemake.params.settings
+task, seed = snakemake.wildcards.task, int(snakemake.wildcards.dseed)
+train = subsample(list(read_jsonl(snakemake.input.train)), p["train_size"], seed)
 dev = list(read_jsonl(snakemake.input.dev))
+log.info("%s: fine-tuning %s on %d examples (seed %d), scoring %d dev examples", task, snakemake.input.model,
+         len(train), seed, len(dev))
 with tempfile.TemporaryDirectory() as work_dir:
-    result = finetune_classifier(snakemake.input.model, train, dev, seed=seed, epochs=p.epochs,
-                                 learning_rate=p.learning_rate, batch_size=p.batch_size, max_length=p.max_length,
-                                 work_dir=work_dir)
-result.update(task=snakemake.wildcards.task, seed=seed, model_path=snakemake.input.model)
+    result = finetune_classifier(snakemake.input.model, task, train, dev, seed=seed, epochs=p["epochs"],
+                                 learning_rate=p["learning_rate"], batch_size=p["batch_size"],
+                                 max_length=p["max_length"], work_dir=work_dir, ci_resamples=p["ci_resamples"])
+result.update(seed=seed, model_path=snakemake.input.model, settings=p)
 write_json(snakemake.output[0], result)
-log.info("%s dev accuracy %.4f (%d train, %d dev)", snakemake.wildcards.task, result["accuracy"], len(train), len(dev))
+log.info("%s dev score %.4f (95%% CI %.4f-%.4f) %s", task, result["score"], *result["score_ci95"], result["metrics"])

@@ -26,7 +26,7 @@ elif rule == "fetch_seat_test":
     sources.fetch_seat_test(data_dir, snakemake.wildcards.test, out)
     n = 1
 elif rule == "fetch_glue":
-    n = sources.fetch_sst2(data_dir, snakemake.wildcards.split, out)
+    n = sources.fetch_glue(snakemake.wildcards.task, data_dir, snakemake.wildcards.split, out)
 else:
     raise ValueError(f"fetch_data.py does not handle rule {rule!r}")
 log.info("%s: %d rows -> %s (source: %s)", rule, n, out, data_dir or "HuggingFace Hub")

@@ -1,20 +1,23 @@
-"""Figure: downstream accuracy against overall forgetting, with a least-squares line and Pearson r."""
+"""Figure 1 (finding 1): downstream score against overall forgetting, a panel per model, Pearson r with CI."""
 
 import pandas as pd
 
+from fairforget.correlation import Bootstrap
+from fairforget.io import write_json
 from fairforget.logs import setup_logging
-from fairforget.plotting import scatter_with_fit
+from fairforget.plotting import downstream_frame, downstream_vs_forgetting, label, require_columns, score_column
 
 log = setup_logging(snakemake.log[0])
 fig = snakemake.params.figure
-df = pd.read_csv(snakemake.input[0])
-y = f"{fig['task']}_accuracy"
-xlabel = {"forgetting": "overall forgetting (Δ held-out NLL vs base)",
-          "forgetting_rel": "overall forgetting (relative Δ held-out NLL)"}[fig["x"]]
-caption = (f"Downstream {fig['task'].upper()} dev accuracy against overall forgetting (change in WikiText-103 "
-           f"pseudo-log-likelihood NLL relative to the base model) for every CDA checkpoint (dots) and base model "
-           f"(stars); dashed: least-squares fit, Pearson r over all {len(df)} points.")
-result = scatter_with_fit(df, fig["x"], y, list(snakemake.output), xlabel=xlabel, ylabel=f"{fig['task'].upper()} accuracy",
-                          title="Downstream performance vs overall forgetting", caption=caption, dpi=fig["dpi"],
-                          width=fig["width"], height=fig["height"])
-log.info("figure written: %s", result)
+df = downstream_frame(pd.read_parquet(snakemake.input[0]))
+y = score_column(fig["task"])
+require_columns(df, [fig["x"], y], "figures.downstream_vs_forgetting")
+boot = Bootstrap(**fig["bootstrap"])
+caption = (f"Figure 1. {label(y).capitalize()} against {label(fig['x'])} for every evaluated model: each method's checkpoints "
+           f"(dots, all sizes and steps) and the base model (star). Dashed: least-squares line; Pearson r with a "
+           f"{boot.confidence:.0%} {boot.method} bootstrap CI over points ({boot.n_resamples} resamples). "
+           f"Held-out NLL: {', '.join(sorted(df['lm_measure'].unique()))} on WikiText-103 test text.")
+numbers = downstream_vs_forgetting(df, fig["x"], y, boot, list(snakemake.output[:2]), caption=caption,
+                                   dpi=fig["dpi"], width=fig["width"], height=fig["height"])
+write_json(snakemake.output[2], {"x": fig["x"], "y": y, "pearson_by_model": numbers})
+log.info("figure 1: %s", numbers)

@@ -1,0 +1,84 @@
+"""Figure helpers: the Pareto front, slopes per doubling of CDA size, means with CIs, and each figure drawn
+from a small synthetic metrics table (files written, numbers returned)."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fairforget import plotting
+from fairforget.correlation import Bootstrap
+
+
+def test_pareto_front_keeps_only_undominated_points():
+    bias = np.array([5.0, 1.0, 3.0, 1.0, 4.0, 0.5])
+    score = np.array([0.9, 0.6, 0.8, 0.7, 0.85, 0.5])
+    # (1.0, 0.7) beats (1.0, 0.6); (4.0, 0.85) and (5.0, 0.9) trade off against (3.0, 0.8)
+    assert plotting.pareto_front(bias, score).tolist() == [5, 3, 2, 4, 0]
+
+
+def test_slope_per_doubling():
+    rows = pd.DataFrame({"size": [100, 200, 400, 100, 200, 400], "m": [1.0, 1.5, 2.0, 1.2, 1.7, 2.2]})
+    fit = plotting.slope_per_doubling(rows, "m")
+    assert fit["slope"] == pytest.approx(0.5) and fit["ci_low"] < 0.5 < fit["ci_high"] and fit["n"] == 6
+    assert math.isnan(plotting.slope_per_doubling(rows[rows["size"] == 100], "m")["slope"])
+
+
+def test_mean_ci_over_seeds_or_from_the_row():
+    seeds = pd.DataFrame({"crows": [50.0, 52.0, 54.0]})
+    mean, low, high = plotting.mean_ci(seeds, "crows")
+    half = 4.302653 * 2 / math.sqrt(3)  # t(0.975, 2) * sd / sqrt(n)
+    assert mean == 52.0 and (low, high) == pytest.approx((52 - half, 52 + half))
+    one = pd.DataFrame({"crows": [50.0], "crows_ci_low": [45.0], "crows_ci_high": [56.0]})
+    assert plotting.mean_ci(one, "crows") == (50.0, 45.0, 56.0)
+    assert math.isnan(plotting.mean_ci(pd.DataFrame({"x": [1.0]}), "x")[1])
+
+
+@pytest.fixture
+def table():
+    rng = np.random.default_rng(0)
+    rows = []
+    for model in ("bert", "llama"):
+        rows.append(dict(model=model, method="base", size=0, seed=0, step=0, alpha=np.nan, forgetting=0.0,
+                         crows=60.0, selective_crows_gap=0.0, sst2_score=0.8))
+        for method in ("cda", "replay"):
+            for size in (100, 200, 400):
+                for step in (50, 100):
+                    f = size / 400 * step / 100 + rng.normal(scale=0.02)
+                    rows.append(dict(model=model, method=method, size=size, seed=0, step=step, alpha=np.nan,
+                                     forgetting=f, crows=60 - 5 * f, selective_crows_gap=-f, sst2_score=0.8 - 0.1 * f))
+        rows.append(dict(model=model, method="wise_ft", size=400, seed=0, step=100, alpha=0.5, forgetting=0.3,
+                         crows=58.0, selective_crows_gap=-0.3, sst2_score=0.77))
+    return plotting.downstream_frame(pd.DataFrame(rows))
+
+
+def test_every_figure_draws_and_returns_its_numbers(table, tmp_path):
+    def outputs(name):
+        return [str(tmp_path / f"{name}.png"), str(tmp_path / f"{name}.pdf")]
+
+    style = dict(caption="A caption.", dpi=60, width=8, height=3)
+    one = plotting.downstream_vs_forgetting(table, "forgetting", "sst2_score", Bootstrap(n_resamples=200),
+                                            outputs("f1"), **style)
+    assert one["bert"]["r"] < -0.99 and one["bert"]["n"] == 14 and one["bert"]["ci_high"] < 0
+    two = plotting.stereotype_vs_size(table, "cda", ["crows", "selective_crows_gap", "forgetting"], outputs("f2"),
+                                      **style)
+    # final step: forgetting = size / 400, i.e. 0.25, 0.5, 1.0 over log2 sizes 0, 1, 2 -> OLS slope 0.375
+    assert two["forgetting"]["llama"]["slope_per_doubling"]["slope"] == pytest.approx(0.375, abs=0.03)
+    three = plotting.remedies(table, 400, "downstream_avg", "cda", outputs("f3"), **style)
+    assert set(three["bert"]) == {"cda", "replay", "wise_ft α=0.5"}
+    assert three["bert"]["cda"]["forgetting"]["minus_reference"] == 0.0
+    four = plotting.dynamics(table, "cda", ["crows", "forgetting"], outputs("f4"), **style)
+    assert four["bert"]["forgetting"]["400"][0] == 0.0 and len(four["bert"]["forgetting"]["400"]) == 3
+    five = plotting.frontier(table, "crows", 50.0, "downstream_avg", outputs("f5"), **style)
+    front = five["bert"]
+    scores, biases = [p["score"] for p in front], [p["bias"] for p in front]
+    assert scores == sorted(scores) and biases == sorted(biases) and len(set(scores)) == len(scores)
+    assert front[-1]["method_label"] == "base"  # the best downstream score, never beaten on it
+    for path in tmp_path.iterdir():
+        assert path.stat().st_size > 1000, path
+
+
+def test_missing_column_names_the_config_key(table):
+    with pytest.raises(KeyError, match="figures.dynamics.metrics.*'nope'"):
+        plotting.require_columns(table, ["crows", "nope"], "figures.dynamics.metrics")

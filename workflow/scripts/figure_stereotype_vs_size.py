@@ -1,0 +1,22 @@
+"""Figure 2 (finding 2): stereotype score, selective and overall forgetting against CDA size, with slopes."""
+
+import pandas as pd
+
+from fairforget.io import write_json
+from fairforget.logs import setup_logging
+from fairforget.plotting import label, require_columns, stereotype_vs_size
+
+log = setup_logging(snakemake.log[0])
+fig = snakemake.params.figure
+df = pd.read_parquet(snakemake.input[0])
+columns = [fig["stereotype"], fig["selective"], fig["forgetting"]]
+require_columns(df, columns, "figures.stereotype_vs_size")
+caption = (f"Figure 2. {', '.join(label(c) for c in columns)} against CDA size for the final checkpoints of "
+           f"'{fig['method']}' (mean over training seeds; band: 95% CI, a t-interval over seeds, or with one seed "
+           f"the metric's own bootstrap CI where it has one). Dashed: the base model. Legend: OLS slope per doubling "
+           f"of the CDA data with its 95% CI (n/a with a single size).")
+numbers = stereotype_vs_size(df, fig["method"], columns, list(snakemake.output[:2]), caption=caption, dpi=fig["dpi"],
+                             width=fig["width"], height=fig["height"])
+write_json(snakemake.output[2], {"method": fig["method"], "metrics": numbers})
+log.info("figure 2 slopes per doubling: %s", {c: {m: v["slope_per_doubling"]["slope"] for m, v in per.items()}
+                                              for c, per in numbers.items()})
