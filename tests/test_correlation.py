@@ -24,14 +24,17 @@ def test_correlation_matches_scipy(method, fn):
 
 
 def test_vectorised_bootstrap_statistics_match_scipy_per_resample():
-    """The vectorised Pearson / Spearman used inside the bootstrap equal scipy's on each resample."""
-    from fairforget.correlation import _pearson_along, _spearman_along
+    """The vectorised Pearson / Spearman / Kendall tau-b used inside the bootstrap equal scipy's on each
+    resample, ties included (resamples repeat rows)."""
+    from fairforget.correlation import _kendall_along, _pearson_along, _spearman_along
 
     rng = np.random.default_rng(1)
-    xs, ys = rng.normal(size=(5, 12)), rng.normal(size=(5, 12))
-    for x, y, r_p, r_s in zip(xs, ys, _pearson_along(xs, ys), _spearman_along(xs, ys)):
+    xs, ys = rng.normal(size=(5, 12)), rng.integers(0, 4, size=(5, 12)).astype(float)  # y with many ties
+    xs[:, :3] = xs[:, 3:4]  # and ties in x
+    for x, y, r_p, r_s, r_k in zip(xs, ys, _pearson_along(xs, ys), _spearman_along(xs, ys), _kendall_along(xs, ys)):
         assert r_p == pytest.approx(stats.pearsonr(x, y).statistic)
         assert r_s == pytest.approx(stats.spearmanr(x, y).statistic)
+        assert r_k == pytest.approx(stats.kendalltau(x, y).statistic)
 
 
 def test_degenerate_inputs_give_nan_not_errors():

@@ -40,8 +40,15 @@ def _spearman_along(x, y, axis=-1):
     return _pearson_along(stats.rankdata(x, axis=axis), stats.rankdata(y, axis=axis), axis=axis)
 
 
-def _kendall(x, y):
-    return stats.kendalltau(x, y).statistic
+def _kendall_along(x, y, axis=-1):
+    """Kendall tau-b along `axis`, vectorised: sum over ordered pairs of sign(dx) * sign(dy), over the square
+    root of the untied pair counts of x and of y (both sums count every unordered pair twice)."""
+    x, y = np.moveaxis(x, axis, -1), np.moveaxis(y, axis, -1)
+    sx = np.sign(x[..., :, None] - x[..., None, :])
+    sy = np.sign(y[..., :, None] - y[..., None, :])
+    denom = np.sqrt(np.abs(sx).sum(axis=(-2, -1)) * np.abs(sy).sum(axis=(-2, -1)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 0, (sx * sy).sum(axis=(-2, -1)) / np.where(denom > 0, denom, 1), np.nan)
 
 
 def _point(method: str, x, y):
@@ -50,13 +57,14 @@ def _point(method: str, x, y):
     return float(res.statistic), float(res.pvalue)
 
 
-def _bootstrap(data: tuple, statistic, boot: Bootstrap, vectorized: bool) -> tuple[float, float]:
+def _bootstrap(data: tuple, statistic, boot: Bootstrap, vectorized: bool, batch: int | None = None
+               ) -> tuple[float, float]:
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # degenerate resamples of tiny groups: the CI is NaN, said in the table
         res = stats.bootstrap(data, statistic, paired=True, vectorized=vectorized, n_resamples=boot.n_resamples,
-                              confidence_level=boot.confidence, method=boot.method,
+                              confidence_level=boot.confidence, method=boot.method, batch=batch,
                               rng=np.random.default_rng(boot.seed))
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
@@ -70,11 +78,10 @@ def correlation(x, y, method: str, boot: Bootstrap | None = None) -> dict:
         return out
     out["r"], out["p"] = _point(method, x, y)
     if boot is not None and len(x) >= 4:
-        if method == "kendall":
-            out["ci_low"], out["ci_high"] = _bootstrap((x, y), _kendall, boot, vectorized=False)
-        else:
-            fn = _pearson_along if method == "pearson" else _spearman_along
-            out["ci_low"], out["ci_high"] = _bootstrap((x, y), fn, boot, vectorized=True)
+        fn = {"pearson": _pearson_along, "spearman": _spearman_along, "kendall": _kendall_along}[method]
+        # Kendall holds n x n sign matrices per resample: batches keep that to ~50 MB
+        batch = max(1, 3_000_000 // (len(x) ** 2)) if method == "kendall" else None
+        out["ci_low"], out["ci_high"] = _bootstrap((x, y), fn, boot, vectorized=True, batch=batch)
     return out
 
 
