@@ -191,8 +191,9 @@ def stereotype_vs_size(df: pd.DataFrame, method: str, columns: list[str], out_pa
                 numbers[column][model] = {"slope_per_doubling": fit, "by_size": summary.to_dict("list")}
                 text = "n/a" if math.isnan(fit["slope"]) else f"{fit['slope']:+.3g} [{fit['ci_low']:+.2g}, " \
                                                             f"{fit['ci_high']:+.2g}]"
-                ax.plot(summary["size"], summary["mean"], "o-", color=colour[model],
-                        label=f"{model}: slope/doubling {text}")
+                err = np.nan_to_num([summary["mean"] - summary["low"], summary["high"] - summary["mean"]])
+                ax.errorbar(summary["size"], summary["mean"], yerr=err, fmt="o-", capsize=3, color=colour[model],
+                            label=f"{model}: slope/doubling {text}")
                 ax.fill_between(summary["size"], summary["low"], summary["high"], color=colour[model], alpha=0.2,
                                 lw=0)
                 base_value = base.loc[base["model"] == model, column].mean()
