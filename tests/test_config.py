@@ -27,6 +27,7 @@ def merged(*overlays):
 
 
 @pytest.mark.parametrize("overlays", [(), ("config/offline.yaml",), ("config/offline.yaml", "config/ci.yaml"),
+                                      ("config/offline.yaml", "config/keynumbers.yaml"),
                                       ("config/paper.yaml",)])
 def test_shipped_configs_are_valid(overlays):
     validate_config(merged(*overlays), SCHEMA)
