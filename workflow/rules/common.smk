@@ -3,7 +3,7 @@ from pathlib import Path
 
 from fairforget.config import validate_config
 from fairforget.glue import GLUE_TASKS
-from fairforget.methods import method_specs, wise_ft_sources
+from fairforget.method_config import method_specs, wise_ft_sources
 
 validate_config(config, str(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
 
