@@ -89,10 +89,11 @@ def finetune_classifier(model_path: str, task: str, train_rows: list[dict], dev_
     args = training_arguments(work_dir, steps, batch_size, learning_rate, seed, warmup_steps=int(0.1 * steps),
                               logging_steps=max(1, steps // 5))
     args.per_device_eval_batch_size = 128
-    trainer = Trainer(model=model, args=args, train_dataset=dataset(train_rows), eval_dataset=dataset(dev_rows),
+    dev = dataset(dev_rows)
+    trainer = Trainer(model=model, args=args, train_dataset=dataset(train_rows), eval_dataset=dev,
                       data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=compute_metrics)
     train_metrics = trainer.train().metrics
-    output = trainer.predict(dataset(dev_rows))
+    output = trainer.predict(dev)
     predictions = predictions_from_logits(output.predictions, spec.regression)
     references = np.asarray(output.label_ids)
     metrics = task_metrics(task, predictions, references)
