@@ -3,7 +3,13 @@ import math
 import pytest
 
 from fairforget.analysis import metrics_table, tables
-from fairforget.io import write_json
+from fairforget.io import write_json as write_result
+from fairforget.runs import evaluate_checkpoints, read_checkpoint
+
+
+def write_json(path, result, checkpoint="ck"):
+    """A run's result file with this one checkpoint in it, as the evaluation rules write them."""
+    write_result(path, {"checkpoints": {checkpoint: result}})
 
 
 def make_entry(tmp_path, model, method, size, step, nll, acc, crows=55.0, stereo_loglik=-20.0, seeds=(0,)):
@@ -24,7 +30,8 @@ def make_entry(tmp_path, model, method, size, step, nll, acc, crows=55.0, stereo
                                                   "metrics": {"pearson": 0.6, "spearmanr": 0.4}})
         downstream["sst2"][seed] = f"{prefix}-sst2-{seed}.json"
         downstream["stsb"][seed] = f"{prefix}-stsb-{seed}.json"
-    return dict(model=model, method=method, size=size, seed=0, step=step, alpha=None, crows=f"{prefix}-crows.json",
+    return dict(model=model, method=method, size=size, seed=0, step=step, alpha=None, checkpoint="ck",
+                crows=f"{prefix}-crows.json",
                 lm=f"{prefix}-lm.json", downstream=downstream)
 
 
@@ -64,3 +71,40 @@ def test_downstream_columns_average_seeds(tmp_path):
 def test_missing_base_row_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="no base-model rows"):
         metrics_table([make_entry(tmp_path, "m", "cda", 10, 5, 4.5, 0.75)])
+
+
+def test_checkpoints_of_one_run_share_a_result_file(tmp_path):
+    """Two checkpoints of one run are read from the same files, each its own row."""
+    base = make_entry(tmp_path, "m", "base", 0, 0, 4.0, 0.80)
+    run = tmp_path / "run"
+    results = {"step5": (4.5, 0.75), "step10": (5.5, 0.65)}
+    for name, filename, result in (
+            ("lm", "lm.json", lambda nll, acc: {"measure": "pseudo_log_likelihood", "nll": nll, "n_tokens": 100,
+                                                "perplexity": math.exp(nll), "nll_ci95": [nll - 0.1, nll + 0.1]}),
+            ("sst2", "sst2.json", lambda nll, acc: {"score": acc, "score_ci95": [acc - 0.03, acc + 0.03],
+                                                    "metrics": {"accuracy": acc}})):
+        write_result(f"{run}-{filename}", {"checkpoints": {ck: result(*v) for ck, v in results.items()}})
+    entries = [dict(base, downstream={"sst2": base["downstream"]["sst2"]}, crows=None)] + [
+        dict(model="m", method="cda", size=10, seed=0, step=int(ck[4:]), alpha=None, checkpoint=ck, crows=None,
+             lm=f"{run}-lm.json", downstream={"sst2": {0: f"{run}-sst2.json"}}) for ck in results]
+    df = metrics_table(entries)
+    assert list(df["forgetting"]) == pytest.approx([0.0, 0.5, 1.5])
+    assert list(df["sst2_score"]) == pytest.approx([0.80, 0.75, 0.65])
+
+
+def test_run_result_errors_name_the_file_and_checkpoint(tmp_path):
+    write_result(tmp_path / "old.json", {"nll": 4.0})
+    with pytest.raises(ValueError, match=r"old\.json: expected a run's result file"):
+        read_checkpoint(str(tmp_path / "old.json"), "step5")
+    write_result(tmp_path / "run.json", {"checkpoints": {"step5": {}}})
+    with pytest.raises(ValueError, match=r"run\.json: no checkpoint 'step9' \(has \['step5'\]\)"):
+        read_checkpoint(str(tmp_path / "run.json"), "step9")
+
+
+def test_evaluate_checkpoints_keeps_names_and_order():
+    seen = []
+    result = evaluate_checkpoints(["step1", "step2"], ["dir1", "dir2"], lambda d: seen.append(d) or {"dir": d})
+    assert result == {"checkpoints": {"step1": {"dir": "dir1"}, "step2": {"dir": "dir2"}}} and seen == ["dir1", "dir2"]
+    assert evaluate_checkpoints(["base"], "only/dir", lambda d: d) == {"checkpoints": {"base": "only/dir"}}
+    with pytest.raises(ValueError, match="2 checkpoint names for 1 model directories"):
+        evaluate_checkpoints(["a", "b"], ["d"], lambda d: d)

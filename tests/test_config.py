@@ -2,28 +2,16 @@ import copy
 from pathlib import Path
 
 import pytest
-import yaml
 
-from fairforget.config import ConfigError, validate_config
+from fairforget.config import ConfigError, merged_config, validate_config
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")
 
 
 def merged(*overlays):
-    """Merge config files the way snakemake --configfile does (dicts recursively, lists replaced)."""
-    def update(base, new):
-        for key, value in new.items():
-            if isinstance(value, dict) and isinstance(base.get(key), dict):
-                update(base[key], value)
-            else:
-                base[key] = value
-        return base
-
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    for overlay in overlays:
-        update(config, yaml.safe_load((REPO / overlay).read_text()))
-    return config
+    """config.yaml with these overlays, merged as snakemake --configfile does."""
+    return merged_config([REPO / "config.yaml", *(REPO / overlay for overlay in overlays)])
 
 
 @pytest.mark.parametrize("overlays", [(), ("config/offline.yaml",), ("config/offline.yaml", "config/ci.yaml"),

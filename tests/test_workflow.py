@@ -59,7 +59,7 @@ def planned_jobs(output: str) -> dict[str, int]:
 
 def copy_workflow(work: Path) -> Path:
     """The workflow's files (not results/) in a fresh directory, as a user's clone would have them."""
-    for name in ("Snakefile", "config.yaml", "workflow", "config", "profiles", "envs"):
+    for name in ("Snakefile", "config.yaml", "workflow", "config", "profiles", "envs", "src"):
         src = REPO / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / name)
     return work
@@ -82,6 +82,10 @@ def test_tables_and_figure(workdir):
     assert (wise["alpha"] == 0.5).all() and (wise["step"] == 4).all() and metrics["alpha"].isna().sum() == 3
     assert (metrics.loc[metrics["method"] == "base", "forgetting"] == 0).all()
     assert set(metrics["size"]) == {0, 20} and set(metrics["step"]) == {0, 2, 4}
+    # one evaluation job per run: both CDA steps in one result file, each scored on its own model directory
+    run = json.loads((workdir / "results/eval/scratch-bert/cda/size20/seed0/lm_loss.json").read_text())["checkpoints"]
+    assert list(run) == ["step2", "step4"] and [r["model_path"][-5:] for r in run.values()] == ["step2", "step4"]
+    assert run["step2"]["nll"] != run["step4"]["nll"]
     expected = {"crows", "crows_nangia2020", "crows_bias_bench", "stereoset_ss", "stereoset_lms", "stereoset_icat",
                 "seat_mean_abs_effect", "seat_weat6_effect", "seat_sent-weat7_p", "lm_kl_base",
                 "selective_crows_stereo", "selective_crows_gap", "selective_stereoset_stereo",
@@ -136,26 +140,26 @@ def test_figure_option_reruns_only_the_figure(workdir):
 
 def test_new_downstream_seed_schedules_only_its_jobs(workdir):
     (workdir / "dseed.yaml").write_text(yaml.safe_dump({"downstream": {"seeds": [0, 1]}}))
-    assert planned_jobs(snakemake(workdir, "-n", overlays=["dseed.yaml"])) == {"downstream": 4, **TABLE_RULES}
+    assert planned_jobs(snakemake(workdir, "-n", overlays=["dseed.yaml"])) == {"downstream": 3, **TABLE_RULES}
 
 
 def test_new_task_and_task_setting_schedule_only_their_jobs(workdir):
     (workdir / "task.yaml").write_text(yaml.safe_dump({"downstream": {"tasks": ["stsb", "rte"]}}))
-    assert planned_jobs(snakemake(workdir, "-n", overlays=["task.yaml"])) == {"fetch_glue": 2, "downstream": 4,
+    assert planned_jobs(snakemake(workdir, "-n", overlays=["task.yaml"])) == {"fetch_glue": 2, "downstream": 3,
                                                                               **TABLE_RULES}
     (workdir / "setting.yaml").write_text(yaml.safe_dump({"downstream": {"task_settings": {"stsb": {"epochs": 3}}}}))
-    assert planned_jobs(snakemake(workdir, "-n", overlays=["setting.yaml"])) == {"downstream": 4, **TABLE_RULES}
+    assert planned_jobs(snakemake(workdir, "-n", overlays=["setting.yaml"])) == {"downstream": 3, **TABLE_RULES}
 
 
 def test_new_size_schedules_only_its_jobs(workdir):
     (workdir / "size.yaml").write_text(yaml.safe_dump({"cda": {"sizes": [20, 40]}}))
     jobs = planned_jobs(snakemake(workdir, "-n", overlays=["size.yaml"]))
-    assert jobs == {"cda_subset": 1, "finetune": 1, "wise_ft": 1, "crows_pairs": 3, "stereoset": 3, "seat": 3,
-                    "lm_loss": 3, "downstream": 3, **TABLE_RULES}
+    assert jobs == {"cda_subset": 1, "finetune": 1, "wise_ft": 1, "crows_pairs": 2, "stereoset": 2, "seat": 2,
+                    "lm_loss": 2, "downstream": 2, **TABLE_RULES}  # one evaluation job per run (cda, wise_ft)
 
 
 def test_method_setting_reruns_only_that_method(workdir):
-    """A new WiSE-FT alpha adds its models only; nothing trained is redone."""
+    """A new WiSE-FT alpha adds its model only and re-evaluates that WiSE-FT run; nothing trained is redone."""
     (workdir / "alpha.yaml").write_text(yaml.safe_dump(
         {"method_settings": {"wise_ft": {"wise_ft": {"of": "cda", "alphas": [0.5, 0.25]}}}}))
     jobs = planned_jobs(snakemake(workdir, "-n", overlays=["alpha.yaml"]))
@@ -207,11 +211,9 @@ def test_evaluation_rules_score_a_causal_lm(workdir, tiny_llama, tmp_path):
     (workdir / "causal.yaml").write_text(yaml.safe_dump({"models": models}))
     targets = [f"results/eval/tiny-llama/base/{name}.json" for name in ("crows_pairs", "stereoset", "seat", "lm_loss")]
     snakemake(workdir, *targets, overlays=["causal.yaml"])
-    crows = json.loads((workdir / targets[0]).read_text())
+    crows, stereoset, _, lm = (json.loads((workdir / t).read_text())["checkpoints"]["base"] for t in targets)
     assert crows["model_kind"] == "causal" and set(crows["variants"]) == {"causal_sum", "causal_mean"}
-    stereoset = json.loads((workdir / targets[1]).read_text())
     assert stereoset["variant"] == "bias_bench_causal" and stereoset["n"] + stereoset["skipped"] == 255
-    lm = json.loads((workdir / targets[3]).read_text())
     assert lm["measure"] == "causal_log_likelihood" and lm["n_tokens"] == 60
     assert len(lm["dataset_sha256"]) == 1 and lm["versions"]["transformers"]
 

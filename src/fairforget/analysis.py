@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .io import read_json
+from .runs import read_checkpoint
 
 KEY_COLUMNS = ["model", "method", "size", "seed", "step", "alpha"]  # alpha: WiSE-FT models only
 
@@ -61,19 +61,20 @@ def downstream_columns(task: str, runs: list[dict]) -> dict:
     return row
 
 
-def read_downstream(entry: dict) -> dict[str, list[dict]]:
-    """{task: [one result per downstream seed]} of an entry ({task: {seed: path}})."""
-    return {task: [dict(read_json(path), downstream_seed=int(seed)) for seed, path in sorted(paths.items())]
+def read_downstream(entry: dict, cache: dict | None = None) -> dict[str, list[dict]]:
+    """{task: [one result per downstream seed]} of an entry ({task: {seed: run result file}})."""
+    return {task: [dict(read_checkpoint(path, entry["checkpoint"], cache), downstream_seed=int(seed))
+                   for seed, path in sorted(paths.items())]
             for task, paths in entry["downstream"].items()}
 
 
-def metrics_row(entry: dict, downstream: dict[str, list[dict]]) -> dict:
-    """Flatten the per-checkpoint JSON files named in `entry` into one table row."""
+def metrics_row(entry: dict, downstream: dict[str, list[dict]], cache: dict | None = None) -> dict:
+    """Flatten the checkpoint's results in the run result files named in `entry` into one table row."""
     row = {k: entry[k] for k in KEY_COLUMNS}
     for key, columns in (("crows", crows_columns), ("stereoset", stereoset_columns), ("seat", seat_columns)):
         if entry.get(key):
-            row.update(columns(read_json(entry[key])))
-    lm = read_json(entry["lm"])
+            row.update(columns(read_checkpoint(entry[key], entry["checkpoint"], cache)))
+    lm = read_checkpoint(entry["lm"], entry["checkpoint"], cache)
     low, high = lm.get("nll_ci95", [None, None])
     row.update({"lm_measure": lm["measure"], "lm_nll": lm["nll"], "lm_nll_ci_low": low, "lm_nll_ci_high": high,
                 "lm_perplexity": lm["perplexity"], "lm_tokens": lm["n_tokens"], "lm_kl_base": lm.get("kl_base")})
@@ -108,8 +109,9 @@ def metrics_table(entries: list[dict]) -> pd.DataFrame:
 def tables(entries: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(wide, long): the wide table of metrics_table, and the tidy long table with one row per
     (evaluated model, metric, downstream seed) holding per-seed downstream values and every other metric once."""
-    downstream = [read_downstream(e) for e in entries]
-    df = pd.DataFrame([metrics_row(e, d) for e, d in zip(entries, downstream)])
+    cache: dict = {}  # a run's result file holds all its checkpoints: parse it once
+    downstream = [read_downstream(e, cache) for e in entries]
+    df = pd.DataFrame([metrics_row(e, d, cache) for e, d in zip(entries, downstream)])
     is_base = df["method"] == "base"
     missing = sorted(set(df["model"]) - set(df.loc[is_base, "model"]))
     if missing:

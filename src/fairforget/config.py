@@ -50,3 +50,20 @@ def validate_config(config: dict, schema_path: str) -> None:
         if task != "avg" and task not in config["downstream"]["tasks"]:
             raise ConfigError(f"config key 'figures.{block}.task': {task!r} is not in downstream.tasks "
                               f"{config['downstream']['tasks']} (or use avg)")
+
+
+def merged_config(paths) -> dict:
+    """Config files merged the way `snakemake --configfile a b` merges them over the workflow's configfile:
+    mappings key by key, everything else (lists included) replaced. `paths`: config.yaml first."""
+    def update(base, new):
+        for key, value in new.items():
+            if isinstance(value, dict) and isinstance(base.get(key), dict):
+                update(base[key], value)
+            else:
+                base[key] = value
+
+    config: dict = {}
+    for path in paths:
+        with open(path) as f:
+            update(config, yaml.safe_load(f) or {})
+    return config

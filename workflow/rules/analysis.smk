@@ -28,7 +28,7 @@ rule metrics_table:
     benchmark:
         "results/benchmarks/metrics_table.tsv"
     conda:
-        ENV
+        ENVS["analysis"]
     script:
         "../scripts/metrics_table.py"
 
@@ -65,6 +65,6 @@ rule analysis:
     benchmark:
         "results/benchmarks/analysis.tsv"
     conda:
-        ENV
+        ENVS["analysis"]
     script:
         "../scripts/analysis.py"

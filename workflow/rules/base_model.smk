@@ -19,7 +19,7 @@ rule train_tokenizer:
     benchmark:
         "results/benchmarks/train_tokenizer/{model}.tsv"
     conda:
-        ENV
+        ENVS["torch"]
     script:
         "../scripts/train_tokenizer.py"
 
@@ -38,12 +38,12 @@ rule pretrain_scratch:
         model=alternatives(SCRATCH_MODELS),
     threads: threads_for("pretrain")
     resources:
-        **resources_for("pretrain"),
+        **model_resources("pretrain"),
     log:
         "results/logs/pretrain_scratch/{model}.log",
     benchmark:
         "results/benchmarks/pretrain_scratch/{model}.tsv"
     conda:
-        ENV
+        ENVS["torch"]
     script:
         "../scripts/pretrain_scratch.py"

@@ -21,7 +21,7 @@ rule cda_candidates:
     benchmark:
         "results/benchmarks/cda_candidates.tsv"
     conda:
-        ENV
+        ENVS["torch"]
     script:
         "../scripts/cda_candidates.py"
 
@@ -42,6 +42,6 @@ rule cda_subset:
     benchmark:
         "results/benchmarks/cda_subset/size{size}.tsv"
     conda:
-        ENV
+        ENVS["torch"]
     script:
         "../scripts/cda_subset.py"

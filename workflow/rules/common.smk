@@ -1,13 +1,20 @@
 import re
+import sys
 from pathlib import Path
+
+# This checkout's fairforget package, for the Snakefile and for every script job: Snakemake's script preamble
+# appends this sys.path to the job's, so jobs in a conda env (--sdm conda) or on a cluster node import it too.
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from fairforget.config import validate_config
 from fairforget.glue import GLUE_TASKS
 from fairforget.method_config import method_specs, wise_ft_sources
+from fairforget.resources import job_resources, model_parameters
 
 validate_config(config, str(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
 
-ENV = "../../envs/fairforget.yaml"
+# Conda environments (snakemake --sdm conda): model work vs tables and figures; pins mirror requirements.txt.
+ENVS = {"torch": "../../envs/torch.yaml", "analysis": "../../envs/analysis.yaml"}
 MODELS = {m["name"]: m["path"] for m in config["models"]}
 SCRATCH_MODELS = [name for name, path in MODELS.items() if path == "scratch"]
 SCRATCH_ARCHITECTURES = {m["name"]: m.get("architecture", "bert") for m in config["models"] if m["path"] == "scratch"}
@@ -55,7 +62,7 @@ wildcard_constraints:
     dseed=r"\d+",
     step=r"\d+",
     alpha=r"[0-9.]+",
-    ckpt=r"base|[^/]+/size\d+/seed\d+/(step\d+|alpha[0-9.]+)",
+    run=r"base|[^/]+/size\d+/seed\d+",
 
 
 def base_model_dir(model):
@@ -67,15 +74,35 @@ def base_model_dir(model):
     return f"resources/models/{model}"
 
 
-def model_dir(wildcards):
-    if wildcards.ckpt == "base":
-        return base_model_dir(wildcards.model)
-    return f"results/models/{wildcards.model}/{wildcards.ckpt}"
+# On a cluster, a run's evaluation and downstream jobs go out as one group job (one sbatch) when the profile
+# sets group-components for this group (profiles/slurm); locally groups are ignored.
+EVAL_GROUP = "eval_{model}_{run}"
+
+
+def run_checkpoints(model, run):
+    """{checkpoint name: model directory} of one run: the base model ("base"), a trained run's saved steps
+    ("step<N>"), or a WiSE-FT run's interpolations ("alpha<a>"). Evaluation jobs take a whole run at once."""
+    if run == "base":
+        return {"base": base_model_dir(model)}
+    method = run.split("/")[0]
+    if method in WISE_SOURCES:
+        names = [f"alpha{alpha}" for alpha in METHOD_SPECS[method]["wise_ft"]["alphas"]]
+    else:
+        names = [f"step{step}" for step in STEPS]
+    return {name: f"results/models/{model}/{run}/{name}" for name in names}
+
+
+def run_model_dirs(wildcards):
+    return list(run_checkpoints(wildcards.model, wildcards.run).values())
+
+
+def run_checkpoint_names(wildcards):
+    return list(run_checkpoints(wildcards.model, wildcards.run))
 
 
 def kl_base_input(wildcards):
     """The base model, for KL(base || checkpoint); nothing for the base model itself."""
-    if not config["evaluation"]["forgetting"]["kl"] or wildcards.ckpt == "base":
+    if not config["evaluation"]["forgetting"]["kl"] or wildcards.run == "base":
         return []
     return base_model_dir(wildcards.model)
 
@@ -92,23 +119,22 @@ def finetune_inputs(wildcards):
 
 
 def evaluated_models():
-    """(model, method, size, seed, step, alpha, ckpt path) of every evaluated model, base first.
+    """(model, method, size, seed, step, alpha, run, checkpoint) of every evaluated model, base first.
     WiSE-FT models are the final step of their source method interpolated at each alpha."""
     for model in MODELS:
         for seed in SEEDS:
-            yield dict(model=model, method="base", size=0, seed=seed, step=0, alpha=None, ckpt="base")
+            yield dict(model=model, method="base", size=0, seed=seed, step=0, alpha=None, run="base", checkpoint="base")
             for method in METHODS:
                 for size in SIZES:
+                    run_path = f"{method}/size{size}/seed{seed}"
                     if method in WISE_SOURCES:
                         for alpha in METHOD_SPECS[method]["wise_ft"]["alphas"]:
-                            ckpt = f"{method}/size{size}/seed{seed}/alpha{alpha}"
                             yield dict(model=model, method=method, size=size, seed=seed, step=FINAL_STEP,
-                                       alpha=alpha, ckpt=ckpt)
+                                       alpha=alpha, run=run_path, **{"checkpoint": f"alpha{alpha}"})
                         continue
                     for step in STEPS:
-                        ckpt = f"{method}/size{size}/seed{seed}/step{step}"
-                        yield dict(model=model, method=method, size=size, seed=seed, step=step, alpha=None,
-                                   ckpt=ckpt)
+                        yield dict(model=model, method=method, size=size, seed=seed, step=step, alpha=None, run=run_path,
+                                   **{"checkpoint": f"step{step}"})
 
 
 def downstream_settings(task):
@@ -119,26 +145,40 @@ def downstream_settings(task):
 
 
 def threads_for(kind):
-    """CPU threads of a job of this kind: import-bound evaluation jobs run side by side with 1 each."""
+    """CPU threads of a job of this kind (Slurm: --cpus-per-task): import-bound jobs run side by side with 1."""
     return config["resources"][kind].get("threads", 1)
 
 
 def resources_for(kind):
-    res = config["resources"][kind]
-    return dict(mem_mb=res["mem_mb"], runtime=res["runtime"], gpu=res["gpus"])
+    """Cluster resources of a job of this kind that does not depend on a model (see fairforget.resources)."""
+    return job_resources(config["resources"][kind])
+
+
+MODEL_PARAMETERS = {m["name"]: model_parameters(m, config["scratch"], base_model_dir(m["name"])) for m in config["models"]}
+
+
+def model_resources(kind):
+    """Cluster resources of a job of this kind on the {model} wildcard's model: mem_mb and runtime grow with its
+    parameter count (resources.<kind>.mem_mb_per_billion / runtime_per_billion)."""
+
+    def resource(key):
+        return lambda wildcards: job_resources(config["resources"][kind], MODEL_PARAMETERS[wildcards.model])[key]
+
+    return {key: resource(key) for key in job_resources(config["resources"][kind])}
 
 
 def metric_entries():
-    """Per evaluated model: its table keys and the JSON files its metrics row is read from."""
+    """Per evaluated model: its table keys, its checkpoint name, and its run's result files its metrics row is
+    read from."""
     entries = []
     for c in evaluated_models():
-        prefix = f"results/eval/{c['model']}/{c['ckpt']}"
+        prefix = f"results/eval/{c['model']}/{c['run']}"
         downstream = {
-            task: {s: f"results/downstream/{c['model']}/{c['ckpt']}/{task}_seed{s}.json" for s in DOWNSTREAM_SEEDS}
+            task: {s: f"results/downstream/{c['model']}/{c['run']}/{task}_seed{s}.json" for s in DOWNSTREAM_SEEDS}
             for task in TASKS
         }
         benchmarks = config["evaluation"]["benchmarks"]
-        entries.append({k: v for k, v in c.items() if k != "ckpt"} | dict(
+        entries.append({k: v for k, v in c.items() if k != "run"} | dict(
             crows=f"{prefix}/crows_pairs.json" if "crows_pairs" in benchmarks else None,
             stereoset=f"{prefix}/stereoset.json" if "stereoset" in benchmarks else None,
             seat=f"{prefix}/seat.json" if "seat" in benchmarks else None,
@@ -149,8 +189,9 @@ def metric_entries():
 
 
 def metric_files():
+    """Every run result file the tables read (each once, though it holds several checkpoints)."""
     keys = ("crows", "stereoset", "seat", "lm")
     files = []
     for e in metric_entries():
         files += [e[k] for k in keys if e[k]] + [p for seeds in e["downstream"].values() for p in seeds.values()]
-    return files
+    return list(dict.fromkeys(files))

@@ -22,7 +22,7 @@ rule fetch_corpus:
     log:
         "results/logs/fetch_corpus/{corpus}.log",
     conda:
-        ENV
+        ENVS["torch"]
     script:
         "../scripts/fetch_data.py"
 
@@ -35,7 +35,7 @@ rule fetch_wikitext_test:
     log:
         "results/logs/fetch_wikitext_test.log",
     conda:
-        ENV
+        ENVS["torch"]
     script:
         "../scripts/fetch_data.py"
 
@@ -48,7 +48,7 @@ rule fetch_crows_pairs:
     log:
         "results/logs/fetch_crows_pairs.log",
     conda:
-        ENV
+        ENVS["torch"]
     script:
         "../scripts/fetch_data.py"
 
@@ -61,7 +61,7 @@ rule fetch_stereoset:
     log:
         "results/logs/fetch_stereoset.log",
     conda:
-        ENV
+        ENVS["torch"]
     script:
         "../scripts/fetch_data.py"
 
@@ -74,7 +74,7 @@ rule fetch_seat_test:
     log:
         "results/logs/fetch_seat_test/{test}.log",
     conda:
-        ENV
+        ENVS["torch"]
     script:
         "../scripts/fetch_data.py"
 
@@ -87,7 +87,7 @@ rule fetch_word_lists:
     log:
         "results/logs/fetch_word_lists.log",
     conda:
-        ENV
+        ENVS["torch"]
     script:
         "../scripts/fetch_data.py"
 
@@ -102,7 +102,7 @@ rule fetch_winobias_swaps:
     log:
         "results/logs/fetch_winobias_swaps/{name}.log",
     conda:
-        ENV
+        ENVS["torch"]
     script:
         "../scripts/fetch_data.py"
 
@@ -118,7 +118,7 @@ rule fetch_glue:
     log:
         "results/logs/fetch_glue/{task}_{split}.log",
     conda:
-        ENV
+        ENVS["torch"]
     script:
         "../scripts/fetch_data.py"
 
@@ -133,6 +133,6 @@ rule fetch_base_model:
     log:
         "results/logs/fetch_base_model/{model}.log",
     conda:
-        ENV
+        ENVS["torch"]
     script:
         "../scripts/fetch_model.py"

@@ -1,24 +1,27 @@
 # Downstream probe: fine-tune each checkpoint (and the base model) on each GLUE task with each downstream
-# seed; one job per (checkpoint, task, seed), so a new task or seed schedules only its own jobs.
+# seed; one job per (run, task, seed) probes all the run's checkpoints, so a new task or seed schedules only its jobs.
 
 
 rule downstream:
     input:
-        model=model_dir,
+        models=run_model_dirs,
         train="resources/glue/{task}/train.jsonl",
         dev="resources/glue/{task}/dev.jsonl",
     output:
-        "results/downstream/{model}/{ckpt}/{task}_seed{dseed}.json",
+        "results/downstream/{model}/{run}/{task}_seed{dseed}.json",
     params:
+        checkpoints=run_checkpoint_names,
         settings=lambda wildcards: downstream_settings(wildcards.task),
     threads: threads_for("downstream")
+    group:
+        EVAL_GROUP
     resources:
-        **resources_for("downstream"),
+        **model_resources("downstream"),
     log:
-        "results/logs/downstream/{model}/{ckpt}/{task}_seed{dseed}.log",
+        "results/logs/downstream/{model}/{run}/{task}_seed{dseed}.log",
     benchmark:
-        "results/benchmarks/downstream/{model}/{ckpt}/{task}_seed{dseed}.tsv"
+        "results/benchmarks/downstream/{model}/{run}/{task}_seed{dseed}.tsv"
     conda:
-        ENV
+        ENVS["torch"]
     script:
         "../scripts/downstream.py"

@@ -1,99 +1,111 @@
-# Per-checkpoint evaluation of every fine-tuned checkpoint and of the base model ({ckpt} = "base").
-# Masked and causal LMs alike: each script detects the model kind from its saved config.
+# Evaluation of every checkpoint of every run: one job per (run, benchmark) scores all the run's checkpoints
+# ({run} = "base", or method/size/seed: its saved steps or WiSE-FT alphas). Masked and causal LMs alike.
 
 
 rule crows_pairs:
     input:
-        model=model_dir,
+        models=run_model_dirs,
         data="resources/crows_pairs.csv",
     output:
-        "results/eval/{model}/{ckpt}/crows_pairs.json",
+        "results/eval/{model}/{run}/crows_pairs.json",
     params:
+        checkpoints=run_checkpoint_names,
         bias_type=config["evaluation"]["crows_pairs"]["bias_type"],
         max_pairs=config["evaluation"]["crows_pairs"]["max_pairs"],
         batch_size=config["evaluation"]["batch_size"],
     threads: threads_for("evaluate")
+    group:
+        EVAL_GROUP
     resources:
-        **resources_for("evaluate"),
+        **model_resources("evaluate"),
     log:
-        "results/logs/crows_pairs/{model}/{ckpt}.log",
+        "results/logs/crows_pairs/{model}/{run}.log",
     benchmark:
-        "results/benchmarks/crows_pairs/{model}/{ckpt}.tsv"
+        "results/benchmarks/crows_pairs/{model}/{run}.tsv"
     conda:
-        ENV
+        ENVS["torch"]
     script:
         "../scripts/crows_pairs.py"
 
 
 rule stereoset:
     input:
-        model=model_dir,
+        models=run_model_dirs,
         data="resources/stereoset.json",
     output:
-        "results/eval/{model}/{ckpt}/stereoset.json",
+        "results/eval/{model}/{run}/stereoset.json",
     params:
+        checkpoints=run_checkpoint_names,
         bias_type=config["evaluation"]["stereoset"]["bias_type"],
         split=config["evaluation"]["stereoset"]["split"],
         batch_size=config["evaluation"]["batch_size"],
     threads: threads_for("evaluate")
+    group:
+        EVAL_GROUP
     resources:
-        **resources_for("evaluate"),
+        **model_resources("evaluate"),
     log:
-        "results/logs/stereoset/{model}/{ckpt}.log",
+        "results/logs/stereoset/{model}/{run}.log",
     benchmark:
-        "results/benchmarks/stereoset/{model}/{ckpt}.tsv"
+        "results/benchmarks/stereoset/{model}/{run}.tsv"
     conda:
-        ENV
+        ENVS["torch"]
     script:
         "../scripts/stereoset.py"
 
 
 rule seat:
     input:
-        model=model_dir,
+        models=run_model_dirs,
         tests=expand("resources/seat/{test}.jsonl", test=config["evaluation"]["seat"]["tests"]),
     output:
-        "results/eval/{model}/{ckpt}/seat.json",
+        "results/eval/{model}/{run}/seat.json",
     params:
+        checkpoints=run_checkpoint_names,
         tests=config["evaluation"]["seat"]["tests"],
         pooling=config["evaluation"]["seat"]["pooling"],
         n_samples=config["evaluation"]["seat"]["n_samples"],
         seed=config["evaluation"]["seat"]["seed"],
         batch_size=config["evaluation"]["batch_size"],
     threads: threads_for("evaluate")
+    group:
+        EVAL_GROUP
     resources:
-        **resources_for("evaluate"),
+        **model_resources("evaluate"),
     log:
-        "results/logs/seat/{model}/{ckpt}.log",
+        "results/logs/seat/{model}/{run}.log",
     benchmark:
-        "results/benchmarks/seat/{model}/{ckpt}.tsv"
+        "results/benchmarks/seat/{model}/{run}.tsv"
     conda:
-        ENV
+        ENVS["torch"]
     script:
         "../scripts/seat.py"
 
 
 rule lm_loss:
     input:
-        model=model_dir,
+        models=run_model_dirs,
         base=kl_base_input,
         data="resources/wikitext103_test.jsonl",
     output:
-        "results/eval/{model}/{ckpt}/lm_loss.json",
+        "results/eval/{model}/{run}/lm_loss.json",
     params:
+        checkpoints=run_checkpoint_names,
         max_tokens=config["evaluation"]["forgetting"]["max_tokens"],
         max_length=config["evaluation"]["forgetting"]["max_length"],
         stride=config["evaluation"]["forgetting"]["stride"],
         kl=config["evaluation"]["forgetting"]["kl"],
         batch_size=config["evaluation"]["batch_size"],
     threads: threads_for("evaluate")
+    group:
+        EVAL_GROUP
     resources:
-        **resources_for("evaluate"),
+        **model_resources("evaluate"),
     log:
-        "results/logs/lm_loss/{model}/{ckpt}.log",
+        "results/logs/lm_loss/{model}/{run}.log",
     benchmark:
-        "results/benchmarks/lm_loss/{model}/{ckpt}.tsv"
+        "results/benchmarks/lm_loss/{model}/{run}.tsv"
     conda:
-        ENV
+        ENVS["torch"]
     script:
         "../scripts/lm_loss.py"

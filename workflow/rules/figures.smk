@@ -27,7 +27,7 @@ rule figure_downstream_vs_forgetting:
     benchmark:
         "results/benchmarks/figure_downstream_vs_forgetting.tsv"
     conda:
-        ENV
+        ENVS["analysis"]
     script:
         "../scripts/figure_downstream_vs_forgetting.py"
 
@@ -53,7 +53,7 @@ rule figure_stereotype_vs_size:
     benchmark:
         "results/benchmarks/figure_stereotype_vs_size.tsv"
     conda:
-        ENV
+        ENVS["analysis"]
     script:
         "../scripts/figure_stereotype_vs_size.py"
 
@@ -79,7 +79,7 @@ rule figure_remedies:
     benchmark:
         "results/benchmarks/figure_remedies.tsv"
     conda:
-        ENV
+        ENVS["analysis"]
     script:
         "../scripts/figure_remedies.py"
 
@@ -105,7 +105,7 @@ rule figure_dynamics:
     benchmark:
         "results/benchmarks/figure_dynamics.tsv"
     conda:
-        ENV
+        ENVS["analysis"]
     script:
         "../scripts/figure_dynamics.py"
 
@@ -131,6 +131,6 @@ rule figure_frontier:
     benchmark:
         "results/benchmarks/figure_frontier.tsv"
     conda:
-        ENV
+        ENVS["analysis"]
     script:
         "../scripts/figure_frontier.py"

@@ -16,7 +16,7 @@ rule general_text:
     benchmark:
         "results/benchmarks/general_text.tsv"
     conda:
-        ENV
+        ENVS["torch"]
     script:
         "../scripts/general_text.py"
 
@@ -33,13 +33,13 @@ rule ewc_fisher:
         mlm_probability=config["finetune"]["mlm_probability"],
     threads: threads_for("finetune")
     resources:
-        **resources_for("finetune"),
+        **model_resources("finetune"),
     log:
         "results/logs/ewc_fisher/{model}.log",
     benchmark:
         "results/benchmarks/ewc_fisher/{model}.tsv"
     conda:
-        ENV
+        ENVS["torch"]
     script:
         "../scripts/ewc_fisher.py"
 
@@ -60,13 +60,13 @@ rule finetune:
         method=alternatives(TRAINED_METHODS),
     threads: threads_for("finetune")
     resources:
-        **resources_for("finetune"),
+        **model_resources("finetune"),
     log:
         "results/logs/finetune/{model}/{method}/size{size}/seed{seed}.log",
     benchmark:
         "results/benchmarks/finetune/{model}/{method}/size{size}/seed{seed}.tsv"
     conda:
-        ENV
+        ENVS["torch"]
     script:
         "../scripts/finetune.py"
 
@@ -82,12 +82,12 @@ rule wise_ft:
     wildcard_constraints:
         method=alternatives(list(WISE_SOURCES)),
     resources:
-        **resources_for("default"),
+        **model_resources("default"),
     log:
         "results/logs/wise_ft/{model}/{method}/size{size}/seed{seed}/alpha{alpha}.log",
     benchmark:
         "results/benchmarks/wise_ft/{model}/{method}/size{size}/seed{seed}/alpha{alpha}.tsv"
     conda:
-        ENV
+        ENVS["torch"]
     script:
         "../scripts/wise_ft.py"

@@ -1,4 +1,4 @@
-"""Fine-tune one model on one GLUE task with one seed; write the task's dev metrics and score."""
+"""Fine-tune every checkpoint of one run on one GLUE task with one seed; write each one's dev metrics and score."""
 
 import tempfile
 
@@ -7,6 +7,7 @@ import torch
 from fairforget.downstream import finetune_classifier, subsample
 from fairforget.io import read_jsonl, write_json
 from fairforget.logs import setup_logging
+from fairforget.runs import evaluate_checkpoints
 
 log = setup_logging(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
@@ -14,12 +15,19 @@ p = snakemake.params.settings
 task, seed = snakemake.wildcards.task, int(snakemake.wildcards.dseed)
 train = subsample(list(read_jsonl(snakemake.input.train)), p["train_size"], seed)
 dev = list(read_jsonl(snakemake.input.dev))
-log.info("%s: fine-tuning %s on %d examples (seed %d), scoring %d dev examples", task, snakemake.input.model,
-         len(train), seed, len(dev))
-with tempfile.TemporaryDirectory() as work_dir:
-    result = finetune_classifier(snakemake.input.model, task, train, dev, seed=seed, epochs=p["epochs"],
-                                 learning_rate=p["learning_rate"], batch_size=p["batch_size"],
-                                 max_length=p["max_length"], work_dir=work_dir, ci_resamples=p["ci_resamples"])
-result.update(seed=seed, model_path=snakemake.input.model, settings=p)
-write_json(snakemake.output[0], result)
-log.info("%s dev score %.4f (95%% CI %.4f-%.4f) %s", task, result["score"], *result["score_ci95"], result["metrics"])
+
+
+def evaluate(model_dir):
+    log.info("%s: fine-tuning %s on %d examples (seed %d), scoring %d dev examples", task, model_dir, len(train),
+             seed, len(dev))
+    with tempfile.TemporaryDirectory() as work_dir:
+        result = finetune_classifier(model_dir, task, train, dev, seed=seed, epochs=p["epochs"],
+                                     learning_rate=p["learning_rate"], batch_size=p["batch_size"],
+                                     max_length=p["max_length"], work_dir=work_dir, ci_resamples=p["ci_resamples"])
+    result.update(seed=seed, model_path=model_dir, settings=p)
+    log.info("%s dev score %.4f (95%% CI %.4f-%.4f) %s", task, result["score"], *result["score_ci95"],
+             result["metrics"])
+    return result
+
+
+write_json(snakemake.output[0], evaluate_checkpoints(snakemake.params.checkpoints, snakemake.input.models, evaluate))
