@@ -6,6 +6,12 @@ TABLES = expand("results/tables/{name}.{ext}", name=["metrics", "metrics_long"],
 STATISTICS = expand("results/tables/{name}.csv", name=["correlations", "partial_correlations", "regression"])
 
 
+# seconds of pandas / scipy on small tables: on a cluster they run on the submit host, not through the queue
+localrules:
+    metrics_table,
+    analysis,
+
+
 rule metrics_table:
     input:
         metric_files(),

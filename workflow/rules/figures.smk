@@ -6,6 +6,15 @@ FIGURE_NAMES = ["downstream_vs_forgetting", "stereotype_vs_size", "remedies", "d
 FIGURES = expand("results/figures/{name}.{ext}", name=FIGURE_NAMES, ext=["png", "pdf", "json"])
 
 
+# seconds of matplotlib each: on a cluster they run on the submit host, not through the queue
+localrules:
+    figure_downstream_vs_forgetting,
+    figure_stereotype_vs_size,
+    figure_remedies,
+    figure_dynamics,
+    figure_frontier,
+
+
 rule figure_downstream_vs_forgetting:
     input:
         "results/tables/metrics.parquet",
