@@ -183,6 +183,20 @@ def test_paper_config_and_slurm_profile_dry_run(args, tmp_path):
     assert proc.returncode == 0, output
     jobs = planned_jobs(output)
     assert jobs["finetune"] >= 1 and jobs["metrics_table"] == 1
+    if "--profile" in args:  # what a cluster run would submit
+        evaluation = ("crows_pairs", "stereoset", "seat", "lm_loss", "downstream")
+        alone = set(re.findall(r"^rule (\w+):", output, re.MULTILINE))  # a dry run prints local jobs so too
+        groups = re.findall(r"Group job eval_(\S+) \(", output)
+        assert not alone & set(evaluation), "evaluation jobs must go out in their run's group job"
+        local = {name for smk in (work / "workflow/rules").glob("*.smk")
+                 for block in re.findall(r"^localrules:\n((?:    \w+,\n)+)", smk.read_text(), re.MULTILINE)
+                 for name in re.findall(r"\w+", block)}
+        downloads = {name for name in alone if name.startswith("fetch_")}
+        assert downloads and downloads | {"metrics_table", "analysis", "figure_frontier"} <= local
+        assert "finetune" in alone and not local & {"finetune", "wise_ft", "ewc_fisher", *evaluation}
+        assert len(groups) == len(set(groups)) == jobs["lm_loss"]  # one group job per run (lm_loss: one per run)
+        members = re.findall(r"^    rule (\w+):", output, re.MULTILINE)
+        assert sorted(members) == sorted(r for r in evaluation for _ in range(jobs[r]))
 
 
 def test_invalid_config_fails_before_any_job(tmp_path):
