@@ -127,14 +127,11 @@ def evaluated_models():
             for method in METHODS:
                 for size in SIZES:
                     run_path = f"{method}/size{size}/seed{seed}"
-                    if method in WISE_SOURCES:
-                        for alpha in METHOD_SPECS[method]["wise_ft"]["alphas"]:
-                            yield dict(model=model, method=method, size=size, seed=seed, step=FINAL_STEP,
-                                       alpha=alpha, run=run_path, **{"checkpoint": f"alpha{alpha}"})
-                        continue
-                    for step in STEPS:
-                        yield dict(model=model, method=method, size=size, seed=seed, step=step, alpha=None, run=run_path,
-                                   **{"checkpoint": f"step{step}"})
+                    for name in run_checkpoints(model, run_path):  # step<N> or alpha<a>
+                        alpha = float(name.removeprefix("alpha")) if name.startswith("alpha") else None
+                        step = FINAL_STEP if alpha is not None else int(name.removeprefix("step"))
+                        yield dict(model=model, method=method, size=size, seed=seed, step=step, alpha=alpha,
+                                   run=run_path, checkpoint=name)
 
 
 def downstream_settings(task):
@@ -161,8 +158,10 @@ def model_resources(kind):
     """Cluster resources of a job of this kind on the {model} wildcard's model: mem_mb and runtime grow with its
     parameter count (resources.<kind>.mem_mb_per_billion / runtime_per_billion)."""
 
+    per_model = {model: job_resources(config["resources"][kind], n) for model, n in MODEL_PARAMETERS.items()}
+
     def resource(key):
-        return lambda wildcards: job_resources(config["resources"][kind], MODEL_PARAMETERS[wildcards.model])[key]
+        return lambda wildcards: per_model[wildcards.model][key]
 
     return {key: resource(key) for key in job_resources(config["resources"][kind])}
 
