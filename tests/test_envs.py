@@ -237,8 +237,7 @@ def test_env_pins_match_requirements(path):
 def test_python_version_matches_requirements():
     """requirements.txt's header names the Python the pins are for (the CI's); the envs must use it."""
     match = re.search(r"^#.*\bPython (\d+\.\d+)", REQUIREMENTS.read_text(), re.MULTILINE)
-    if not match:
-        pytest.skip("requirements.txt's header names no Python version")
+    assert match, "requirements.txt's header must name the Python version its pins are for"
     assert match[1] == PYTHON, f"requirements.txt is for Python {match[1]}, the envs use python={PYTHON}"
 
 

@@ -41,12 +41,11 @@ def evaluate_checkpoints(names: Sequence[str], model_dirs, evaluate: Callable[[s
 
 def read_checkpoint(path: str, name: str, cache: dict | None = None) -> dict:
     """One checkpoint's result from a run's result file (each file parsed once when `cache` is given)."""
-    if cache is None or path not in cache:
+    cache = {} if cache is None else cache
+    if path not in cache:
         data = read_json(path)
         if not isinstance(data, dict) or "checkpoints" not in data:
             raise ValueError(f"{path}: expected a run's result file {{'checkpoints': {{name: result}}}}")
-        if cache is None:
-            cache = {}
         cache[path] = data["checkpoints"]
     checkpoints = cache[path]
     if name not in checkpoints:
