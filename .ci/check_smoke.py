@@ -28,7 +28,7 @@ wise = {m: cfg["method_settings"][m]["wise_ft"]["alphas"] for m in cfg["methods"
         if "wise_ft" in (cfg["method_settings"][m] or {})}
 trained = [m for m in cfg["methods"] if m not in wise]
 per_method = {m: len(wise[m]) if m in wise else len(steps) for m in cfg["methods"]}
-expected_rows = len(models) * len(cfg["seeds"]) * (1 + len(sizes) * sum(per_method.values()))
+expected_rows = len(models) * (1 + len(cfg["seeds"]) * len(sizes) * sum(per_method.values()))  # one base row per model
 metrics = pd.read_csv("results/tables/metrics.csv")
 problems = []
 if len(metrics) != expected_rows:
@@ -49,7 +49,7 @@ if not evaluation <= set(metrics.columns):
 elif not (metrics.loc[metrics["method"] != "base", "lm_kl_base"] > 0).any():
     problems.append("KL(base || checkpoint) is zero for every checkpoint")
 corr = pd.read_csv("results/tables/correlations.csv")
-key = corr[(corr["x"] == "forgetting") & corr["group_by"].isin(["pooled", "model"])]
+key = corr[(corr["x"] == "forgetting") & corr["group_by"].isin(["within_model", "model"])]
 if set(corr["method"]) != {"pearson", "spearman", "kendall"} or key[["r", "p", "ci_low", "ci_high"]].isna().any().any():
     problems.append(f"correlations.csv incomplete:\n{key}")
 for name in ("partial_correlations", "regression", "metrics_long"):

@@ -108,3 +108,19 @@ def test_evaluate_checkpoints_keeps_names_and_order():
     assert evaluate_checkpoints(["base"], "only/dir", lambda d: d) == {"checkpoints": {"base": "only/dir"}}
     with pytest.raises(ValueError, match="2 checkpoint names for 1 model directories"):
         evaluate_checkpoints(["a", "b"], ["d"], lambda d: d)
+
+
+def test_base_counts_once_per_model_whatever_the_training_seeds(tmp_path):
+    """evaluated_models lists the base model once per training seed, all naming the same result files: the
+    table keeps one base row per model, so no statistic counts it twice."""
+    base = make_entry(tmp_path, "m", "base", 0, 0, 4.0, 0.80)
+    for s in (0, 1):
+        (tmp_path / f"seed{s}").mkdir()
+    runs = [dict(make_entry(tmp_path / f"seed{s}", "m", "cda", 10, 5, 4.5 + s, 0.75), seed=s) for s in (0, 1)]
+    wide, long = tables([base, runs[0], dict(base, seed=1), runs[1]])
+    assert list(wide["method"]) == ["base", "cda", "cda"] and list(wide["seed"]) == [0, 0, 1]
+    assert list(wide["forgetting"]) == pytest.approx([0.0, 0.5, 1.5])
+    assert (long["method"] == "base").sum() == (long["method"] == "cda").sum() / 2
+    other = make_entry(tmp_path / "seed1", "m", "base", 0, 0, 4.0, 0.80)  # another base model's files
+    with pytest.raises(ValueError, match="base entries of seeds 0 and 1 name different result files"):
+        tables([base, dict(other, seed=1), runs[0]])

@@ -106,9 +106,30 @@ def metrics_table(entries: list[dict]) -> pd.DataFrame:
     return tables(entries)[0]
 
 
+def one_base_per_model(entries: list[dict]) -> list[dict]:
+    """The base model is evaluated once per model (results/eval/<model>/base), but evaluated_models lists it
+    once per training seed: keep the first (lowest seed), so that the tables and every statistic count the
+    base once per model. Base entries of one model naming different result files are an error."""
+    kept: dict[str, dict] = {}
+    out = []
+    for e in entries:
+        if e["method"] != "base":
+            out.append(e)
+            continue
+        first = kept.setdefault(e["model"], e)
+        if first is e:
+            out.append(e)
+        elif {k: v for k, v in e.items() if k != "seed"} != {k: v for k, v in first.items() if k != "seed"}:
+            raise ValueError(f"model {e['model']}: base entries of seeds {first['seed']} and {e['seed']} name "
+                             "different result files; the base model is evaluated once per model")
+    return out
+
+
 def tables(entries: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(wide, long): the wide table of metrics_table, and the tidy long table with one row per
-    (evaluated model, metric, downstream seed) holding per-seed downstream values and every other metric once."""
+    (evaluated model, metric, downstream seed) holding per-seed downstream values and every other metric once.
+    One base row per model (one_base_per_model)."""
+    entries = one_base_per_model(entries)
     cache: dict = {}  # a run's result file holds all its checkpoints: parse it once
     downstream = [read_downstream(e, cache) for e in entries]
     df = pd.DataFrame([metrics_row(e, d, cache) for e, d in zip(entries, downstream)])
