@@ -281,3 +281,21 @@ def test_within_model_standardises_before_pooling():
     part = partial_table(df, "forgetting", ["sst2_score"], ["other"], ["within_model"], boot).iloc[0]
     expected = partial_correlation(zx, zy, zscore_within(df, "other").to_numpy()[:, None])["r"]
     assert part["r"] == pytest.approx(expected) and part["ci_low"] <= part["r"] <= part["ci_high"]
+
+
+def test_figure_one_resamples_runs_and_counts_the_base_once(tmp_path):
+    """Figure 1's Pearson r and CI are correlations.csv's: run-level, the duplicated base row dropped."""
+    from fairforget.plotting import downstream_vs_forgetting
+
+    df = metrics_frame(seeds=(0, 1))
+    df["lm_measure"] = "nll"
+    boot = Bootstrap(n_resamples=200)
+    numbers = downstream_vs_forgetting(df, "forgetting", "sst2_score", boot, [str(tmp_path / "f1.png")],
+                                       caption="c", dpi=40, width=6, height=3)
+    table = correlation_table(df, ["forgetting"], ["sst2_score"], ["model"], boot).set_index(["group", "method"])
+    for model in ("bert", "llama"):
+        expected = table.loc[(model, "pearson")]
+        got = numbers[model]
+        assert got["n"] == expected["n_rows"] == 25 and got["n_clusters"] == expected["n_clusters"] == 13
+        assert (got["r"], got["p"], got["ci_low"], got["ci_high"]) == pytest.approx(
+            (expected["r"], expected["p"], expected["ci_low"], expected["ci_high"]))

@@ -130,19 +130,23 @@ def _fit_text(fit: dict, name: str = "r") -> str:
 def downstream_vs_forgetting(df: pd.DataFrame, x: str, y: str, boot: Bootstrap, out_paths: list[str], *,
                              caption: str, dpi: int, width: float, height: float) -> dict:
     """Finding 1: a panel per model, points coloured by method (base = star), least-squares line, Pearson r
-    with its bootstrap CI in the panel."""
+    in the panel with its run-level p and bootstrap CI (checkpoints of one run are resampled together; the
+    base counts once), as in correlations.csv."""
+    from .correlation import one_base_per_model, run_clusters
+
+    df = one_base_per_model(df)
     models = sorted(df["model"].unique())
     colour = colours(df["method"])
     with plt.rc_context(STYLE):
         fig, axes = _panels(len(models), width, height, squeeze_rows=True)
         numbers = {}
         for ax, model in zip(axes, models):
-            data = df.loc[df["model"] == model, [x, y, "method"]].dropna()
+            data = df[df["model"] == model].dropna(subset=[x, y])
             for method, g in data.groupby("method", sort=False):
                 base = method == "base"
                 ax.scatter(g[x], g[y], color=colour[method], marker="*" if base else "o", s=140 if base else 22,
                            edgecolor="black" if base else "none", alpha=0.85, label=method, zorder=3 if base else 2)
-            fit = correlation(data[x], data[y], "pearson", boot)
+            fit = correlation(data[x], data[y], "pearson", boot, clusters=run_clusters(data))
             if not math.isnan(fit["r"]):
                 slope, intercept = np.polyfit(data[x], data[y], 1)
                 xs = np.linspace(data[x].min(), data[x].max(), 50)
