@@ -23,6 +23,7 @@ from scipy.special import ndtr, ndtri
 CORRELATIONS = ("pearson", "spearman", "kendall")
 RUN_KEYS = ("model", "method", "size", "seed")  # one fine-tuning run (a WiSE-FT run: all its alphas)
 WITHIN_MODEL = "within_model"  # group spec: every model together, each column z-scored within its model
+RUN, STRATUM = "_run", "_model"  # helper columns of a group: the run label and, for within_model, the model
 
 
 @dataclass(frozen=True)
@@ -50,9 +51,12 @@ def run_clusters(df: pd.DataFrame) -> np.ndarray:
     keys = [k for k in RUN_KEYS if k in df]
     if not keys:
         return np.arange(len(df))
-    labels = df[keys].astype(str).agg("/".join, axis=1)
+    labels = df[keys[0]].astype(str)
+    for k in keys[1:]:
+        labels = labels + "/" + df[k].astype(str)
     if "method" in df:
-        labels = labels.where(df["method"] != "base", "base/" + df.get("model", pd.Series("", df.index)).astype(str))
+        model = df["model"].astype(str) if "model" in df else ""
+        labels = labels.where(df["method"] != "base", "base/" + model)
     return labels.to_numpy()
 
 
@@ -381,8 +385,10 @@ def ols(y, predictors: dict[str, np.ndarray], confidence: float = 0.95, clusters
 def groups(df: pd.DataFrame, specs: list[str]):
     """(group_by, group label, rows) for each spec: 'within_model' (every row; the statistics z-score each
     column within its model), a column ('model', 'method'), or columns joined by '+' ('model+method').
-    Base-model rows join every method's group: they are each method's step 0; one base row per model."""
+    Base-model rows join every method's group: they are each method's step 0; one base row per model.
+    Rows carry their run label (column _run), set before the base rows are copied into the methods' groups."""
     df = one_base_per_model(df)
+    df = df.assign(**{RUN: run_clusters(df)})
     for spec in specs:
         if spec == "pooled":
             raise ValueError("analysis group 'pooled' mixed models' scales (masked-LM pseudo-likelihood with "
@@ -401,10 +407,14 @@ def groups(df: pd.DataFrame, specs: list[str]):
             yield spec, "/".join(map(str, key)), g
 
 
-def _group_args(g: pd.DataFrame, group_by: str) -> dict:
-    """Run labels for every group (a base row added to a method's group is its own run: size 0); the model
-    per row where the group spans models on different scales."""
-    return {"clusters": run_clusters(g), "strata": g["model"].to_numpy() if group_by == WITHIN_MODEL else None}
+def _prepared(g: pd.DataFrame, group_by: str) -> pd.DataFrame:
+    """The group with, where it spans models on different scales, the model to standardise within."""
+    return g.assign(**{STRATUM: g["model"] if group_by == WITHIN_MODEL else None})
+
+
+def _group_args(data: pd.DataFrame) -> dict:
+    strata = data[STRATUM]
+    return {"clusters": data[RUN].to_numpy(), "strata": None if strata.isna().all() else strata.to_numpy()}
 
 
 def correlation_table(df: pd.DataFrame, xs: list[str], ys: list[str], group_specs: list[str],
@@ -413,13 +423,15 @@ def correlation_table(df: pd.DataFrame, xs: list[str], ys: list[str], group_spec
     missing are dropped per pair."""
     rows = []
     for group_by, group, g in groups(df, group_specs):
+        g = _prepared(g, group_by)
         for y in ys:
             for x in xs:
                 if x not in g or y not in g:
                     continue
-                pair = g.dropna(subset=[x, y])
+                pair = g[[x, y, RUN, STRATUM]].dropna(subset=[x, y])
+                args = _group_args(pair)
                 for method in CORRELATIONS:
-                    res = correlation(pair[x], pair[y], method, boot, **_group_args(pair, group_by))
+                    res = correlation(pair[x], pair[y], method, boot, **args)
                     rows.append({"group_by": group_by, "group": group, "x": x, "y": y, "method": method, **res})
     table = pd.DataFrame(rows, columns=["group_by", "group", "x", "y", "method", "r", "p", "ci_low", "ci_high", "n",
                                         "n_clusters"])
@@ -430,11 +442,12 @@ def partial_table(df: pd.DataFrame, x: str, ys: list[str], controls: list[str], 
                   boot: Bootstrap) -> pd.DataFrame:
     rows = []
     for group_by, group, g in groups(df, group_specs):
+        g = _prepared(g, group_by)
         for y in ys:
-            data = g.dropna(subset=[x, y, *controls])
+            data = g[[x, y, *controls, RUN, STRATUM]].dropna(subset=[x, y, *controls])
             rows.append({"group_by": group_by, "group": group, "x": x, "y": y, "controls": "+".join(controls),
                          **partial_correlation(data[x], data[y], data[controls].to_numpy(), boot,
-                                               **_group_args(data, group_by))})
+                                               **_group_args(data))})
     return pd.DataFrame(rows).rename(columns={"n": "n_rows"})
 
 
@@ -442,9 +455,10 @@ def regression_table(df: pd.DataFrame, ys: list[str], predictors: list[str], gro
                      confidence: float) -> pd.DataFrame:
     parts = []
     for group_by, group, g in groups(df, group_specs):
+        g = _prepared(g, group_by)
         for y in ys:
-            data = g.dropna(subset=[y, *predictors])
-            fit = ols(data[y], {p: data[p] for p in predictors}, confidence, **_group_args(data, group_by))
+            data = g[[y, *predictors, RUN, STRATUM]].dropna(subset=[y, *predictors])
+            fit = ols(data[y], {p: data[p] for p in predictors}, confidence, **_group_args(data))
             parts.append(fit.assign(group_by=group_by, group=group, y=y))
     table = pd.concat(parts, ignore_index=True).rename(columns={"n": "n_rows"})
     return table[["group_by", "group", "y", *[c for c in table.columns if c not in ("group_by", "group", "y")]]]
