@@ -1,6 +1,7 @@
 import json
 import re
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -42,7 +43,7 @@ CASES = [
     ("\"He\" was quoted", "\"She\" was quoted"),
     ("(his) brother", "(her) sister"),
     ("Was it him?", "Was it her?"),
-    ("his, hers", "her, hers"),
+    ("his, hers", "hers, his"),                                  # predicative his -> hers, hers -> his
     ("a man; a woman.", "a woman; a man."),
     # possessives and clitics
     ("he's late", "she's late"),
@@ -76,6 +77,35 @@ CASES = [
     ("Mrs. Smith left", "Mr. Smith left"),
     # no gendered word: unchanged
     ("the cat sat on the mat", "the cat sat on the mat"),
+    # "her" before adverbs, participles, verbs; "his" predicative vs determiner; "hers"
+    ("her brothers loved her dearly.", "his sisters loved him dearly."),
+    ("her newly devoted friend", "his newly devoted friend"),
+    ("I saw her standing there", "I saw him standing there"),
+    ("at her wedding.", "at his wedding."),
+    ("let her go", "let him go"),
+    ("make her happy", "make him happy"),
+    ("the car is his", "the car is hers"),
+    ("his was the best", "hers was the best"),
+    ("his car is red", "her car is red"),
+    ("hers is red", "his is red"),
+    ("Everyone held his or her breath.", "Everyone held her or his breath."),
+    # word-sense guards
+    ("I miss my dad", "I miss my mom"),
+    ("Miss Grant left", "Mr. Grant left"),
+    ("born in Jackson, Miss., in 1920", "born in Jackson, Miss., in 1920"),
+    ("excuse me miss", "excuse me sir"),
+    ("Sir Walter Scott", "Dame Walter Scott"),
+    ("Lady Rosalind smiled", "Lord Rosalind smiled"),
+    ("at Our Lady of Fatima", "at Our Lady of Fatima"),
+    ("The Lord is my shepherd", "The Lord is my shepherd"),
+    ("Lord Byron's publisher", "Lady Byron's publisher"),
+    ("the noble lord", "the noble lady"),
+    ("a Stephen King novel", "a Stephen King novel"),
+    ("Guy Fawkes Night", "Guy Fawkes Night"),
+    ("the vulture chicks hatched", "the vulture chicks hatched"),
+    ("trying to groom me", "trying to groom me"),
+    ("Uncle Sam wants you", "Uncle Sam wants you"),
+    ("her mother tongue", "his mother tongue"),
 ]
 
 
@@ -95,7 +125,9 @@ def test_swaps_are_reported(augmenter):
 
 # property tests over real corpus sentences
 AMBIGUOUS = {"her", "hers", "girl", "girls", "lady", "ladies", "gentleman", "gal", "gals", "chick", "chicks",
-             "guy", "guys", "sir", "ma'am", "miss", "mr.", "mrs.", "ms."}
+             "guy", "guys", "sir", "ma'am", "miss", "mr.", "mrs.", "ms.",
+             # words with a sense guard, which may be kept
+             "king", "lord", "groom", "uncle", "mother", "sister"}
 
 
 def corpus_sample(data_dir, n=3000):
@@ -163,6 +195,59 @@ def test_bias_bench_quirks(bias_bench_pairs):
     assert quirky.augment("He left")[0] == "He left"            # lower-case only
     assert quirky.augment("he, said")[0] == "he, said"          # punctuation blocks the match
     assert quirky.augment("a girl")[0] == "a guy"               # last pair listing "girl"
+    # no word-sense guards: the verb "miss" becomes "sir", predicative "his" becomes "her", "hers" stays
+    assert quirky.augment("i miss my dad")[0] == "i sir my mom"
+    assert quirky.augment("the car is his")[0] == "the car is her"
+    assert quirky.augment("hers is red")[0] == "hers is red"
+
+
+LABELLED = Path(__file__).parent / "data" / "cda_labelled.jsonl"
+
+
+def labelled_rows() -> list[dict]:
+    return [json.loads(line) for line in LABELLED.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_labelled_counterfactual_accuracy(augmenter):
+    """Exact-match accuracy of whole counterfactual sentences on hand-labelled corpus sentences;
+    `pytest -s` prints every error."""
+    rows = labelled_rows()
+    errors = [(row, got) for row in rows if (got := augmenter.augment(row["text"])[0]) != row["expected"]]
+    for row, got in errors:
+        print(f"[{row['category']}] {row['source']}\n  text:     {row['text']}\n  expected: {row['expected']}\n"
+              f"  got:      {got}")
+    accuracy = 1 - len(errors) / len(rows)
+    for split in ("dev", "heldout"):
+        part = [row for row in rows if row["split"] == split]
+        wrong = sum(row["split"] == split for row, _ in errors)
+        print(f"{split}: {len(part) - wrong}/{len(part)}")
+    print(f"labelled CDA accuracy: {accuracy:.2%} ({len(rows) - len(errors)}/{len(rows)})")
+    assert accuracy >= 0.97
+
+
+def test_labelled_set_covers_the_ambiguous_words():
+    rows = labelled_rows()
+    assert len(rows) >= 150
+    counts = Counter(row["category"] for row in rows)
+    for category in ("her-object", "her-possessive", "his-predicative", "his-determiner", "hers", "miss-verb",
+                     "miss-title"):
+        assert counts[category] >= 8, (category, counts[category])
+    for category in ("miss-state", "miss-vocative", "sir-title", "sir-vocative", "lady-title", "our-lady",
+                     "lord-deity", "lord-title", "king-name", "guy-name", "chick-bird", "groom-verb",
+                     "fixed-expression"):
+        assert counts[category] >= 1, category
+    assert all(row["source"].startswith(("corpus/brown.jsonl:", "corpus/nlp_corpus.jsonl:")) for row in rows)
+    assert len({row["source"] for row in rows}) == len(rows)
+
+
+def test_labelled_sentences_are_real_corpus_lines(data_dir):
+    """Each labelled sentence is the corpus line its `source` names, verbatim."""
+    lines = {}
+    for row in labelled_rows():
+        path, number = row["source"].rsplit(":", 1)
+        if path not in lines:
+            lines[path] = (data_dir / path).read_text(encoding="utf-8").splitlines()
+        assert json.loads(lines[path][int(number) - 1])["text"] == row["text"], row["source"]
 
 
 def test_swap_map_first_pair_wins():
