@@ -106,8 +106,8 @@ def test_tables_and_figure(workdir):
     assert (long["metric"] == "stsb_score").sum() == 4 and (long["downstream_seed"] == 0).sum() == 4 * 3
     corr = pd.read_csv(workdir / "results/tables/correlations.csv")
     assert set(corr["method"]) == {"pearson", "spearman", "kendall"}
-    pooled = corr[(corr["group_by"] == "within_model") & (corr["x"] == "forgetting")]
-    assert len(pooled) == 3 and (pooled["n_rows"] == 4).all() and pooled["r"].notna().all()
+    across = corr[(corr["group_by"] == "within_model") & (corr["x"] == "forgetting")]
+    assert len(across) == 3 and (across["n_rows"] == 4).all() and across["r"].notna().all()
     assert set(pd.read_csv(workdir / "results/tables/regression.csv")["term"]) == {
         "intercept", "forgetting", "selective_crows_gap"}
     assert "dof" in pd.read_csv(workdir / "results/tables/partial_correlations.csv")

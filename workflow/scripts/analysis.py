@@ -1,5 +1,6 @@
-"""Correlations (Pearson, Spearman, Kendall with bootstrap CIs), partial correlation controlling for CDA size,
-and the regression of downstream scores on overall and selective forgetting, per group of rows."""
+"""Correlations (Pearson, Spearman, Kendall), partial correlation controlling for CDA size, and the regression
+of downstream scores on overall and selective forgetting, per group of rows; p-values and CIs per run (a run's
+checkpoints are resampled together), see fairforget.correlation."""
 
 import pandas as pd
 
@@ -16,7 +17,7 @@ if missing:
     raise KeyError(f"config key 'analysis': columns {missing} are not in {snakemake.input[0]} "
                    f"(available: {', '.join(sorted(df.columns))})")
 boot = Bootstrap(**cfg["bootstrap"])
-log.info("correlating %d x columns with %s over %s groups (%d bootstrap resamples)", len(cfg["x"]), ys,
+log.info("correlating %d x columns with %s over %s groups (%d bootstrap resamples of runs)", len(cfg["x"]), ys,
          cfg["groups"], boot.n_resamples)
 results = (
     correlation_table(df, cfg["x"], ys, cfg["groups"], boot),
