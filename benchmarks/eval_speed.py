@@ -5,7 +5,7 @@ with both implementations on the same model and data, in one run; each side runs
 subprocess so its peak memory (max RSS; GPU: max allocated) is its own. Reports seconds of each,
 the ratio (goal >= 10x on CPU) and checks that both give the same scores. Usage:
     python benchmarks/eval_speed.py [--model PATH|random-bert-base|random-bert-tiny] [--pairs 40] [--items 40]
-        [--tokens 400] [--data-dir ../shared/data]
+        [--tokens 400] [--data-dir ../shared/data] [--tokenizer DIR]
 A random model of bert-base's shape measures bert-base's speed without the Hub.
 """
 
@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))  # the reference scorers live with the tests
 
 
-def load_model(spec: str):
+def load_model(spec: str, tokenizer_path: str | None = None):
     import torch
     from transformers import AutoTokenizer, BertConfig, BertForMaskedLM
 
@@ -38,6 +38,7 @@ def load_model(spec: str):
               "random-bert-tiny": dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2,
                                        intermediate_size=512)}
     candidates = [REPO / "results/models/scratch-bert/tokenizer", REPO / "results/models/scratch-bert/base"]
+    candidates = [Path(tokenizer_path)] if tokenizer_path else candidates
     tokenizer_dir = next((c for c in candidates if (c / "tokenizer.json").is_file()), None)
     if tokenizer_dir is None:
         raise SystemExit(f"no tokenizer in {candidates[0]}: run the offline workflow's train_tokenizer rule first")
@@ -59,7 +60,7 @@ def run_side(args) -> dict:
     from reference_scorers import crows_masked_reference, pll_reference, stereoset_masked_reference
 
     torch.set_num_threads(args.threads)
-    model, tokenizer = load_model(args.model)
+    model, tokenizer = load_model(args.model, args.tokenizer)
     data = Path(args.data_dir)
     pairs = read_crows_pairs(data / "crows_pairs/crows_pairs_anonymized.csv", "gender", args.pairs)
     items = read_stereoset(data / "stereoset/stereoset_gender.json", "gender", "dev")[:args.items]
@@ -107,6 +108,7 @@ def main():
     parser.add_argument("--tokens", type=int, default=400)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--tokenizer", help="tokenizer directory for random models (default: the workflow's scratch-bert)")
     parser.add_argument("--side", choices=["batched", "reference"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.side:

@@ -82,3 +82,29 @@ def test_every_figure_draws_and_returns_its_numbers(table, tmp_path):
 def test_missing_column_names_the_config_key(table):
     with pytest.raises(KeyError, match="figures.dynamics.metrics.*'nope'"):
         plotting.require_columns(table, ["crows", "nope"], "figures.dynamics.metrics")
+
+
+def test_a_missing_ci_is_never_drawn_as_a_bar(table, tmp_path):
+    """Figure 3 once drew NaN CIs as zero-width caps under a caption promising a CI."""
+    outputs = [str(tmp_path / "f3.png"), str(tmp_path / "f3.pdf")]
+    style = dict(caption="A caption.", dpi=60, width=8, height=3)
+    with_ci = table.assign(forgetting_ci_low=table["forgetting"] - 0.05, forgetting_ci_high=table["forgetting"] + 0.05,
+                           downstream_avg_ci_low=table["downstream_avg"] - 0.02,
+                           downstream_avg_ci_high=table["downstream_avg"] + 0.02)
+    assert plotting.remedies(with_ci, 400, "downstream_avg", "cda", outputs, **style)["without_ci"] == []
+    without = with_ci.drop(columns=["downstream_avg_ci_low", "downstream_avg_ci_high"])  # one seed, no CI
+    missing = plotting.remedies(without, 400, "downstream_avg", "cda", outputs, **style)["without_ci"]
+    assert "bert cda (downstream_avg)" in missing and not any("forgetting" in m for m in missing)
+    assert "no CI available" in plotting.no_ci_note(missing) and plotting.no_ci_note([]) == ""
+
+
+def test_a_non_finite_error_bar_fails(tmp_path):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.bar([0, 1], [1.0, 2.0], yerr=[0.1, np.nan])
+    with pytest.raises(ValueError, match="non-finite"):
+        plotting.save(fig, [str(tmp_path / "x.png")], "caption", 60, 4)
+    fig, ax = plt.subplots()
+    assert list(plotting.error_bars(ax, [0, 1], [1.0, 2.0], [0.9, np.nan], [1.1, np.nan])) == [1]
+    plotting.save(fig, [str(tmp_path / "y.png")], "caption", 60, 4)

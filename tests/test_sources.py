@@ -94,3 +94,17 @@ def test_gated_model_without_token_names_hf_token(monkeypatch, tmp_path):
     with pytest.raises(RuntimeError, match="meta-llama/Llama-3.2-1B is a gated model.*HF_TOKEN is not set"):
         fetch_model("meta-llama/Llama-3.2-1B", str(tmp_path / "out"))
     assert not (tmp_path / "out").exists()
+
+
+def test_heldout_split_is_by_content_and_about_the_fraction():
+    from fairforget.sources import heldout_key, is_heldout
+
+    texts = [f"sentence number {i} about something" for i in range(20000)]
+    held = [t for t in texts if is_heldout(t, 0.01)]
+    assert 150 < len(held) < 250  # ~1% of 20,000 (binomial sd 14)
+    assert all(is_heldout(t, 0.02) for t in held)  # nested: a larger fraction keeps the smaller one's texts
+    assert is_heldout("  " + held[0] + "\n", 0.01)  # same text, same side, whitespace aside
+    assert not any(is_heldout(t, 0.0) for t in texts[:100])
+    assert 0 <= heldout_key("x") < 1
+    with pytest.raises(ValueError, match="corpus_heldout_fraction"):
+        is_heldout("x", 1.0)

@@ -91,6 +91,11 @@ def test_tables_and_figure(workdir):
                 "selective_crows_stereo", "selective_crows_gap", "selective_stereoset_stereo",
                 "selective_stereoset_gap"}
     assert expected <= set(metrics.columns), expected - set(metrics.columns)
+    # overall forgetting on WikiText and on the corpus' in-domain held-out slice, each with a paired CI
+    for name in ("forgetting", "forgetting_indomain"):
+        assert (metrics[f"{name}_ci_low"] <= metrics[name] + 1e-12).all()
+        assert (metrics[name] <= metrics[f"{name}_ci_high"] + 1e-12).all()
+    assert metrics["lm_indomain_nll"].ne(metrics["lm_nll"]).all()
     base, tuned = metrics[metrics["method"] == "base"], metrics[metrics["method"] != "base"]
     assert (base[["lm_kl_base", "selective_crows_gap"]] == 0).all().all()
     assert (tuned["lm_kl_base"] >= 0).all() and tuned["lm_kl_base"].max() > 0  # checkpoints moved from the base
@@ -116,6 +121,17 @@ def test_tables_and_figure(workdir):
             assert (workdir / f"results/figures/{name[len('figure_'):]}.{ext}").stat().st_size > 1000
     numbers = json.loads((workdir / "results/figures/downstream_vs_forgetting.json").read_text())
     assert numbers["pearson_by_model"]["scratch-bert"]["n"] == 4
+
+
+def test_indomain_heldout_text_is_never_trained_on(workdir, data_dir):
+    """Pretraining, CDA and replay read only the corpus' training part; the held-out slice is the rest."""
+    from fairforget.sources import read_texts
+
+    heldout = set(read_texts(workdir / "results/corpus/heldout.jsonl"))
+    train = [set(read_texts(workdir / f"results/corpus/{name}.train.jsonl")) for name in ("brown", "nlp_corpus")]
+    corpus = {t for name in ("brown", "nlp_corpus") for t in read_texts(data_dir / f"corpus/{name}.jsonl") if t.strip()}
+    assert heldout and not any(heldout & part for part in train)
+    assert heldout | train[0] | train[1] == corpus
 
 
 def test_report_has_every_figure_caption_and_the_config(workdir):
@@ -155,7 +171,7 @@ def test_new_size_schedules_only_its_jobs(workdir):
     (workdir / "size.yaml").write_text(yaml.safe_dump({"cda": {"sizes": [20, 40]}}))
     jobs = planned_jobs(snakemake(workdir, "-n", overlays=["size.yaml"]))
     assert jobs == {"cda_subset": 1, "finetune": 1, "wise_ft": 1, "crows_pairs": 2, "stereoset": 2, "seat": 2,
-                    "lm_loss": 2, "downstream": 2, **TABLE_RULES}  # one evaluation job per run (cda, wise_ft)
+                    "lm_loss": 2, "lm_loss_indomain": 2, "downstream": 2, **TABLE_RULES}  # a job per run
 
 
 def test_method_setting_reruns_only_that_method(workdir):
@@ -163,8 +179,8 @@ def test_method_setting_reruns_only_that_method(workdir):
     (workdir / "alpha.yaml").write_text(yaml.safe_dump(
         {"method_settings": {"wise_ft": {"wise_ft": {"of": "cda", "alphas": [0.5, 0.25]}}}}))
     jobs = planned_jobs(snakemake(workdir, "-n", overlays=["alpha.yaml"]))
-    assert jobs == {"wise_ft": 1, "crows_pairs": 1, "stereoset": 1, "seat": 1, "lm_loss": 1, "downstream": 1,
-                    **TABLE_RULES}
+    assert jobs == {"wise_ft": 1, "crows_pairs": 1, "stereoset": 1, "seat": 1, "lm_loss": 1, "lm_loss_indomain": 1,
+                    "downstream": 1, **TABLE_RULES}
 
 
 def test_lint_reports_nothing(workdir):
@@ -184,7 +200,7 @@ def test_paper_config_and_slurm_profile_dry_run(args, tmp_path):
     jobs = planned_jobs(output)
     assert jobs["finetune"] >= 1 and jobs["metrics_table"] == 1
     if "--profile" in args:  # what a cluster run would submit
-        evaluation = ("crows_pairs", "stereoset", "seat", "lm_loss", "downstream")
+        evaluation = ("crows_pairs", "stereoset", "seat", "lm_loss", "lm_loss_indomain", "downstream")
         alone = set(re.findall(r"^rule (\w+):", output, re.MULTILINE))  # a dry run prints local jobs so too
         groups = re.findall(r"Group job eval_(\S+) \(", output)
         assert not alone & set(evaluation), "evaluation jobs must go out in their run's group job"

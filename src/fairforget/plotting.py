@@ -7,6 +7,7 @@ import math
 import textwrap
 
 import matplotlib
+import matplotlib.container
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -23,17 +24,20 @@ STYLE = {
     "axes.spines.right": False, "savefig.bbox": "standard",
 }
 LABELS = {
-    "forgetting": "overall forgetting (Δ held-out NLL vs base)",
-    "forgetting_rel": "overall forgetting (relative Δ held-out NLL)",
+    "forgetting": "overall forgetting (WikiText NLL − base NLL)",
+    "forgetting_rel": "overall forgetting (relative to the base NLL)",
+    "forgetting_indomain": "overall forgetting, in-domain (held-out corpus NLL − base)",
+    "forgetting_indomain_rel": "overall forgetting, in-domain (relative to the base NLL)",
     "lm_kl_base": "KL(base ‖ checkpoint) on held-out text",
     "crows": "CrowS-Pairs stereotype score (%)",
     "stereoset_ss": "StereoSet SS (%)",
     "stereoset_lms": "StereoSet LMS (%)",
     "stereoset_icat": "StereoSet ICAT",
     "seat_mean_abs_effect": "SEAT mean |effect size|",
-    "selective_crows_gap": "selective forgetting (Δ CrowS stereo−anti log-lik.)",
-    "selective_crows_stereo": "selective forgetting (Δ CrowS stereo log-lik.)",
-    "selective_stereoset_gap": "selective forgetting (Δ StereoSet stereo−anti log-lik.)",
+    "selective_crows_gap": "selective forgetting (base − checkpoint CrowS stereo−anti log-lik.)",
+    "selective_crows_stereo": "selective forgetting (base − checkpoint CrowS stereo log-lik.)",
+    "selective_stereoset_gap": "selective forgetting (base − checkpoint StereoSet stereo−anti log-lik.)",
+    "selective_stereoset_stereo": "selective forgetting (base − checkpoint StereoSet stereo log-lik.)",
     "downstream_avg": "downstream score (mean over GLUE tasks)",
     "size": "CDA size (augmented sentences)",
 }
@@ -100,8 +104,40 @@ def final_rows(df: pd.DataFrame) -> pd.DataFrame:
     return tuned[tuned["step"] == last]
 
 
+def error_bars(ax, xs, means, lows, highs, **style) -> np.ndarray:
+    """Draw 95% CI error bars where the interval is known; return the positions that have none, so that the
+    caption can say which values are drawn without one (never a zero-width bar for a missing CI)."""
+    xs, means, lows, highs = (np.asarray(v, dtype=float) for v in (xs, means, lows, highs))
+    known = np.isfinite(means) & np.isfinite(lows) & np.isfinite(highs)
+    if known.any():
+        ax.errorbar(xs[known], means[known], yerr=[means[known] - lows[known], highs[known] - means[known]],
+                    fmt="none", capsize=2, **style)
+    return np.flatnonzero(np.isfinite(means) & ~known)
+
+
+def no_ci_note(missing: list[str]) -> str:
+    """Caption sentence naming the values drawn without an error bar because they have no CI."""
+    if not missing:
+        return ""
+    return (f" Drawn without an error bar (no CI available, e.g. one seed and no measurement CI): "
+            f"{', '.join(missing)}.")
+
+
+def check_error_bars(fig) -> None:
+    """Every error bar drawn is a real interval: a NaN or infinite bar is a bug, not a picture."""
+    for ax in fig.axes:
+        for container in ax.containers:
+            if isinstance(container, matplotlib.container.ErrorbarContainer):
+                for lines in container.lines[2]:
+                    for segment in lines.get_segments():  # matplotlib leaves a NaN interval's segment empty
+                        if segment.size == 0 or not np.isfinite(segment).all():
+                            raise ValueError(f"axes {ax.get_ylabel()!r}: an error bar with a non-finite end "
+                                             f"({segment.tolist()}); draw none and say so in the caption")
+
+
 def save(fig, out_paths: list[str], caption: str, dpi: int, width: float) -> None:
-    """Caption under the axes, then each output format written atomically."""
+    """Check the error bars, put the caption under the axes, then write each output format atomically."""
+    check_error_bars(fig)
     wrapped = "\n".join(textwrap.wrap(caption, width=int(width * 19)))
     fig.text(0.01, 0.01, wrapped, ha="left", va="bottom", fontsize=7)
     lines = wrapped.count("\n") + 1
@@ -183,7 +219,7 @@ def stereotype_vs_size(df: pd.DataFrame, method: str, columns: list[str], out_pa
     rows = final_rows(df[df["method"].isin([method])])
     base = df[df["method"] == "base"]
     colour = colours(sorted(df["model"].unique()))
-    numbers = {}
+    numbers, missing = {}, []
     with plt.rc_context(STYLE):
         fig, axes = _panels(len(columns), width, height, squeeze_rows=True)
         for ax, column in zip(axes, columns):
@@ -195,9 +231,11 @@ def stereotype_vs_size(df: pd.DataFrame, method: str, columns: list[str], out_pa
                 numbers[column][model] = {"slope_per_doubling": fit, "by_size": summary.to_dict("list")}
                 text = "n/a" if math.isnan(fit["slope"]) else f"{fit['slope']:+.3g} [{fit['ci_low']:+.2g}, " \
                                                             f"{fit['ci_high']:+.2g}]"
-                err = np.nan_to_num([summary["mean"] - summary["low"], summary["high"] - summary["mean"]])
-                ax.errorbar(summary["size"], summary["mean"], yerr=err, fmt="o-", capsize=3, color=colour[model],
-                            label=f"{model}: slope/doubling {text}")
+                ax.plot(summary["size"], summary["mean"], "o-", color=colour[model],
+                        label=f"{model}: slope/doubling {text}")
+                no_ci = error_bars(ax, summary["size"], summary["mean"], summary["low"], summary["high"],
+                                   ecolor=colour[model])
+                missing += [f"{model} {column} size {summary['size'][i]}" for i in no_ci]
                 ax.fill_between(summary["size"], summary["low"], summary["high"], color=colour[model], alpha=0.2,
                                 lw=0)
                 base_value = base.loc[base["model"] == model, column].mean()
@@ -210,7 +248,8 @@ def stereotype_vs_size(df: pd.DataFrame, method: str, columns: list[str], out_pa
             ax.set_xlabel(label("size"))
             ax.set_ylabel(label(column))
             ax.legend(loc="best")
-        save(fig, out_paths, caption, dpi, width)
+        save(fig, out_paths, caption + no_ci_note(missing), dpi, width)
+    numbers["without_ci"] = missing
     return numbers
 
 
@@ -225,18 +264,19 @@ def remedies(df: pd.DataFrame, size: int, y: str, reference: str, out_paths: lis
     labels = list(dict.fromkeys([reference] + sorted(rows["label"].unique(), key=lambda s: (s != reference, s))))
     models = sorted(rows["model"].unique())
     colour = colours(models)
-    numbers = {}
+    numbers, missing = {}, []
     with plt.rc_context(STYLE):
         fig, axes = _panels(2, width, height, squeeze_rows=True)
         bar = 0.8 / max(1, len(models))
         for ax, column in zip(axes, ["forgetting", y]):
             for i, model in enumerate(models):
                 stats_ = [mean_ci(rows[(rows["model"] == model) & (rows["label"] == lab)], column) for lab in labels]
-                means = np.array([s[0] for s in stats_])
-                err = np.array([[m - lo, hi - m] for m, lo, hi in stats_]).T
+                means, lows, highs = (np.array(v) for v in zip(*stats_))
                 xs = np.arange(len(labels)) + (i - (len(models) - 1) / 2) * bar
-                bars = ax.bar(xs, means, bar, yerr=np.nan_to_num(err), capsize=2, color=colour[model], label=model)
+                bars = ax.bar(xs, means, bar, color=colour[model], label=model)
                 bars[0].set_hatch("//")
+                no_ci = error_bars(ax, xs, means, lows, highs, ecolor="black", elinewidth=0.8)
+                missing += [f"{model} {labels[j]} ({column})" for j in no_ci]
                 for lab, (m, lo, hi) in zip(labels, stats_):
                     numbers.setdefault(model, {}).setdefault(lab, {})[column] = {"mean": m, "ci_low": lo,
                                                                                "ci_high": hi}
@@ -246,12 +286,13 @@ def remedies(df: pd.DataFrame, size: int, y: str, reference: str, out_paths: lis
             ax.set_xticks(np.arange(len(labels)), labels, rotation=35, ha="right")
             ax.set_ylabel(label(column))
             ax.legend(loc="best")
-        save(fig, out_paths, caption, dpi, width)
+        save(fig, out_paths, caption + no_ci_note(missing), dpi, width)
     for model, per_method in numbers.items():
         ref = per_method.get(reference, {})
         for lab, values in per_method.items():
             for column, v in values.items():
                 v["minus_reference"] = v["mean"] - ref.get(column, {}).get("mean", math.nan)
+    numbers["without_ci"] = missing
     return numbers
 
 

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .bootstrap import sequence_bootstrap_ci
 from .modeling import causal_logits_at, logits_at, usable_length
 
 log = logging.getLogger(__name__)
@@ -252,20 +253,13 @@ def heldout_lm_loss(model, tokenizer, kind: str, texts: list[str], max_tokens: i
     result = {"metric": "heldout_lm_loss", "measure": measure, "nll": nll, "perplexity": math.exp(nll),
               "nll_ci95": sequence_bootstrap_ci([-np.asarray(lp, dtype=float) for lp in logprobs]),
               "n_tokens": int(flat_lp.size), "n_sequences": len(logprobs), "max_length": max_length,
-              "stride": stride}
+              "stride": stride,
+              # per scored sequence (segment / window): summed NLL and token count, so that forgetting
+              # (checkpoint minus base, same sequences) gets a paired CI
+              "per_sequence_nll": [float(-np.asarray(lp, dtype=float).sum()) for lp in logprobs],
+              "per_sequence_tokens": [len(lp) for lp in logprobs]}
     result.update(value=nll, ci95=result["nll_ci95"], n=result["n_tokens"], variant=measure)
     if kls is not None:
         result["kl_base"] = float(np.concatenate([np.asarray(k, dtype=float) for k in kls]).mean())
         result["kl_base_ci95"] = sequence_bootstrap_ci([np.asarray(k, dtype=float) for k in kls])
     return result
-
-
-def sequence_bootstrap_ci(per_sequence: list[np.ndarray], n_resamples: int = 1000, seed: int = 0) -> list[float]:
-    """95% percentile CI of a per-token mean, resampling whole sequences (neighbouring tokens are not
-    independent draws)."""
-    sums = np.array([v.sum() for v in per_sequence])
-    counts = np.array([v.size for v in per_sequence])
-    idx = np.random.default_rng(seed).integers(0, len(sums), size=(n_resamples, len(sums)))
-    means = sums[idx].sum(axis=1) / counts[idx].sum(axis=1)
-    return [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]
-

@@ -8,6 +8,7 @@ one normalised file under `resources/`, so the rest of the pipeline never cares 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import logging
 import shutil
@@ -73,6 +74,21 @@ def read_texts(path: str | Path):
             yield from (line.rstrip("\n") for line in f if line.strip())
     else:
         raise ValueError(f"{path}: corpus files must be .jsonl (field 'text') or .txt (one text per line)")
+
+
+def heldout_key(text: str) -> float:
+    """A text's place in [0, 1) from a hash of its content: the same text (a duplicate anywhere in any corpus)
+    always lands on the same side of the split, whatever the file order or seed."""
+    digest = hashlib.blake2b(text.strip().encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def is_heldout(text: str, fraction: float) -> bool:
+    """Whether a corpus text belongs to the in-domain held-out slice (about `fraction` of the texts), which is
+    never used for pretraining, CDA or replay, so forgetting can be measured on unseen in-domain text."""
+    if not 0 <= fraction < 1:
+        raise ValueError(f"corpus_heldout_fraction must be in [0, 1), got {fraction}")
+    return heldout_key(text) < fraction
 
 
 def _load_hub(path: str, name: str | None, split: str, **kwargs):

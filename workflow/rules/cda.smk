@@ -1,5 +1,25 @@
-# Counterfactual data augmentation: every corpus sentence with a listed word and its counterfactual
-# (once), then one nested subset per configured size.
+# The corpus split into training text and an in-domain held-out slice; counterfactual data augmentation: every
+# training sentence with a listed word and its counterfactual (once), then one nested subset per configured size.
+
+
+rule split_corpus:
+    input:
+        corpus=corpus_sources(),
+    output:
+        train=corpus_files(),
+        heldout=CORPUS_HELDOUT,
+    params:
+        fraction=config["corpus_heldout_fraction"],
+    resources:
+        **resources_for("default"),
+    log:
+        "results/logs/split_corpus.log",
+    benchmark:
+        "results/benchmarks/split_corpus.tsv"
+    conda:
+        ENVS["torch"]
+    script:
+        "../scripts/split_corpus.py"
 
 
 rule cda_candidates:

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from fairforget.config import validate_config
 from fairforget.glue import GLUE_TASKS
-from fairforget.method_config import method_specs, wise_ft_sources
+from fairforget.method_config import budget_settings, checkpoint_names, checkpoint_position, method_specs, wise_ft_sources
 from fairforget.resources import job_resources, model_parameters
 
 validate_config(config, str(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
@@ -26,17 +26,29 @@ METHOD_SPECS = method_specs(config["methods"], config["method_settings"])
 WISE_SOURCES = wise_ft_sources(METHOD_SPECS)  # WiSE-FT method -> the trained method it interpolates
 METHODS = list(METHOD_SPECS)
 TRAINED_METHODS = [m for m in METHODS if m not in WISE_SOURCES]
-STEPS = sorted(set(config["finetune"]["save_steps"]) | {config["finetune"]["max_steps"]})
-FINAL_STEP = STEPS[-1]
+# a fine-tuning run's checkpoints: step<N> for a step budget, frac<f> (share of the budget) for epochs/tokens
+CHECKPOINTS = checkpoint_names(config["finetune"])
+FINAL_CHECKPOINT = CHECKPOINTS[-1]
 TASKS = config["downstream"]["tasks"]
 DOWNSTREAM_SEEDS = config["downstream"]["seeds"]
 
 
-def corpus_files():
-    """Corpus files: a known corpus name is fetched into resources/, anything else is a local file path."""
+def corpus_sources():
+    """Corpus files as configured: a known corpus name is fetched into resources/, anything else is a local path."""
     from fairforget.sources import CORPORA
 
     return [f"resources/corpus/{c}.jsonl" if c in CORPORA else c for c in config["corpus"]]
+
+
+def corpus_files():
+    """The corpora without their in-domain held-out slice: the only text pretraining, CDA and replay read."""
+    stems = [Path(source).name.split(".")[0] for source in corpus_sources()]
+    if len(set(stems)) < len(stems):
+        raise ValueError(f"config key 'corpus': two corpora share a file name ({stems}); rename one")
+    return [f"results/corpus/{stem}.train.jsonl" for stem in stems]
+
+
+CORPUS_HELDOUT = "results/corpus/heldout.jsonl"  # in-domain text no training step sees (split_corpus)
 
 
 def word_list_files():
@@ -81,14 +93,14 @@ EVAL_GROUP = "eval_{model}_{run}"
 
 def run_checkpoints(model, run):
     """{checkpoint name: model directory} of one run: the base model ("base"), a trained run's saved steps
-    ("step<N>"), or a WiSE-FT run's interpolations ("alpha<a>"). Evaluation jobs take a whole run at once."""
+    ("step<N>", or "frac<f>" under an epoch or token budget), or a WiSE-FT run's interpolations ("alpha<a>"). Evaluation jobs take a whole run at once."""
     if run == "base":
         return {"base": base_model_dir(model)}
     method = run.split("/")[0]
     if method in WISE_SOURCES:
         names = [f"alpha{alpha}" for alpha in METHOD_SPECS[method]["wise_ft"]["alphas"]]
     else:
-        names = [f"step{step}" for step in STEPS]
+        names = CHECKPOINTS
     return {name: f"results/models/{model}/{run}/{name}" for name in names}
 
 
@@ -127,9 +139,9 @@ def evaluated_models():
             for method in METHODS:
                 for size in SIZES:
                     run_path = f"{method}/size{size}/seed{seed}"
-                    for name in run_checkpoints(model, run_path):  # step<N> or alpha<a>
+                    for name in run_checkpoints(model, run_path):  # step<N>, frac<f> or alpha<a>
                         alpha = float(name.removeprefix("alpha")) if name.startswith("alpha") else None
-                        step = FINAL_STEP if alpha is not None else int(name.removeprefix("step"))
+                        step = checkpoint_position(FINAL_CHECKPOINT if alpha is not None else name)
                         yield dict(model=model, method=method, size=size, seed=seed, step=step, alpha=alpha,
                                    run=run_path, checkpoint=name)
 
@@ -182,6 +194,7 @@ def metric_entries():
             stereoset=f"{prefix}/stereoset.json" if "stereoset" in benchmarks else None,
             seat=f"{prefix}/seat.json" if "seat" in benchmarks else None,
             lm=f"{prefix}/lm_loss.json",
+            lm_indomain=f"{prefix}/lm_loss_indomain.json" if config["evaluation"]["forgetting"]["indomain"] else None,
             downstream=downstream,
         ))
     return entries
@@ -189,7 +202,7 @@ def metric_entries():
 
 def metric_files():
     """Every run result file the tables read (each once, though it holds several checkpoints)."""
-    keys = ("crows", "stereoset", "seat", "lm")
+    keys = ("crows", "stereoset", "seat", "lm", "lm_indomain")
     files = []
     for e in metric_entries():
         files += [e[k] for k in keys if e[k]] + [p for seeds in e["downstream"].values() for p in seeds.values()]

@@ -96,6 +96,7 @@ rule lm_loss:
         stride=config["evaluation"]["forgetting"]["stride"],
         kl=config["evaluation"]["forgetting"]["kl"],
         batch_size=config["evaluation"]["batch_size"],
+        dataset="wikitext-103 test",
     threads: threads_for("evaluate")
     group:
         EVAL_GROUP
@@ -109,3 +110,20 @@ rule lm_loss:
         ENVS["torch"]
     script:
         "../scripts/lm_loss.py"
+
+
+# The same on the corpus' in-domain held-out slice (text no training step saw): overall forgetting in the
+# domain CDA was drawn from, next to WikiText.
+use rule lm_loss as lm_loss_indomain with:
+    input:
+        models=run_model_dirs,
+        base=kl_base_input,
+        data=CORPUS_HELDOUT,
+    output:
+        "results/eval/{model}/{run}/lm_loss_indomain.json",
+    params:
+        dataset="in-domain held-out corpus",
+    log:
+        "results/logs/lm_loss_indomain/{model}/{run}.log",
+    benchmark:
+        "results/benchmarks/lm_loss_indomain/{model}/{run}.tsv"

@@ -1,5 +1,5 @@
-"""Held-out language-modelling loss on WikiText-103 test (overall forgetting) and KL(base || model) of every
-checkpoint of one run; the base model is loaded once for all of them."""
+"""Held-out language-modelling loss (overall forgetting) and KL(base || model) of every checkpoint of one run on
+one held-out text (WikiText-103 test, or the corpus' in-domain held-out slice); the base model is loaded once."""
 
 import torch
 
@@ -22,7 +22,7 @@ def evaluate(model_dir):
                              base_model)
     if p.kl and base_model is None:
         result["kl_base"] = 0.0  # the base model itself
-    result.update(dataset="wikitext-103 test", model_kind=kind, base_model_path=snakemake.input.base or None,
+    result.update(dataset=p.dataset, model_kind=kind, base_model_path=snakemake.input.base or None,
                   **provenance(model_dir, [snakemake.input.data]))
     log.info("%s: NLL %.4f, perplexity %.2f over %d tokens, KL(base||model) %s", result["measure"], result["nll"],
              result["perplexity"], result["n_tokens"], result.get("kl_base"))
