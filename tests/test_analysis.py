@@ -18,9 +18,12 @@ def make_entry(tmp_path, model, method, size, step, nll, acc, crows=55.0, stereo
     write_json(f"{prefix}-crows.json", {
         "primary": "nangia2020", "variants": {"nangia2020": variant, "bias_bench": variant},
         "likelihood": {"mean_stereo": stereo_loglik, "mean_anti": -21.0, "mean_gap": stereo_loglik + 21.0}})
+    difficulty = [-40, -30, -20, -10, 0, 0, 10, 20, 30, 40]  # per-sequence NLL sums vary with the text
     write_json(f"{prefix}-lm.json", {"measure": "pseudo_log_likelihood", "nll": nll, "perplexity": math.exp(nll),
-                                     "n_tokens": 100, "kl_base": 0.0,
-                                     "nll_ci95": [nll - 0.1, nll + 0.1]})
+                                     "n_tokens": 100, "kl_base": 0.0, "n_sequences": 10,
+                                     "nll_ci95": [nll - 0.1, nll + 0.1],
+                                     "per_sequence_nll": [10 * nll + d for d in difficulty],
+                                     "per_sequence_tokens": [10] * 10})
     downstream = {"sst2": {}, "stsb": {}}
     for seed in seeds:
         a = acc + 0.01 * seed
@@ -42,9 +45,11 @@ def test_forgetting_is_relative_to_base(tmp_path):
     df = metrics_table(entries)
     assert list(df["forgetting"]) == [0.0, 0.5, 1.0]
     assert df.loc[2, "forgetting_rel"] == pytest.approx(0.25)
-    assert (df.loc[2, "forgetting_ci_low"], df.loc[2, "forgetting_ci_high"]) == pytest.approx((0.9, 1.1))
-    assert list(df["selective_crows_stereo"]) == [0.0, -2.0, -3.0]
-    assert list(df["selective_crows_gap"]) == [0.0, -2.0, -3.0]
+    # every sequence lost the same: the paired CI is that difference, however much the texts differ
+    assert (df.loc[2, "forgetting_ci_low"], df.loc[2, "forgetting_ci_high"]) == pytest.approx((1.0, 1.0))
+    # positive = forgotten: the stereotypical sentences became less likely than under the base
+    assert list(df["selective_crows_stereo"]) == [0.0, 2.0, 3.0]
+    assert list(df["selective_crows_gap"]) == [0.0, 2.0, 3.0]
     assert {"crows", "crows_nangia2020", "crows_bias_bench", "lm_kl_base"} <= set(df.columns)
     one_seed = df.drop(columns=["alpha", "sst2_score_sd", "stsb_score_sd"])
     assert not one_seed.isna().any().any() and df["alpha"].isna().all()
@@ -108,6 +113,55 @@ def test_evaluate_checkpoints_keeps_names_and_order():
     assert evaluate_checkpoints(["base"], "only/dir", lambda d: d) == {"checkpoints": {"base": "only/dir"}}
     with pytest.raises(ValueError, match="2 checkpoint names for 1 model directories"):
         evaluate_checkpoints(["a", "b"], ["d"], lambda d: d)
+
+
+def test_forgetting_ci_is_paired_and_narrower_than_the_checkpoints_own(tmp_path):
+    """Text difficulty, shared by base and checkpoint, must not widen the forgetting CI."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    difficulty = rng.normal(0, 15, 40)
+    tokens = [10] * 40
+    base_sums = 40 + difficulty
+    tuned_sums = base_sums + 3 + rng.normal(0, 1, 40)  # forgetting 0.3 nats per token, a little noise
+    entries = []
+    for method, sums in (("base", base_sums), ("cda", tuned_sums)):
+        entry = make_entry(tmp_path, "m", method, 0 if method == "base" else 10, 0 if method == "base" else 5,
+                           float(sums.sum() / 400), 0.8)
+        lm = read_checkpoint(entry["lm"], "ck")
+        lm.update(per_sequence_nll=list(sums), per_sequence_tokens=tokens, n_sequences=40)
+        write_json(entry["lm"], lm)
+        entries.append(entry)
+    from fairforget.bootstrap import sequence_bootstrap_ci
+
+    row = metrics_table(entries).iloc[1]
+    low, high = row["forgetting_ci_low"], row["forgetting_ci_high"]
+    assert low < row["forgetting"] < high and low > 0.2 and high < 0.4
+    own_low, own_high = sequence_bootstrap_ci([np.full(10, v / 10) for v in tuned_sums])
+    assert high - low < (own_high - own_low) / 5
+
+
+def test_forgetting_needs_the_same_sequences(tmp_path):
+    entries = [make_entry(tmp_path, "m", "base", 0, 0, 4.0, 0.80), make_entry(tmp_path, "m", "cda", 10, 5, 4.5, 0.7)]
+    lm = read_checkpoint(entries[1]["lm"], "ck")
+    lm["per_sequence_tokens"] = [10] * 9 + [11]
+    write_json(entries[1]["lm"], lm)
+    with pytest.raises(ValueError, match="different sequences"):
+        metrics_table(entries)
+
+
+def test_downstream_avg_has_a_ci(tmp_path):
+    """Figure 3 draws downstream_avg with an error bar: it needs a real interval with one seed and with several."""
+    one = metrics_table([make_entry(tmp_path, "m", "base", 0, 0, 4.0, 0.80)]).iloc[0]
+    half = math.sqrt(0.03**2 + 0.05**2) / 2  # independent dev sets: variances add (each task's CI read as normal)
+    assert one["downstream_avg"] == pytest.approx(0.65)
+    assert (one["downstream_avg_ci_low"], one["downstream_avg_ci_high"]) == pytest.approx((0.65 - half, 0.65 + half))
+    three = metrics_table([make_entry(tmp_path / "s", "m", "base", 0, 0, 4.0, 0.80, seeds=(0, 1, 2))]).iloc[0]
+    means = [(0.80 + 0.01 * s + 0.5) / 2 for s in range(3)]  # per-seed mean over the two tasks
+    half = 4.302653 * 0.005 / math.sqrt(3)
+    assert three["downstream_avg"] == pytest.approx(sum(means) / 3)
+    assert (three["downstream_avg_ci_low"], three["downstream_avg_ci_high"]) == pytest.approx(
+        (sum(means) / 3 - half, sum(means) / 3 + half))
 
 
 def test_base_counts_once_per_model_whatever_the_training_seeds(tmp_path):

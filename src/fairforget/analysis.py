@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .bootstrap import paired_sequence_bootstrap_ci
 from .runs import read_checkpoint
 
 KEY_COLUMNS = ["model", "method", "size", "seed", "step", "alpha"]  # alpha: WiSE-FT models only
@@ -76,21 +77,46 @@ def metrics_row(entry: dict, downstream: dict[str, list[dict]], cache: dict | No
     for key, columns in (("crows", crows_columns), ("stereoset", stereoset_columns), ("seat", seat_columns)):
         if entry.get(key):
             row.update(columns(read_checkpoint(entry[key], entry["checkpoint"], cache)))
-    lm = read_checkpoint(entry["lm"], entry["checkpoint"], cache)
-    low, high = lm.get("nll_ci95", [None, None])
-    row.update({"lm_measure": lm["measure"], "lm_nll": lm["nll"], "lm_nll_ci_low": low, "lm_nll_ci_high": high,
-                "lm_perplexity": lm["perplexity"], "lm_tokens": lm["n_tokens"], "lm_kl_base": lm.get("kl_base")})
+    for key in HELDOUT_TEXTS:
+        if entry.get(key):
+            lm = read_checkpoint(entry[key], entry["checkpoint"], cache)
+            low, high = lm.get("nll_ci95", [None, None])
+            row.update({f"{key}_measure": lm["measure"], f"{key}_nll": lm["nll"], f"{key}_nll_ci_low": low,
+                        f"{key}_nll_ci_high": high, f"{key}_perplexity": lm["perplexity"],
+                        f"{key}_tokens": lm["n_tokens"], f"{key}_kl_base": lm.get("kl_base")})
     for task, runs in downstream.items():
         row.update(downstream_columns(task, runs))
     if downstream:
         row["downstream_avg"] = float(np.mean([row[f"{task}_score"] for task in downstream]))
+        row["downstream_avg_ci_low"], row["downstream_avg_ci_high"] = downstream_avg_ci(downstream, row)
     return row
 
 
-# change against the base model: overall forgetting (held-out loss) and selective forgetting
-# (log-likelihood of the stereotypical sentences, and of the stereotypical - anti-stereotypical gap)
-BASE_DIFFERENCES = {
-    "forgetting": "lm_nll",
+def downstream_avg_ci(downstream: dict[str, list[dict]], row: dict) -> tuple[float, float]:
+    """95% CI of the mean task score. With several downstream seeds: a t-interval over the seeds' means across
+    tasks. With one seed: the tasks' dev sets are independent samples, so the mean's variance is the sum of the
+    tasks' variances over k², each read off the task's own bootstrap CI as a normal interval."""
+    tasks = list(downstream)
+    if len(tasks) == 1:
+        return row[f"{tasks[0]}_score_ci_low"], row[f"{tasks[0]}_score_ci_high"]
+    seeds = [sorted(r["downstream_seed"] for r in runs) for runs in downstream.values()]
+    if len(seeds[0]) > 1 and all(s == seeds[0] for s in seeds):
+        per_seed = np.mean([[r["score"] for r in sorted(runs, key=lambda r: r["downstream_seed"])]
+                            for runs in downstream.values()], axis=0)
+        half = stats.t.ppf(0.975, len(per_seed) - 1) * per_seed.std(ddof=1) / math.sqrt(len(per_seed))
+    else:
+        z = stats.norm.ppf(0.975)
+        ses = [(row[f"{t}_score_ci_high"] - row[f"{t}_score_ci_low"]) / (2 * z) for t in tasks]
+        half = z * math.sqrt(sum(se**2 for se in ses)) / len(tasks)
+    return row["downstream_avg"] - half, row["downstream_avg"] + half
+
+
+# held-out texts overall forgetting is measured on: entry key (= column prefix) -> forgetting column
+HELDOUT_TEXTS = {"lm": "forgetting", "lm_indomain": "forgetting_indomain"}
+
+# selective forgetting: base minus checkpoint mean log-likelihood of the stereotypical sentences, and of the
+# stereotypical - anti-stereotypical gap. Like overall forgetting, positive = forgotten.
+SELECTIVE = {
     "selective_crows_stereo": "crows_loglik_stereo",
     "selective_crows_gap": "crows_loglik_gap",
     "selective_stereoset_stereo": "stereoset_loglik_stereo",
@@ -98,12 +124,26 @@ BASE_DIFFERENCES = {
 }
 
 
+def paired_forgetting_ci(checkpoint: dict, base: dict, where: str) -> list[float]:
+    """95% CI of checkpoint minus base NLL, resampling the scored sequences both share (paired); NaN for result
+    files written before per-sequence NLLs were stored."""
+    if "per_sequence_nll" not in checkpoint or "per_sequence_nll" not in base:
+        return [math.nan, math.nan]
+    if checkpoint["per_sequence_tokens"] != base["per_sequence_tokens"]:
+        raise ValueError(f"{where}: the checkpoint and its base model were scored on different sequences "
+                         f"({checkpoint['n_sequences']} vs {base['n_sequences']}); rerun both with the same settings")
+    return paired_sequence_bootstrap_ci(checkpoint["per_sequence_nll"], base["per_sequence_nll"],
+                                        checkpoint["per_sequence_tokens"])
+
+
 def metrics_table(entries: list[dict]) -> pd.DataFrame:
     """The wide table: one row per evaluated model, plus each metric's change against the model's base row.
 
-    forgetting = checkpoint minus base held-out NLL (forgetting_rel: relative to base; forgetting_ci_*: the
-    checkpoint's NLL CI shifted by the base NLL); selective_* = checkpoint minus base mean log-likelihood
-    (negative = the model finds the stereotypical sentences less likely, i.e. that knowledge was forgotten).
+    Every forgetting column is positive when something was forgotten. forgetting = checkpoint minus base
+    held-out NLL on WikiText-103 test (forgetting_indomain: on the corpus' held-out slice; *_rel: relative to the
+    base; *_ci_*: paired bootstrap over the scored sequences); selective_* = base minus checkpoint mean
+    log-likelihood (positive = the model finds the stereotypical sentences, or their preference over the
+    anti-stereotypical ones, less likely: that knowledge was forgotten).
     Downstream columns are means over downstream seeds (see downstream_columns)."""
     return tables(entries)[0]
 
@@ -139,13 +179,23 @@ def tables(entries: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     missing = sorted(set(df["model"]) - set(df.loc[is_base, "model"]))
     if missing:
         raise ValueError(f"no base-model rows for {missing}: forgetting is measured against the base model")
-    for name, column in BASE_DIFFERENCES.items():
+    def base_value(column):
+        return df["model"].map(df[is_base].groupby("model")[column].first())
+
+    for name, column in SELECTIVE.items():
         if column in df:
-            base = df[is_base].groupby("model")[column].first()
-            df[name] = df[column] - df["model"].map(base)
-    base_nll = df["lm_nll"] - df["forgetting"]
-    df["forgetting_rel"] = df["forgetting"] / base_nll
-    df["forgetting_ci_low"], df["forgetting_ci_high"] = df["lm_nll_ci_low"] - base_nll, df["lm_nll_ci_high"] - base_nll
+            df[name] = base_value(column) - df[column]
+    base_entry = {e["model"]: e for e in entries if e["method"] == "base"}
+    for key, name in HELDOUT_TEXTS.items():
+        if f"{key}_nll" not in df:
+            continue
+        df[name] = df[f"{key}_nll"] - base_value(f"{key}_nll")
+        df[f"{name}_rel"] = df[name] / base_value(f"{key}_nll")
+        cis = [paired_forgetting_ci(read_checkpoint(e[key], e["checkpoint"], cache),
+                                    read_checkpoint(base_entry[e["model"]][key], base_entry[e["model"]]["checkpoint"],
+                                                    cache),
+                                    f"{e[key]} ({e['checkpoint']})") for e in entries]
+        df[f"{name}_ci_low"], df[f"{name}_ci_high"] = [c[0] for c in cis], [c[1] for c in cis]
     order = df.sort_values(KEY_COLUMNS, key=lambda s: s.map(str) if s.dtype == object else s).index
     wide = df.loc[order].reset_index(drop=True)
     return wide, long_table(df.loc[order], [downstream[i] for i in order])
