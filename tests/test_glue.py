@@ -114,3 +114,37 @@ def test_probe_on_tiny_models(fixture, task, request, tmp_path):
     assert math.isfinite(result["score"]) and math.isfinite(result["train_loss"])
     low, high = result["score_ci95"]
     assert low <= result["score"] <= high or (task == "stsb" and math.isnan(low))
+
+
+@pytest.mark.parametrize("fixture", ["tiny_mlm", "tiny_llama"])
+def test_probe_trains_a_bf16_checkpoint_in_float32(fixture, request, tmp_path, monkeypatch):
+    """A Hub base saved in bf16 (Llama 3.2) was probed in pure bf16 while its fine-tuned checkpoints (saved
+    in float32) were probed in float32; every probe now loads float32."""
+    import copy
+
+    import torch
+    from transformers import Trainer
+
+    from fairforget import downstream
+
+    model, tokenizer, texts = request.getfixturevalue(fixture)
+    copy.deepcopy(model).to(torch.bfloat16).save_pretrained(tmp_path / "model")
+    tokenizer.save_pretrained(tmp_path / "model")
+    seen = {}
+
+    class RecordingTrainer(Trainer):
+        def train(self, *args, **kwargs):
+            seen["model"] = self.model
+            seen["before"] = {n: p.detach().clone() for n, p in self.model.named_parameters()}
+            return super().train(*args, **kwargs)
+
+    monkeypatch.setattr(downstream, "Trainer", RecordingTrainer)
+    rows = [{"text": t, "label": int("she" in t or "woman" in t)} for t in texts]
+    downstream.finetune_classifier(str(tmp_path / "model"), "sst2", rows[:60], rows[60:], seed=0, epochs=1,
+                                   learning_rate=1e-4, batch_size=16, max_length=32, work_dir=str(tmp_path / "work"),
+                                   ci_resamples=10)
+    after = dict(seen["model"].named_parameters())
+    assert {p.dtype for p in after.values()} == {torch.float32}
+    # a small step that bf16 weights (8 bits of mantissa) would round away still moves the pretrained weights
+    body = [n for n in after if "embed" in n and n in seen["before"]]
+    assert body and any(not torch.equal(after[n].detach(), seen["before"][n]) for n in body)

@@ -57,6 +57,14 @@ def predictions_from_logits(logits: np.ndarray, regression: bool) -> np.ndarray:
     return logits.reshape(-1) if regression else np.argmax(logits, axis=-1)
 
 
+def load_probe_model(model_path: str, num_labels: int, regression: bool):
+    """The checkpoint with a fresh head, in float32 whatever dtype it was saved in: a Hub base saved in bf16
+    (Llama 3.2) would otherwise be probed in pure bf16 while its fine-tuned (float32) checkpoints are not,
+    and the difference would show up as forgetting. bf16 compute on GPUs comes from autocast."""
+    return AutoModelForSequenceClassification.from_pretrained(
+        model_path, dtype=torch.float32, num_labels=num_labels, problem_type="regression" if regression else None)
+
+
 def finetune_classifier(model_path: str, task: str, train_rows: list[dict], dev_rows: list[dict], *, seed: int,
                         epochs: float, learning_rate: float, batch_size: int, max_length: int, work_dir: str,
                         ci_resamples: int = 1000) -> dict:
@@ -67,8 +75,7 @@ def finetune_classifier(model_path: str, task: str, train_rows: list[dict], dev_
     spec = glue_task(task)
     set_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        model_path, num_labels=spec.num_labels, problem_type="regression" if spec.regression else None)
+    model = load_probe_model(model_path, spec.num_labels, spec.regression)
     if tokenizer.pad_token is None:  # Llama 3, GPT-2: causal classifiers read the last non-pad token
         tokenizer.pad_token = tokenizer.eos_token
     if model.config.pad_token_id is None:
