@@ -67,6 +67,16 @@ def dropout_overrides(config, hidden: float, attention: float) -> dict:
     return overrides
 
 
+def unwrap_model(model):
+    """The model inside DataParallel / DistributedDataParallel (and accelerate's wrappers). Their parameter
+    names gain a `module.` prefix, so anything matched by name (penalty anchors, Fisher, frozen or LoRA
+    modules) must look at the inner model."""
+    while isinstance(model, (torch.nn.DataParallel, torch.nn.parallel.DistributedDataParallel)):
+        model = model.module
+    inner = getattr(model, "_orig_mod", None)  # torch.compile
+    return inner if isinstance(inner, torch.nn.Module) else model
+
+
 def layer_stack(model) -> torch.nn.ModuleList:
     """The transformer blocks, bottom first (BERT encoder.layer, Llama layers, GPT-2 h)."""
     n_layers = model.config.num_hidden_layers
@@ -78,7 +88,9 @@ def layer_stack(model) -> torch.nn.ModuleList:
 
 def freeze(model, embeddings: bool, layers: int) -> list[str]:
     """Stop training the embeddings and the bottom `layers` blocks; returns the frozen parameter names.
-    A tied output head (BERT, Llama 3.2) shares the input embedding matrix and is frozen with it."""
+    A tied output head (BERT, Llama 3.2) shares the input embedding matrix and is frozen with it.
+    Raises when the settings select nothing: a freeze that silently trains everything is plain CDA."""
+    model = unwrap_model(model)
     base = model.base_model
     modules = []
     if embeddings:
@@ -96,6 +108,9 @@ def freeze(model, embeddings: bool, layers: int) -> list[str]:
         modules += list(stack[:layers])
     frozen = {id(p) for m in modules for p in m.parameters()}
     names = [n for n, p in model.named_parameters() if id(p) in frozen]
+    if not names:
+        raise ValueError(f"freeze (embeddings={embeddings}, layers={layers}) selected no parameter of "
+                         f"{type(model).__name__}")
     for _, p in model.named_parameters():
         if id(p) in frozen:
             p.requires_grad_(False)
@@ -110,8 +125,10 @@ def add_lora(model, r: int, alpha: float, dropout: float = 0.0, target_modules=N
     from peft import LoraConfig, get_peft_model
 
     config = LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=target_modules)
-    model = get_peft_model(model, config)
+    model = get_peft_model(unwrap_model(model), config)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    if not trainable:
+        raise ValueError(f"lora.target_modules {target_modules} matched no module of {type(model).__name__}")
     log.info("LoRA r=%d alpha=%s on %s: %.3fM trainable parameters", r, alpha,
              sorted(model.peft_config["default"].target_modules), trainable / 1e6)
     return model
@@ -119,44 +136,60 @@ def add_lora(model, r: int, alpha: float, dropout: float = 0.0, target_modules=N
 
 def plain_model(model):
     """The transformers model inside a peft wrapper (with adapters injected), else the model itself."""
+    model = unwrap_model(model)
     return model.get_base_model() if hasattr(model, "get_base_model") else model
 
 
 class WeightPenalty(torch.nn.Module):
     """strength/2 * sum_i w_i (theta_i - theta0_i)^2 over the trainable parameters: L2-SP (Li et al. 2018,
-    w = 1) or EWC (Kirkpatrick et al. 2017, w = diagonal Fisher of the base model on general text)."""
+    w = 1) or EWC (Kirkpatrick et al. 2017, w = diagonal Fisher of the base model on general text).
+
+    Parameters are matched by name on the unwrapped model (DataParallel / DDP add `module.`); a penalty
+    that matches no parameter raises instead of silently adding 0."""
 
     def __init__(self, model, strength: float, fisher: dict[str, torch.Tensor] | None = None):
         super().__init__()
+        model = unwrap_model(model)
         self.strength = strength
         self.names = [n for n, p in model.named_parameters() if p.requires_grad]
+        if not self.names:
+            raise ValueError("the weight penalty found no trainable parameter to anchor")
         self.anchor = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
         self.fisher = None
         if fisher is not None:
             missing = [n for n in self.names if n not in fisher]
             if missing:
-                raise ValueError(f"the Fisher file lacks {len(missing)} trained parameters, e.g. {missing[:3]}")
+                raise ValueError(f"the Fisher file lacks {len(missing)} of the {len(self.names)} trained parameters, "
+                                 f"e.g. {missing[:3]} (it has e.g. {sorted(fisher)[:3]})")
             self.fisher = {n: fisher[n].to(self.anchor[n]) for n in self.names}
 
     def forward(self, model) -> torch.Tensor:
-        total = 0.0
-        for name, p in model.named_parameters():
+        total, matched = 0.0, 0
+        for name, p in unwrap_model(model).named_parameters():
             if name in self.anchor:
                 sq = (p - self.anchor[name].to(p.device)) ** 2
                 total = total + (sq * self.fisher[name].to(p.device) if self.fisher is not None else sq).sum()
+                matched += 1
+        if not matched:
+            raise ValueError(f"the weight penalty matched none of its {len(self.anchor)} anchored parameters by name "
+                             f"(e.g. {self.names[:2]}); is this the model it was built from?")
         return 0.5 * self.strength * total
 
 
 def diagonal_fisher(model, batches, loss_fn) -> dict[str, torch.Tensor]:
     """Empirical diagonal Fisher: mean over `batches` of the squared gradient of the LM loss (one block
-    per batch gives the per-example estimate). The model is in eval mode: no dropout noise."""
+    per batch gives the per-example estimate). The model is in eval mode: no dropout noise. Names are
+    those of the unwrapped model, as WeightPenalty looks them up."""
     model.eval()
-    fisher = {n: torch.zeros_like(p, dtype=torch.float32) for n, p in model.named_parameters() if p.requires_grad}
+    named = list(unwrap_model(model).named_parameters())
+    fisher = {n: torch.zeros_like(p, dtype=torch.float32) for n, p in named if p.requires_grad}
+    if not fisher:
+        raise ValueError("the model has no trainable parameter to estimate the Fisher information of")
     count = 0
     for batch in batches:
         model.zero_grad(set_to_none=True)
         loss_fn(model, batch).backward()
-        for n, p in model.named_parameters():
+        for n, p in named:
             if p.grad is not None and n in fisher:
                 fisher[n] += p.grad.detach().float() ** 2
         count += 1
@@ -185,3 +218,15 @@ def interpolate(base_state: dict, tuned_state: dict, alpha: float) -> dict:
         else:
             mixed[name] = torch.lerp(base.to(tuned.dtype), tuned, alpha)
     return mixed
+
+
+def wise_ft(base_dir: str, tuned_dir: str, alpha: float, out_dir: str) -> None:
+    """Write the WiSE-FT interpolation of a fine-tuned checkpoint with its base at `alpha`, carrying the
+    base's pooler as every fine-tuned checkpoint does (see training.pooler_tensors)."""
+    from .modeling import load_lm
+    from .training import pooler_tensors, save_model
+
+    base, _, _ = load_lm(base_dir, device="cpu")
+    tuned, tokenizer, _ = load_lm(tuned_dir, device="cpu")
+    tuned.load_state_dict(interpolate(base.state_dict(), tuned.state_dict(), alpha))
+    save_model(tuned, tokenizer, out_dir, extra_tensors=pooler_tensors(base_dir))

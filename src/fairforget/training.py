@@ -22,7 +22,7 @@ import torch
 from transformers import DataCollatorForLanguageModeling, Trainer, TrainerCallback, TrainingArguments, set_seed
 
 from .io import atomic_path
-from .methods import plain_model
+from .methods import plain_model, unwrap_model
 from .modeling import logits_at
 
 log = logging.getLogger(__name__)
@@ -66,18 +66,82 @@ class LMTrainer(Trainer):
         return (loss, None) if return_outputs else loss
 
 
+class CausalLMCollator:
+    """Labels = inputs, ignoring padding only. The library's collator (mlm=False) ignores every token equal to
+    the pad token; with pad = EOS (Llama 3, GPT-2) that drops the real EOS of each sentence from the loss, so
+    the model would never learn to end a sentence. Padding is found from the attention mask instead."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+
+    def __call__(self, features: list[dict]) -> dict:
+        batch = self.tokenizer.pad(features, return_tensors="pt")
+        labels = batch["input_ids"].clone()
+        labels[batch["attention_mask"] == 0] = -100
+        batch["labels"] = labels
+        return batch
+
+
 def lm_collator(tokenizer, kind: str, mlm_probability: float = 0.15, seed: int | None = None):
-    """Batches of equal-length blocks: random masking (masked LMs) or labels = inputs (causal LMs)."""
+    """Batches of blocks: random masking (masked LMs) or labels = inputs except padding (causal LMs)."""
     if kind == "masked":
         return DataCollatorForLanguageModeling(tokenizer, mlm_probability=mlm_probability, seed=seed)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    return DataCollatorForLanguageModeling(tokenizer, mlm=False)
+    return CausalLMCollator(tokenizer)
 
 
-def save_for_evaluation(model, tokenizer, out_dir: str, restore_config: dict | None = None) -> None:
-    """Atomically write `model` as evaluation loads it: LoRA adapters merged into the weights (peft), and
-    training-only config values (raised dropout) set back to `restore_config`."""
+def pooler_tensors(base: str) -> dict[str, torch.Tensor]:
+    """The pooler weights (`bert.pooler.*`) stored in a base checkpoint, or {} when it has none.
+
+    Masked-LM classes (BertForMaskedLM) have no pooler: fine-tuning does not train it and save_pretrained
+    drops it. A downstream probe (AutoModelForSequenceClassification) of such a checkpoint would start from
+    a random pooler while the Hub base starts from the pretrained one; carrying the base's tensors into
+    every saved checkpoint gives every probe the same published pooler."""
+    from safetensors import safe_open
+
+    files = sorted(Path(base).glob("*.safetensors")) if Path(base).is_dir() else []
+    if not files and not Path(base).is_dir():  # a Hub id: its cached checkpoint
+        from transformers.utils import cached_file
+
+        found = cached_file(base, "model.safetensors", _raise_exceptions_for_missing_entries=False)
+        files = [Path(found)] if found else []
+    tensors = {}
+    for f in files:
+        with safe_open(str(f), framework="pt") as checkpoint:
+            for name in checkpoint.keys():
+                if name.startswith("pooler.") or ".pooler." in name:
+                    tensors[name] = checkpoint.get_tensor(name)
+    return tensors
+
+
+def add_tensors(model_dir, tensors: dict[str, torch.Tensor]) -> None:
+    """Add `tensors` to a save_pretrained directory (its single file, or a new shard listed in the index)."""
+    from safetensors.torch import load_file, save_file
+
+    if not tensors:
+        return
+    model_dir = Path(model_dir)
+    index = model_dir / "model.safetensors.index.json"
+    tensors = {k: v.contiguous() for k, v in tensors.items()}
+    if index.is_file():
+        import json
+
+        data = json.loads(index.read_text())
+        save_file(tensors, str(model_dir / "model-extra.safetensors"), metadata={"format": "pt"})
+        data["weight_map"].update({name: "model-extra.safetensors" for name in tensors})
+        index.write_text(json.dumps(data, indent=2))
+        return
+    path = model_dir / "model.safetensors"
+    save_file(dict(load_file(str(path)), **tensors), str(path), metadata={"format": "pt"})
+
+
+def save_for_evaluation(model, tokenizer, out_dir: str, restore_config: dict | None = None,
+                        extra_tensors: dict | None = None) -> None:
+    """Atomically write `model` as evaluation loads it: LoRA adapters merged into the weights (peft),
+    training-only config values (raised dropout) set back to `restore_config`, and `extra_tensors` (the
+    base's pooler, see pooler_tensors) added."""
+    model = unwrap_model(model)
     if hasattr(model, "merge_and_unload"):
         model = copy.deepcopy(model).merge_and_unload()
     training_values = {k: getattr(model.config, k) for k in restore_config or {}}
@@ -87,6 +151,7 @@ def save_for_evaluation(model, tokenizer, out_dir: str, restore_config: dict | N
         with atomic_path(out_dir, is_dir=True) as tmp:
             model.save_pretrained(tmp)
             tokenizer.save_pretrained(tmp)
+            add_tensors(tmp, extra_tensors or {})
     finally:
         for k, v in training_values.items():
             setattr(model.config, k, v)
@@ -95,13 +160,12 @@ def save_for_evaluation(model, tokenizer, out_dir: str, restore_config: dict | N
 class SaveAtStepsCallback(TrainerCallback):
     """Export the model at the configured global steps, each into its own directory."""
 
-    def __init__(self, step_dirs: dict[int, str], export):
-        self.step_dirs = {int(k): v for k, v in step_dirs.items()}
+    def __init__(self, step_dirs: dict[int, str | list[str]], export):
+        self.step_dirs = {int(k): [v] if isinstance(v, str) else list(v) for k, v in step_dirs.items()}
         self.export = export
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
-        out = self.step_dirs.get(state.global_step)
-        if out is not None:
+        for out in self.step_dirs.get(state.global_step, []):  # several when two save points round to one step
             self.export(model, out)
             log.info("step %d: model exported to %s", state.global_step, out)
 
@@ -309,8 +373,9 @@ def random_baseline_loss(vocab_size: int) -> float:
     return math.log(vocab_size)
 
 
-def save_model(model, tokenizer, out_dir: str) -> None:
+def save_model(model, tokenizer, out_dir: str, extra_tensors: dict | None = None) -> None:
     with atomic_path(out_dir, is_dir=True) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        add_tensors(tmp, extra_tensors or {})
     log.info("model saved to %s", Path(out_dir))
