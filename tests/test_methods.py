@@ -6,7 +6,9 @@ import torch
 from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
 
 from fairforget.finetune import finetune
-from fairforget.methods import interpolate, method_spec, method_specs, mix_replay, wise_ft_sources
+from fairforget.method_config import checkpoint_names
+from fairforget.methods import (WeightPenalty, diagonal_fisher, freeze, interpolate, method_spec, method_specs,
+                                mix_replay, wise_ft, wise_ft_sources)
 from fairforget.modeling import load_lm
 from fairforget.training import heldout_loss, tokenize_blocks
 
@@ -30,10 +32,12 @@ def base(request, tiny_mlm, tiny_llama, tmp_path_factory):
 def run(base, spec, tmp_path, fisher=None, **cfg):
     """Fine-tune the base with `spec`; returns (final model, metrics)."""
     kind, path, records, general = base
-    steps = {s: str(tmp_path / f"step{s}") for s in CFG["save_steps"]}
-    metrics = finetune(path, records, method_spec("m", spec), dict(CFG, **cfg), seed=0, step_dirs=steps,
+    cfg = dict(CFG, **cfg)
+    names = checkpoint_names(cfg)
+    dirs = {name: str(tmp_path / name) for name in names}
+    metrics = finetune(path, records, method_spec("m", spec), cfg, seed=0, checkpoint_dirs=dirs,
                        state_dir=str(tmp_path / "state"), general_texts=general, fisher=fisher)
-    model, _, _ = load_lm(steps[CFG["max_steps"]], device="cpu")
+    model, _, _ = load_lm(dirs[names[-1]], device="cpu")
     return model, metrics
 
 
@@ -142,3 +146,85 @@ def test_method_settings_are_checked_by_name():
     assert wise_ft_sources(specs) == {"wise": "cda"}
     with pytest.raises(ValueError, match="not a trained method"):
         wise_ft_sources(method_specs(["wise"], {"wise": {"wise_ft": {"of": "cda", "alphas": [0.5]}}}))
+
+
+def perturbed(model, seed=0):
+    """A copy of `model` with every weight moved by a little seeded noise."""
+    import copy
+
+    moved = copy.deepcopy(model)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in moved.parameters():
+            p.add_(0.01 * torch.randn(p.shape, generator=generator))
+    return moved
+
+
+@pytest.mark.parametrize("with_fisher", [False, True])
+def test_penalty_under_data_parallel_equals_the_unwrapped_one(tiny_mlm, with_fisher):
+    """DataParallel / DDP prefix every parameter name with `module.`; matched by name, the L2-SP / EWC
+    penalty used to find nothing and add 0 without a word."""
+    model = tiny_mlm[0]
+    fisher = {n: torch.rand(p.shape, generator=torch.Generator().manual_seed(1))
+              for n, p in model.named_parameters()} if with_fisher else None
+    penalty = WeightPenalty(torch.nn.DataParallel(model), 1.0, fisher)  # built from a wrapped model too
+    moved = perturbed(model)
+    plain = penalty(moved)
+    assert plain > 0
+    torch.testing.assert_close(penalty(torch.nn.DataParallel(moved)), plain)
+
+
+def test_regularisers_that_select_nothing_raise(tiny_mlm, tiny_llama):
+    bert, llama = tiny_mlm[0], tiny_llama[0]
+    with pytest.raises(ValueError, match="matched none of its"):
+        WeightPenalty(bert, 1.0)(llama)  # a penalty built for another model
+    with pytest.raises(ValueError, match="Fisher file lacks"):
+        WeightPenalty(bert, 1.0, {f"module.{n}": torch.ones_like(p) for n, p in bert.named_parameters()})
+    with pytest.raises(ValueError, match="selected no parameter"):
+        freeze(bert, embeddings=False, layers=0)
+
+
+def test_fisher_and_freeze_see_through_data_parallel(tiny_mlm, tiny_llama):
+    import copy
+
+    from fairforget.training import lm_collator, lm_loss, tokenize_blocks
+
+    model, tokenizer, texts = tiny_llama
+    batch = lm_collator(tokenizer, "causal")([{"input_ids": b} for b in tokenize_blocks(tokenizer, texts[:8], 16)[:2]])
+    fisher = diagonal_fisher(torch.nn.DataParallel(copy.deepcopy(model)), [batch], lambda m, b: lm_loss(m, b, "causal"))
+    assert set(fisher) == {n for n, _ in model.named_parameters()}
+    wrapped = torch.nn.DataParallel(copy.deepcopy(tiny_mlm[0]))
+    names = freeze(wrapped, embeddings=True, layers=0)
+    assert names and all(n.startswith("bert.embeddings") or n.startswith("cls.") for n in names)
+    assert not wrapped.module.bert.embeddings.word_embeddings.weight.requires_grad
+
+
+@pytest.fixture(scope="module")
+def bert_with_pooler(tiny_mlm, tmp_path_factory):
+    """A tiny BERT base saved as the Hub's bert-base-uncased is: with a pretrained (here: random) pooler."""
+    from transformers import BertForPreTraining, set_seed
+
+    model, tokenizer, texts = tiny_mlm
+    set_seed(3)
+    full = BertForPreTraining(model.config)
+    path = tmp_path_factory.mktemp("bert-with-pooler")
+    full.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    swapped = [t.replace(" he ", " she ") for t in texts]
+    records = [{"original": o, "augmented": a, "use_counterfactual": True} for o, a in zip(texts, swapped)]
+    return str(path), {n: p.detach().clone() for n, p in full.bert.pooler.named_parameters()}, records
+
+
+def test_fine_tuned_and_wise_ft_checkpoints_keep_the_base_pooler(bert_with_pooler, tmp_path):
+    """BertForMaskedLM has no pooler, so fine-tuned checkpoints lost it and their GLUE probes started from a
+    random pooler while the base's started from the published one."""
+    from fairforget.downstream import load_probe_model
+
+    path, pooler, records = bert_with_pooler
+    dirs = {name: str(tmp_path / name) for name in checkpoint_names(CFG)}
+    finetune(path, records, method_spec("cda", {}), CFG, seed=0, checkpoint_dirs=dirs, state_dir=str(tmp_path / "s"))
+    wise_ft(path, dirs["step20"], 0.5, str(tmp_path / "alpha0.5"))
+    for checkpoint in (path, dirs["step10"], dirs["step20"], str(tmp_path / "alpha0.5")):
+        probe = load_probe_model(checkpoint, num_labels=2, regression=False)
+        for name, weight in probe.bert.pooler.named_parameters():
+            assert torch.equal(weight.detach(), pooler[name]), (checkpoint, name)

@@ -1,5 +1,6 @@
 import copy
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -87,3 +88,93 @@ def test_interrupted_training_resumes_to_the_same_weights(fixture, request, tmp_
     assert train_lm(resumed, tokenizer, blocks, work_dir=str(tmp_path / "b"), **args)["resumed_from_step"] == 20
     for p, q in zip(uninterrupted.parameters(), resumed.parameters()):
         assert torch.equal(p, q)
+
+
+def eos_tokenizer(tiny_llama):
+    """The tiny Llama's tokenizer without a pad token, as Llama 3's: training pads with EOS."""
+    import copy
+
+    tokenizer = copy.deepcopy(tiny_llama[1])
+    tokenizer.pad_token = None
+    return tokenizer
+
+
+def test_causal_collator_keeps_the_eos_labels(tiny_llama):
+    """With pad = EOS the library's collator (mlm=False) set the label of every EOS to -100, so causal
+    fine-tuning never learned to end a sentence; only real padding may be ignored. KeyedCollator is what
+    train_lm batches with, in fine-tuning and in scratch pretraining alike."""
+    from fairforget.training import KeyedCollator, lm_collator
+
+    tokenizer = eos_tokenizer(tiny_llama)
+    blocks = tokenize_blocks(tokenizer, tiny_llama[2][:6], 16)
+    eos = tokenizer.eos_token_id
+    assert any(eos in b for b in blocks)
+    for collate in (lm_collator(tokenizer, "causal"), KeyedCollator(tokenizer, "causal", 0.15, seed=0)):
+        assert tokenizer.pad_token_id == eos
+        batch = collate([{"input_ids": b} for b in blocks[:2]] + [{"input_ids": blocks[2][:10]}])  # one padded
+        labels, ids = batch["labels"], batch["input_ids"]
+        real = batch["attention_mask"].bool()
+        assert torch.equal(labels[real], ids[real])  # every real token is a target, EOS included
+        assert (labels[~real] == -100).all() and (~real).sum() == 6
+        assert (labels == eos).any()
+
+
+FINETUNE = dict(max_steps=100, save_steps=[50], batch_size=8, gradient_accumulation_steps=2)
+
+
+@pytest.mark.parametrize("cfg, n_blocks, expected_steps, expected_checkpoints", [
+    # steps: max_steps whatever the data; checkpoints at save_steps
+    (dict(FINETUNE), 1000, 100, {"step50": 50, "step100": 100}),
+    (dict(FINETUNE), 10, 100, {"step50": 50, "step100": 100}),
+    # epochs: the Trainer's epoch is ceil(ceil(blocks / batch) / accumulation) updates
+    (dict(FINETUNE, budget="epochs", epochs=2, save_fractions=[0.25]), 1000, 2 * 63,
+     {"frac0.25": 32, "frac1": 126}),
+    (dict(FINETUNE, budget="epochs", epochs=2, save_fractions=[0.25]), 40, 2 * 3, {"frac0.25": 2, "frac1": 6}),
+    (dict(FINETUNE, budget="epochs", epochs=0.5, save_fractions=[0.5, 1]), 160, 5, {"frac0.5": 2, "frac1": 5}),
+    # tokens: batch x accumulation x block length per step, whatever the data
+    (dict(FINETUNE, budget="tokens", tokens=16 * 32 * 10, save_fractions=[0.5]), 7, 10, {"frac0.5": 5, "frac1": 10}),
+    (dict(FINETUNE, budget="tokens", tokens=16 * 32 * 10 + 1, save_fractions=[0.5]), 7, 11,
+     {"frac0.5": 6, "frac1": 11}),
+])
+def test_budget_resolves_to_steps_for_each_unit(cfg, n_blocks, expected_steps, expected_checkpoints):
+    from fairforget.method_config import checkpoint_names, resolve_budget
+
+    budget = resolve_budget(cfg, n_blocks, block_size=32)
+    assert budget["max_steps"] == expected_steps
+    assert budget["checkpoint_steps"] == expected_checkpoints
+    assert list(expected_checkpoints) == checkpoint_names(cfg)
+    assert budget["passes"] == pytest.approx(expected_steps / math.ceil(math.ceil(n_blocks / 8) / 2))
+    assert budget["tokens"] == expected_steps * 16 * 32
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"budget": "minutes"}, r"finetune\.budget.*'minutes' is not one of"),
+    ({"budget": "epochs"}, r"finetune\.epochs': None is not of type 'number'"),  # config.yaml's epochs: null
+    ({"budget": "tokens", "tokens": 1000}, r"finetune\.save_fractions': None is not of type 'array'"),
+    ({"budget": "epochs", "epochs": 1, "save_fractions": [0, 0.5]}, r"finetune\.save_fractions\.0"),
+    ({"budget": "epochs", "epochs": "absent"}, r"config key 'finetune': 'epochs' is a required property"),
+])
+def test_config_schema_rejects_a_bad_budget(change, message):
+    from fairforget.config import ConfigError, merged_config, validate_config
+
+    root = Path(__file__).resolve().parents[1]
+    config = merged_config([root / "config.yaml"])
+    config["finetune"].update(change)
+    config["finetune"] = {k: v for k, v in config["finetune"].items() if v != "absent"}
+    with pytest.raises(ConfigError, match=message):
+        validate_config(config, str(root / "workflow/schemas/config.schema.yaml"))
+
+
+def test_budget_errors_name_the_key():
+    from fairforget.method_config import budget_settings, checkpoint_names
+
+    with pytest.raises(ValueError, match=r"finetune\.epochs: required by finetune.budget = epochs"):
+        checkpoint_names(dict(FINETUNE, budget="epochs", epochs=None, save_fractions=[0.5]))
+    with pytest.raises(ValueError, match=r"finetune\.budget: 'minutes'"):
+        checkpoint_names(dict(FINETUNE, budget="minutes"))
+    with pytest.raises(ValueError, match=r"finetune\.save_steps: step 500 is beyond"):
+        checkpoint_names(dict(FINETUNE, save_steps=[500]))
+    # a rule's params hold only the keys of the unit in use: other units' values rerun nothing
+    cfg = dict(FINETUNE, budget="epochs", epochs=1, tokens=None, save_fractions=[0.5])
+    assert set(budget_settings(cfg)) == {"budget", "epochs", "save_fractions", "batch_size", "gradient_accumulation_steps"}
+    assert budget_settings(FINETUNE) == FINETUNE

@@ -1,4 +1,4 @@
-"""One fine-tuning run: a base model, a CDA subset and a method -> a save_pretrained directory per step.
+"""One fine-tuning run: a base model, a CDA subset and a method -> a save_pretrained directory per checkpoint.
 
 Resumable: Trainer checkpoints and the step exports live in a state directory next to the outputs. A rerun
 of a killed job finds them (if the run's settings are unchanged) and continues from the newest complete
@@ -19,9 +19,10 @@ import torch
 from transformers import set_seed
 
 from .io import write_json
+from .method_config import resolve_budget
 from .methods import WeightPenalty, add_lora, dropout_overrides, freeze, mix_replay, objective_texts
 from .modeling import load_lm, usable_length
-from .training import save_for_evaluation, tokenize_blocks, train_lm
+from .training import pooler_tensors, save_for_evaluation, tokenize_blocks, train_lm
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +71,16 @@ def load_for_training(base: str, spec: dict):
     return model, tokenizer, kind, restore
 
 
-def finetune(base: str, records: list[dict], spec: dict, cfg: dict, seed: int, step_dirs: dict[int, str],
+def finetune(base: str, records: list[dict], spec: dict, cfg: dict, seed: int, checkpoint_dirs: dict[str, str],
              state_dir: str, general_texts: list[str] | None = None,
              fisher: dict[str, torch.Tensor] | None = None) -> dict:
-    """Fine-tune `base` with method `spec` (see methods.method_spec) under the `finetune` config `cfg`;
-    write each step's model to step_dirs[step]; return the run's metrics."""
+    """Fine-tune `base` with method `spec` (see methods.method_spec) under the `finetune` config `cfg` for
+    its budget (steps, epochs or tokens); write each checkpoint (step<N> or frac<f>, see
+    method_config.checkpoint_names) to checkpoint_dirs[name]; return the run's metrics."""
     start = time.perf_counter()
     set_seed(seed)  # LoRA's initialisation draws from the global generator
     model, tokenizer, kind, restore = load_for_training(base, spec)
+    pooler = pooler_tensors(base)  # carried into every checkpoint: the masked-LM class drops it
     block_size = usable_length(model, cfg["max_length"])
     texts = objective_texts(records, spec)
     blocks = tokenize_blocks(tokenizer, texts, block_size)
@@ -89,6 +92,12 @@ def finetune(base: str, records: list[dict], spec: dict, cfg: dict, seed: int, s
         n_objective = len(blocks)
         blocks = mix_replay(blocks, general_blocks, spec["replay_ratio"], seed)
         log.info("replay: %d general-text blocks mixed with %d objective blocks", len(blocks) - n_objective, n_objective)
+    budget = resolve_budget(cfg, len(blocks), block_size)
+    unknown = sorted(set(checkpoint_dirs) - set(budget["checkpoint_steps"]))
+    if unknown:
+        raise ValueError(f"checkpoints {unknown} are not saved under this budget {sorted(budget['checkpoint_steps'])}")
+    log.info("budget %s = %s: %d steps, %.2f passes over %d blocks", budget["unit"], budget["value"],
+             budget["max_steps"], budget["passes"], len(blocks))
     if spec.get("freeze"):
         freeze(model, spec["freeze"].get("embeddings", False), spec["freeze"].get("layers", 0))
     if spec.get("lora"):
@@ -102,33 +111,42 @@ def finetune(base: str, records: list[dict], spec: dict, cfg: dict, seed: int, s
             raise ValueError("ewc > 0 needs the base model's Fisher information")
         penalty = WeightPenalty(model, spec["ewc"], fisher)
 
-    fingerprint = run_fingerprint(spec=spec, cfg=cfg, seed=seed, steps=sorted(step_dirs), base=base_files(base),
-                                  blocks=hashlib.sha256(json.dumps(blocks).encode()).hexdigest(),
+    fingerprint = run_fingerprint(spec=spec, cfg=cfg, seed=seed, checkpoints=budget["checkpoint_steps"],
+                                  base=base_files(base), blocks=hashlib.sha256(json.dumps(blocks).encode()).hexdigest(),
                                   fisher=sum(float(f.double().sum()) for f in fisher.values()) if fisher else None)
     state = prepare_state_dir(state_dir, fingerprint)
-    exports = {step: str(state / "export" / f"step{step}") for step in step_dirs}
+    exports = {name: str(state / "export" / name) for name in checkpoint_dirs}
+    step_dirs = {}
+    for name, out in exports.items():
+        step_dirs.setdefault(budget["checkpoint_steps"][name], []).append(out)
+    max_steps = budget["max_steps"]
     metrics = train_lm(
-        model, tokenizer, blocks, kind=kind, max_steps=cfg["max_steps"], batch_size=cfg["batch_size"],
+        model, tokenizer, blocks, kind=kind, max_steps=max_steps, batch_size=cfg["batch_size"],
         learning_rate=cfg["learning_rate"], seed=seed, work_dir=str(state / "trainer"),
-        mlm_probability=cfg["mlm_probability"], step_dirs=exports,
-        export=lambda m, out: save_for_evaluation(m, tokenizer, out, restore),
-        warmup_steps=cfg["warmup_steps"], logging_steps=max(1, cfg["max_steps"] // 10),
+        mlm_probability=cfg["mlm_probability"], step_dirs=step_dirs,
+        export=lambda m, out: save_for_evaluation(m, tokenizer, out, restore, extra_tensors=pooler),
+        warmup_steps=cfg["warmup_steps"], logging_steps=max(1, max_steps // 10),
         gradient_accumulation_steps=cfg.get("gradient_accumulation_steps", 1), penalty=penalty,
         checkpoint_every=cfg.get("checkpoint_every"),
     )
     missing = [str(p) for p in exports.values() if not Path(p).is_dir()]
     if missing:
         raise RuntimeError(f"training finished without exporting {missing}; remove {state} and rerun")
-    for step, out in step_dirs.items():
+    for name, out in checkpoint_dirs.items():
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         if Path(out).exists():
             shutil.rmtree(out)
-        os.replace(exports[step], out)
+        os.replace(exports[name], out)
     shutil.rmtree(state)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return {
         "kind": kind,
         "method": spec,
+        "budget": {k: budget[k] for k in ("unit", "value")},
+        "max_steps": max_steps,
+        "checkpoint_steps": budget["checkpoint_steps"],
+        "passes": budget["passes"],
+        "train_tokens": budget["tokens"],
         "train_loss": metrics.get("train_loss"),
         "tokens_per_second": metrics["tokens_per_second"],
         "resumed_from_step": metrics["resumed_from_step"],
@@ -138,4 +156,3 @@ def finetune(base: str, records: list[dict], spec: dict, cfg: dict, seed: int, s
         "parameters": sum(p.numel() for p in model.parameters()),
         "wall_s": time.perf_counter() - start,
     }
-

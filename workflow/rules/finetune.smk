@@ -1,5 +1,5 @@
 # Fine-tuning: each trained method (CDA, dropout debiasing, remedies on top of CDA) on one CDA subset,
-# a save_pretrained directory per saved step; WiSE-FT interpolations of a trained method's final step.
+# a save_pretrained directory per checkpoint; WiSE-FT interpolations of a trained method's final checkpoint.
 
 
 rule general_text:
@@ -48,12 +48,13 @@ rule finetune:
     input:
         unpack(finetune_inputs),
     output:
-        steps=[directory(f"results/models/{{model}}/{{method}}/size{{size}}/seed{{seed}}/step{step}") for step in STEPS],
+        checkpoints=[directory(f"results/models/{{model}}/{{method}}/size{{size}}/seed{{seed}}/{name}") for name in CHECKPOINTS],
         metrics="results/models/{model}/{method}/size{size}/seed{seed}/train_metrics.json",
     params:
         method=lambda wildcards: METHOD_SPECS[wildcards.method],
-        finetune=config["finetune"],
-        steps=STEPS,
+        # the keys of the budget unit in use only: changing another unit's value reruns nothing
+        finetune=budget_settings(config["finetune"]),
+        checkpoints=CHECKPOINTS,  # step<N> (budget: steps) or frac<f> (epochs, tokens), see method_config
         # Trainer checkpoints for resuming a killed run; kept outside the outputs, removed on success
         state_dir=lambda wildcards: f"results/train_state/{wildcards.model}/{wildcards.method}/size{wildcards.size}/seed{wildcards.seed}",
     wildcard_constraints:
@@ -74,7 +75,7 @@ rule finetune:
 rule wise_ft:
     input:
         base=lambda wildcards: base_model_dir(wildcards.model),
-        tuned=lambda wildcards: f"results/models/{wildcards.model}/{WISE_SOURCES[wildcards.method]}/size{wildcards.size}/seed{wildcards.seed}/step{FINAL_STEP}",
+        tuned=lambda wildcards: f"results/models/{wildcards.model}/{WISE_SOURCES[wildcards.method]}/size{wildcards.size}/seed{wildcards.seed}/{FINAL_CHECKPOINT}",
     output:
         directory("results/models/{model}/{method}/size{size}/seed{seed}/alpha{alpha}"),
     params:

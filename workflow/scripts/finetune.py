@@ -1,4 +1,4 @@
-"""Fine-tune the base model with one method on one CDA subset, exporting each configured step."""
+"""Fine-tune the base model with one method on one CDA subset for the configured budget, exporting each checkpoint."""
 
 import torch
 from safetensors.torch import load_file
@@ -13,10 +13,11 @@ torch.set_num_threads(snakemake.threads)
 inputs = snakemake.input
 general = list(read_texts(inputs.general)) if "general" in inputs.keys() else None
 fisher = load_file(inputs.fisher) if "fisher" in inputs.keys() else None
+checkpoint_dirs = dict(zip(snakemake.params.checkpoints, snakemake.output.checkpoints))
 metrics = finetune(inputs.base, list(read_jsonl(inputs.data)), snakemake.params.method, snakemake.params.finetune,
-                   seed=int(snakemake.wildcards.seed), step_dirs=dict(zip(snakemake.params.steps, snakemake.output.steps)),
+                   seed=int(snakemake.wildcards.seed), checkpoint_dirs=checkpoint_dirs,
                    state_dir=snakemake.params.state_dir, general_texts=general, fisher=fisher)
 write_json(snakemake.output.metrics, metrics)
-log.info("%s: %.0f tokens/s, train loss %.4f, %.1fM of %.1fM parameters trained", snakemake.wildcards.method,
-         metrics["tokens_per_second"] or 0, metrics["train_loss"], metrics["trainable_parameters"] / 1e6,
-         metrics["parameters"] / 1e6)
+log.info("%s: %d steps (%.2f passes), %.0f tokens/s, train loss %.4f, %.1fM of %.1fM parameters trained",
+         snakemake.wildcards.method, metrics["max_steps"], metrics["passes"], metrics["tokens_per_second"] or 0,
+         metrics["train_loss"], metrics["trainable_parameters"] / 1e6, metrics["parameters"] / 1e6)
