@@ -228,3 +228,23 @@ def test_fine_tuned_and_wise_ft_checkpoints_keep_the_base_pooler(bert_with_poole
         probe = load_probe_model(checkpoint, num_labels=2, regression=False)
         for name, weight in probe.bert.pooler.named_parameters():
             assert torch.equal(weight.detach(), pooler[name]), (checkpoint, name)
+
+
+def test_epoch_budget_trains_for_passes_over_the_blocks(bert_with_pooler, tmp_path):
+    """budget: epochs resolves to whole passes over this run's blocks; its checkpoints are frac<f>."""
+    import json
+    import math
+
+    path, _, records = bert_with_pooler
+    cfg = dict(CFG, budget="epochs", epochs=2, save_fractions=[0.5])
+    dirs = {name: str(tmp_path / name) for name in checkpoint_names(cfg)}
+    assert list(dirs) == ["frac0.5", "frac1"]
+    metrics = finetune(path, records, method_spec("cda", {}), cfg, seed=0, checkpoint_dirs=dirs,
+                       state_dir=str(tmp_path / "s"))
+    per_epoch = math.ceil(metrics["blocks"] / CFG["batch_size"])
+    assert metrics["max_steps"] == 2 * per_epoch and metrics["passes"] == 2
+    assert metrics["checkpoint_steps"] == {"frac0.5": per_epoch, "frac1": 2 * per_epoch}
+    assert metrics["budget"] == {"unit": "epochs", "value": 2}
+    json.dumps(metrics)  # train_metrics.json takes it as is
+    half, final = (weights(load_lm(dirs[n], device="cpu")[0]) for n in ("frac0.5", "frac1"))
+    assert any(not torch.equal(half[n], final[n]) for n in final)

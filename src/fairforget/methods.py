@@ -68,13 +68,12 @@ def dropout_overrides(config, hidden: float, attention: float) -> dict:
 
 
 def unwrap_model(model):
-    """The model inside DataParallel / DistributedDataParallel (and accelerate's wrappers). Their parameter
-    names gain a `module.` prefix, so anything matched by name (penalty anchors, Fisher, frozen or LoRA
-    modules) must look at the inner model."""
-    while isinstance(model, (torch.nn.DataParallel, torch.nn.parallel.DistributedDataParallel)):
-        model = model.module
-    inner = getattr(model, "_orig_mod", None)  # torch.compile
-    return inner if isinstance(inner, torch.nn.Module) else model
+    """The model inside DataParallel / DistributedDataParallel / DeepSpeed / FSDP / torch.compile (accelerate's
+    unwrapping, as the Trainer's). Their parameter names gain a `module.` prefix, so anything matched by name
+    (penalty anchors, Fisher, frozen or LoRA modules) must look at the inner model."""
+    from accelerate.utils import extract_model_from_parallel
+
+    return extract_model_from_parallel(model, keep_torch_compile=False)
 
 
 def layer_stack(model) -> torch.nn.ModuleList:
