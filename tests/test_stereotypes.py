@@ -113,6 +113,20 @@ def test_crows_bias_bench_decides_as_bias_bench(tiny_mlm):
     assert got["skipped"] == sum(p is None for p in reference["pairs"]) == 2
 
 
+
+def test_crows_masked_variants_decide_as_references_on_real_pairs(tiny_mlm, data_dir):
+    """The first 12 gender pairs of the real CSV that fit the tiny model's 32 positions (both directions;
+    the tiny vocabulary spells most words out, so difflib often chooses between equal matches): every
+    decision as the scripts'."""
+    model, tokenizer, _ = tiny_mlm
+    fits = lambda row: all(len(tokenizer(row[k])["input_ids"]) <= 32 for k in ("sent_more", "sent_less"))  # noqa: E731
+    pairs = [row for row in read_crows_pairs(data_dir / "crows_pairs" / "crows_pairs_anonymized.csv") if fits(row)][:12]
+    assert {row["stereo_antistereo"] for row in pairs} == {"stereo", "antistereo"}
+    result = crows_pairs_scores(model, tokenizer, "masked", pairs, batch_size=64)
+    for name, reference in (("nangia2020", metric_py_reference(model, tokenizer, pairs)),
+                            ("bias_bench", bias_bench_crows_reference(model, tokenizer, pairs))):
+        assert_tally_equal(result["variants"][name], result["pair_scores"][name], reference)
+
 def test_crows_rounding_is_each_references_own(tiny_mlm, monkeypatch):
     """metric.py rounds a Python float (round-half-even of the exact binary value); bias-bench rounds
     np.mean's np.float64, i.e. numpy's scaled rounding. They disagree at halfway values such as -29.9975
