@@ -71,7 +71,7 @@ def run_side(args) -> dict:
         start = time.perf_counter()
         if args.side == "batched":
             crows = crows_pairs_scores(model, tokenizer, "masked", pairs, args.batch_size)
-            scores["crows_nangia2020"] = crows["variants"]["nangia2020"]["value"]
+            scores["crows_nangia2020"] = crows["variants"]["nangia2020_unrounded"]["value"]
         else:
             reference = crows_masked_reference(model, tokenizer, pairs)
             scores["crows_nangia2020"] = 100 * float(np.mean([m > s for m, s in (r["nangia2020"] for r in reference)]))
