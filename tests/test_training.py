@@ -177,4 +177,5 @@ def test_budget_errors_name_the_key():
     # a rule's params hold only the keys of the unit in use: other units' values rerun nothing
     cfg = dict(FINETUNE, budget="epochs", epochs=1, tokens=None, save_fractions=[0.5])
     assert set(budget_settings(cfg)) == {"budget", "epochs", "save_fractions", "batch_size", "gradient_accumulation_steps"}
-    assert budget_settings(FINETUNE) == FINETUNE
+    spelled_out = dict(FINETUNE, budget="steps", epochs=None, tokens=None, save_fractions=None)
+    assert budget_settings(spelled_out) == budget_settings(FINETUNE) == FINETUNE  # as before `budget` existed

@@ -75,9 +75,12 @@ def budget_unit(finetune: dict) -> str:
 
 def budget_settings(finetune: dict) -> dict:
     """The finetune block without the keys of the budget units not in use, so that a rule's params (and
-    reruns) depend only on the values the training reads."""
-    unused = {k for u in BUDGET_UNITS if u != budget_unit(finetune) for k in BUDGET_KEYS[u]}
-    unused -= set(BUDGET_KEYS[budget_unit(finetune)])
+    reruns) depend only on the values the training reads; `budget: steps`, the default, is left out too, so
+    results of a config written before `budget` existed stay up to date."""
+    unit = budget_unit(finetune)
+    unused = {k for u in BUDGET_UNITS if u != unit for k in BUDGET_KEYS[u]} - set(BUDGET_KEYS[unit])
+    if unit == "steps":
+        unused.add("budget")
     return {k: v for k, v in finetune.items() if k not in unused}
 
 
