@@ -70,3 +70,12 @@ def test_figure_options_must_name_configured_methods_and_tasks():
     config["downstream"]["task_settings"] = {"rte": {"epochs": 10, "warmup": 3}}
     with pytest.raises(ConfigError, match=r"downstream\.task_settings\.rte\.warmup"):
         validate_config(config, SCHEMA)
+
+
+def test_budget_description_names_the_unit_for_figure_2():
+    from fairforget.method_config import budget_description
+
+    steps = budget_description({"max_steps": 200, "batch_size": 32, "max_length": 64})
+    assert "200 optimizer steps" in steps and "409,600 training tokens" in steps and "repeated" in steps
+    assert "3 passes" in budget_description({"budget": "epochs", "epochs": 3})
+    assert "1,000,000 training tokens" in budget_description({"budget": "tokens", "tokens": 1_000_000})

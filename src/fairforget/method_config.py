@@ -73,6 +73,20 @@ def budget_unit(finetune: dict) -> str:
     return unit
 
 
+def budget_description(finetune: dict) -> str:
+    """The training budget in words, for the captions of figures whose x axis is CDA size: with a fixed number
+    of steps the size axis is confounded with how often each sentence is repeated."""
+    unit = budget_unit(finetune)
+    if unit == "steps":
+        tokens = (finetune["max_steps"] * finetune["batch_size"] * finetune.get("gradient_accumulation_steps", 1)
+                  * finetune["max_length"])
+        return (f"a fixed budget of {finetune['max_steps']:,} optimizer steps per run (about {tokens:,} training "
+                f"tokens), whatever the CDA size: smaller subsets are repeated more often")
+    if unit == "epochs":
+        return f"{finetune['epochs']:g} passes over each run's CDA subset: larger subsets train for more steps"
+    return f"a fixed budget of {finetune['tokens']:,} training tokens per run, whatever the CDA size"
+
+
 def budget_settings(finetune: dict) -> dict:
     """The finetune block without the keys of the budget units not in use, so that a rule's params (and
     reruns) depend only on the values the training reads; `budget: steps`, the default, is left out too, so

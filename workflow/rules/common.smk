@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from fairforget.config import validate_config
 from fairforget.glue import GLUE_TASKS
-from fairforget.method_config import budget_settings, checkpoint_names, checkpoint_position, method_specs, wise_ft_sources
+from fairforget.method_config import budget_description, budget_settings, checkpoint_names, checkpoint_position, method_specs, wise_ft_sources
 from fairforget.resources import job_resources, model_parameters
 
 validate_config(config, str(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))

@@ -55,6 +55,7 @@ rule figure_stereotype_vs_size:
         "results/figures/stereotype_vs_size.json",
     params:
         figure=config["figures"]["stereotype_vs_size"],
+        budget=budget_description(config["finetune"]),  # the caption says which training budget made the sizes
     resources:
         **resources_for("default"),
     log:

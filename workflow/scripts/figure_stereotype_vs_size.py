@@ -16,7 +16,7 @@ caption = (f"Figure 2. {', '.join(label(c) for c in columns)} against CDA size f
            f"the metric's own bootstrap CI where it has one; for forgetting a paired bootstrap of checkpoint minus "
            f"base NLL over the same held-out sequences). Dashed: the base model. Forgetting columns are positive when "
            f"something was forgotten. Legend: OLS slope per doubling of the CDA data with its 95% CI (n/a with a "
-           f"single size).")
+           f"single size). Training budget: {snakemake.params.budget}.")
 numbers = stereotype_vs_size(df, fig["method"], columns, list(snakemake.output[:2]), caption=caption, dpi=fig["dpi"],
                              width=fig["width"], height=fig["height"])
 without_ci = numbers.pop("without_ci")
