@@ -108,3 +108,23 @@ def test_heldout_split_is_by_content_and_about_the_fraction():
     assert 0 <= heldout_key("x") < 1
     with pytest.raises(ValueError, match="corpus_heldout_fraction"):
         is_heldout("x", 1.0)
+
+
+def test_fetched_masked_lm_keeps_its_published_pooler(tmp_path):
+    """A BERT checkpoint with a pooler (as bert-base-uncased on the Hub) keeps it through fetch_model, which
+    saves a masked-LM class that has none; a local directory stands in for the Hub id."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, BertConfig, BertForPreTraining
+
+    from fairforget.modeling import train_wordpiece_tokenizer
+
+    tokenizer = train_wordpiece_tokenizer(["he is a nurse .", "she is a doctor ."] * 10, vocab_size=100,
+                                          max_length=16)
+    torch.manual_seed(0)
+    published = BertForPreTraining(BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1,
+                                              num_attention_heads=2, intermediate_size=32))
+    published.save_pretrained(tmp_path / "hub")
+    tokenizer.save_pretrained(tmp_path / "hub")
+    assert sources.fetch_model(str(tmp_path / "hub"), str(tmp_path / "base")) == "masked"
+    probe = AutoModelForSequenceClassification.from_pretrained(tmp_path / "base", num_labels=2)
+    assert torch.equal(probe.bert.pooler.dense.weight, published.bert.pooler.dense.weight)

@@ -321,7 +321,7 @@ def dynamics(df: pd.DataFrame, method: str, metrics: list[str], out_paths: list[
                     ax.fill_between(summary["step"], summary["low"], summary["high"], color=shade, alpha=0.15, lw=0)
                     numbers.setdefault(model, {}).setdefault(column, {})[str(size)] = summary["mean"].tolist()
                 ax.set_title(column if r == 0 else "", fontsize=8)
-                ax.set_xlabel("fine-tuning step (0 = base)")
+                ax.set_xlabel("fine-tuning step, or share of the budget (0 = base)")
                 ax.set_ylabel(f"{model}\n{label(column)}" if c == 0 else label(column), fontsize=6.5)
                 if r == 0 and c == 0:
                     ax.legend(loc="best")
@@ -330,6 +330,11 @@ def dynamics(df: pd.DataFrame, method: str, metrics: list[str], out_paths: list[
 
 
 # ---- figure 5 -------------------------------------------------------------------------------------------
+
+def checkpoint_step(step) -> int | float:
+    """A checkpoint's position: an optimizer step (budget: steps) or a share of the budget (epochs, tokens)."""
+    return int(step) if float(step).is_integer() else float(step)
+
 
 def pareto_front(bias: np.ndarray, utility: np.ndarray) -> np.ndarray:
     """Indices of the points no other point beats on both axes (lower bias, higher utility), by bias."""
@@ -364,7 +369,7 @@ def frontier(df: pd.DataFrame, stereotype: str, ideal: float, y: str, out_paths:
             ax.plot(bias[front], utility[front], "k-", lw=1.2, zorder=4, label="Pareto front")
             ax.scatter(bias[front], utility[front], facecolor="none", edgecolor="black", s=70, zorder=5)
             numbers[model] = [dict(method_label=method_label(data.loc[i]), size=int(data.loc[i, "size"]),
-                                   step=int(data.loc[i, "step"]), bias=float(bias[i]), score=float(utility[i]))
+                                   step=checkpoint_step(data.loc[i, "step"]), bias=float(bias[i]), score=float(utility[i]))
                               for i in front]
             ax.set_title(model)
             ax.set_xlabel(f"stereotype bias |{stereotype} − {ideal:g}|")

@@ -252,6 +252,7 @@ def fetch_model(hub_id: str, out_dir: str) -> str:
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
     from .modeling import model_kind
+    from .training import add_tensors
 
     try:
         config = AutoConfig.from_pretrained(hub_id)
@@ -267,4 +268,19 @@ def fetch_model(hub_id: str, out_dir: str) -> str:
     with atomic_path(out_dir, is_dir=True) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        if kind == "masked":
+            add_tensors(tmp, pretrained_pooler(hub_id, model.base_model_prefix))
     return kind
+
+
+def pretrained_pooler(hub_id: str, prefix: str) -> dict:
+    """The published pooler of a masked LM (bert.pooler.*, roberta.pooler.*), which the masked-LM class drops
+    on save: kept in the fetched base, every checkpoint carries it on and every GLUE probe, base included,
+    starts from it as the GLUE recipe does. {} for models without one (DistilBERT)."""
+    from transformers import AutoModel
+
+    encoder = AutoModel.from_pretrained(hub_id)
+    pooler = getattr(encoder, "pooler", None)
+    if pooler is None:
+        return {}
+    return {f"{prefix}.pooler.{name}": tensor.detach().clone() for name, tensor in pooler.state_dict().items()}
