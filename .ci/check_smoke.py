@@ -48,6 +48,14 @@ if not evaluation <= set(metrics.columns):
     problems.append(f"metrics.csv lacks evaluation columns {sorted(evaluation - set(metrics.columns))}")
 elif not (metrics.loc[metrics["method"] != "base", "lm_kl_base"] > 0).any():
     problems.append("KL(base || checkpoint) is zero for every checkpoint")
+# overall forgetting on WikiText and on the in-domain held-out slice, each with a paired CI; downstream_avg's CI
+for column in ("forgetting", "forgetting_indomain", "downstream_avg"):
+    low, high = metrics.get(f"{column}_ci_low"), metrics.get(f"{column}_ci_high")
+    if low is None or not ((low <= metrics[column] + 1e-9) & (metrics[column] <= high + 1e-9)).all():
+        problems.append(f"{column}: CI missing or not around the value")
+missing = json.load(open("results/figures/remedies.json")).get("without_ci")  # forgetting, downstream: both have one
+if missing:
+    problems.append(f"figure remedies: drawn without a CI: {missing}")
 corr = pd.read_csv("results/tables/correlations.csv")
 key = corr[(corr["x"] == "forgetting") & corr["group_by"].isin(["within_model", "model"])]
 if set(corr["method"]) != {"pearson", "spearman", "kendall"} or key[["r", "p", "ci_low", "ci_high"]].isna().any().any():
