@@ -79,3 +79,15 @@ def test_budget_description_names_the_unit_for_figure_2():
     assert "200 optimizer steps" in steps and "409,600 training tokens" in steps and "repeated" in steps
     assert "3 passes" in budget_description({"budget": "epochs", "epochs": 3})
     assert "1,000,000 training tokens" in budget_description({"budget": "tokens", "tokens": 1_000_000})
+
+
+def test_indomain_columns_need_the_indomain_evaluation():
+    """Disabling the in-domain scoring while a table or figure asks for its columns fails at parse time, not
+    after hours of training."""
+    config = merged()
+    config["evaluation"]["forgetting"]["indomain"] = False
+    config["analysis"]["x"] = [x for x in config["analysis"]["x"] if "indomain" not in x]
+    validate_config(config, SCHEMA)
+    config["figures"]["downstream_vs_forgetting"]["x"] = "forgetting_indomain"
+    with pytest.raises(ConfigError, match="figures.downstream_vs_forgetting.x.*indomain: true"):
+        validate_config(config, SCHEMA)

@@ -52,6 +52,18 @@ def validate_config(config: dict, schema_path: str) -> None:
                               f"{config['downstream']['tasks']} (or use avg)")
 
 
+    if not config["evaluation"]["forgetting"]["indomain"]:
+        analysis = config["analysis"]
+        used = {"analysis.x": analysis["x"], "analysis.partial.x": [analysis["partial"]["x"]],
+                "analysis.regression.predictors": analysis["regression"]["predictors"],
+                **{f"figures.{block}.{option}": [value] for block, options in figures.items()
+                   for option, value in options.items() if isinstance(value, str)}}
+        for key, columns in used.items():
+            indomain = [c for c in columns if "indomain" in c]
+            if indomain:
+                raise ConfigError(f"config key '{key}': {indomain} need evaluation.forgetting.indomain: true")
+
+
 def merged_config(paths) -> dict:
     """Config files merged the way `snakemake --configfile a b` merges them over the workflow's configfile:
     mappings key by key, everything else (lists included) replaced. `paths`: config.yaml first."""
