@@ -5,6 +5,8 @@ from __future__ import annotations
 import jsonschema
 import yaml
 
+from .method_config import checkpoint_names
+
 
 class ConfigError(ValueError):
     pass
@@ -28,12 +30,11 @@ def validate_config(config: dict, schema_path: str) -> None:
     if errors:
         lines = [f"  config key '{_key_path(e)}': {e.message}" for e in errors]
         raise ConfigError("invalid configuration:\n" + "\n".join(lines))
-    steps = config["finetune"]["save_steps"]
-    if max(steps) > config["finetune"]["max_steps"]:
-        raise ConfigError(
-            f"config key 'finetune.save_steps': step {max(steps)} is beyond "
-            f"finetune.max_steps={config['finetune']['max_steps']}"
-        )
+    try:  # the budget's own checks (save points within the budget), as the Snakefile will apply them
+        checkpoint_names(config["finetune"])
+    except ValueError as err:
+        key, _, message = str(err).partition(": ")
+        raise ConfigError(f"config key '{key}': {message}") from None
     if config["cda"]["min_words"] > config["cda"]["max_words"]:
         raise ConfigError("config key 'cda.min_words': larger than cda.max_words, so no sentence would qualify")
     names = [m["name"] for m in config["models"]]
