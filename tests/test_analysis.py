@@ -165,8 +165,8 @@ def test_downstream_avg_has_a_ci(tmp_path):
 
 
 def test_base_counts_once_per_model_whatever_the_training_seeds(tmp_path):
-    """evaluated_models lists the base model once per training seed, all naming the same result files: the
-    table keeps one base row per model, so no statistic counts it twice."""
+    """Entries that list the base model once per training seed (as evaluated_models did), all naming the same
+    result files: the table keeps one base row per model, so no statistic counts it twice."""
     base = make_entry(tmp_path, "m", "base", 0, 0, 4.0, 0.80)
     for s in (0, 1):
         (tmp_path / f"seed{s}").mkdir()

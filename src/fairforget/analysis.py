@@ -148,10 +148,10 @@ def metrics_table(entries: list[dict]) -> pd.DataFrame:
     return tables(entries)[0]
 
 
-def one_base_per_model(entries: list[dict]) -> list[dict]:
-    """The base model is evaluated once per model (results/eval/<model>/base), but evaluated_models lists it
-    once per training seed: keep the first (lowest seed), so that the tables and every statistic count the
-    base once per model. Base entries of one model naming different result files are an error."""
+def one_base_entry_per_model(entries: list[dict]) -> list[dict]:
+    """The base model is evaluated once per model (results/eval/<model>/base) and the workflow lists it once;
+    entries that repeat it per training seed (older workflows, hand-made lists) keep the first, so that the
+    tables and every statistic count the base once per model. Repeats naming other result files are an error."""
     kept: dict[str, dict] = {}
     out = []
     for e in entries:
@@ -170,8 +170,8 @@ def one_base_per_model(entries: list[dict]) -> list[dict]:
 def tables(entries: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(wide, long): the wide table of metrics_table, and the tidy long table with one row per
     (evaluated model, metric, downstream seed) holding per-seed downstream values and every other metric once.
-    One base row per model (one_base_per_model)."""
-    entries = one_base_per_model(entries)
+    One base row per model (one_base_entry_per_model)."""
+    entries = one_base_entry_per_model(entries)
     cache: dict = {}  # a run's result file holds all its checkpoints: parse it once
     downstream = [read_downstream(e, cache) for e in entries]
     df = pd.DataFrame([metrics_row(e, d, cache) for e, d in zip(entries, downstream)])

@@ -131,11 +131,12 @@ def finetune_inputs(wildcards):
 
 
 def evaluated_models():
-    """(model, method, size, seed, step, alpha, run, checkpoint) of every evaluated model, base first.
-    WiSE-FT models are the final step of their source method interpolated at each alpha."""
+    """(model, method, size, seed, step, alpha, run, checkpoint) of every evaluated model, base first (once per
+    model, under the first training seed: it is one observation). WiSE-FT models are the final step of their
+    source method interpolated at each alpha."""
     for model in MODELS:
+        yield dict(model=model, method="base", size=0, seed=SEEDS[0], step=0, alpha=None, run="base", checkpoint="base")
         for seed in SEEDS:
-            yield dict(model=model, method="base", size=0, seed=seed, step=0, alpha=None, run="base", checkpoint="base")
             for method in METHODS:
                 for size in SIZES:
                     run_path = f"{method}/size{size}/seed{seed}"
