@@ -248,16 +248,17 @@ def heldout_lm_loss(model, tokenizer, kind: str, texts: list[str], max_tokens: i
         measure = "causal_log_likelihood"
     else:
         raise ValueError(f"unknown model kind {kind!r} (masked or causal)")
-    flat_lp = np.concatenate([np.asarray(lp, dtype=float) for lp in logprobs])
-    nll = float(-flat_lp.mean())
+    per_sequence = [-np.asarray(lp, dtype=float) for lp in logprobs]  # token NLLs of each segment / window
+    flat = np.concatenate(per_sequence)
+    nll = float(flat.mean())
     result = {"metric": "heldout_lm_loss", "measure": measure, "nll": nll, "perplexity": math.exp(nll),
-              "nll_ci95": sequence_bootstrap_ci([-np.asarray(lp, dtype=float) for lp in logprobs]),
-              "n_tokens": int(flat_lp.size), "n_sequences": len(logprobs), "max_length": max_length,
+              "nll_ci95": sequence_bootstrap_ci(per_sequence),
+              "n_tokens": int(flat.size), "n_sequences": len(per_sequence), "max_length": max_length,
               "stride": stride,
-              # per scored sequence (segment / window): summed NLL and token count, so that forgetting
-              # (checkpoint minus base, same sequences) gets a paired CI
-              "per_sequence_nll": [float(-np.asarray(lp, dtype=float).sum()) for lp in logprobs],
-              "per_sequence_tokens": [len(lp) for lp in logprobs]}
+              # per scored sequence: summed NLL and token count, so that forgetting (checkpoint minus base,
+              # same sequences) gets a paired CI
+              "per_sequence_nll": [float(v.sum()) for v in per_sequence],
+              "per_sequence_tokens": [int(v.size) for v in per_sequence]}
     result.update(value=nll, ci95=result["nll_ci95"], n=result["n_tokens"], variant=measure)
     if kls is not None:
         result["kl_base"] = float(np.concatenate([np.asarray(k, dtype=float) for k in kls]).mean())
