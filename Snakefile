@@ -18,6 +18,7 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/downstream.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/docs.smk"
 
 
 rule all:
@@ -25,4 +26,5 @@ rule all:
         TABLES,
         STATISTICS,
         FIGURES,
+        PRETRAINING_FIGURE,
     default_target: True

@@ -16,6 +16,7 @@ def merged(*overlays):
 
 @pytest.mark.parametrize("overlays", [(), ("config/offline.yaml",), ("config/offline.yaml", "config/ci.yaml"),
                                       ("config/offline.yaml", "config/keynumbers.yaml"),
+                                      ("config/offline.yaml", "config/reproduce.yaml"),
                                       ("config/paper.yaml",)])
 def test_shipped_configs_are_valid(overlays):
     validate_config(merged(*overlays), SCHEMA)
@@ -91,3 +92,40 @@ def test_indomain_columns_need_the_indomain_evaluation():
     config["figures"]["downstream_vs_forgetting"]["x"] = "forgetting_indomain"
     with pytest.raises(ConfigError, match="figures.downstream_vs_forgetting.x.*indomain: true"):
         validate_config(config, SCHEMA)
+
+
+def test_scratch_recipe_per_model_overrides_the_shared_section():
+    from fairforget.config import scratch_settings
+
+    config = merged("config/offline.yaml", "config/reproduce.yaml")
+    validate_config(config, SCHEMA)
+    bert, llama = config["models"]
+    assert scratch_settings(config["scratch"], bert)["pre_layer_norm"] is True
+    assert scratch_settings(config["scratch"], llama)["pre_layer_norm"] is False  # the shared default
+    assert scratch_settings(config["scratch"], llama)["intermediate_size"] != config["scratch"]["intermediate_size"]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: c["models"][0].update(scratch={"hidden_size": 64}), r"models\.0\.scratch.*not a scratch model"),
+    (lambda c: c["models"][0].update(path="scratch", scratch={"hiden_size": 64}), r"models\.0\.scratch.*hiden_size"),
+    (lambda c: c["method_settings"]["cda"].update(sizes=[]), r"method_settings\.cda\.sizes"),
+])
+def test_per_model_and_per_method_keys_are_checked(change, message):
+    config = copy.deepcopy(merged())
+    change(config)
+    with pytest.raises(ConfigError, match=message):
+        validate_config(config, SCHEMA)
+
+
+def test_method_sizes_are_a_subset_and_wise_ft_follows_its_source():
+    from fairforget.method_config import method_sizes, method_specs
+
+    specs = method_specs(["cda", "replay", "wise_ft"], {"cda": {}, "replay": {"replay_ratio": 0.5, "sizes": [400]},
+                                                        "wise_ft": {"wise_ft": {"of": "cda", "alphas": [0.5]},
+                                                                    "sizes": [400]}})
+    assert method_sizes(specs, [100, 400]) == {"cda": [100, 400], "replay": [400], "wise_ft": [400]}
+    with pytest.raises(ValueError, match=r"method_settings\.replay\.sizes.*subset of cda\.sizes"):
+        method_sizes(specs, [100, 200])
+    specs["cda"]["sizes"] = [100]
+    with pytest.raises(ValueError, match=r"method_settings\.wise_ft\.sizes: 'cda' .*does not run at sizes \[400\]"):
+        method_sizes(specs, [100, 400])

@@ -179,3 +179,43 @@ def test_budget_errors_name_the_key():
     assert set(budget_settings(cfg)) == {"budget", "epochs", "save_fractions", "batch_size", "gradient_accumulation_steps"}
     spelled_out = dict(FINETUNE, budget="steps", epochs=None, tokens=None, save_fractions=None)
     assert budget_settings(spelled_out) == budget_settings(FINETUNE) == FINETUNE  # as before `budget` existed
+
+
+def test_heldout_curve_is_recorded_at_every_log_and_at_the_end(tiny_mlm, tmp_path):
+    from fairforget.training import HeldoutCurveCallback
+
+    model, tokenizer, texts = tiny_mlm
+    model = copy.deepcopy(model)
+    blocks = tokenize_blocks(tokenizer, texts, 16)
+    curve = HeldoutCurveCallback(lambda m: heldout_loss(m, tokenizer, blocks, "masked", 0.15, seed=1), 8 * 16)
+    train_lm(model, tokenizer, blocks, kind="masked", max_steps=25, batch_size=8, learning_rate=3e-3, seed=0,
+             mlm_probability=0.15, work_dir=str(tmp_path / "work"), logging_steps=10, callbacks=(curve,))
+    assert [r["step"] for r in curve.rows] == [10, 20, 25]
+    assert [r["tokens"] for r in curve.rows] == [1280, 2560, 3200]
+    assert all(r["train_loss"] is not None for r in curve.rows[:2]) and curve.rows[2]["train_loss"] is None
+    assert curve.rows[-1]["heldout_loss"] == pytest.approx(heldout_loss(model, tokenizer, blocks, "masked", 0.15,
+                                                                        seed=1))
+    assert curve.rows[-1]["heldout_loss"] < curve.rows[0]["heldout_loss"]
+
+
+def test_pre_layer_norm_bert_trains_and_loads_as_a_masked_lm(tiny_mlm, tmp_path):
+    """pre_layer_norm builds RoBERTa-PreLN: its positions start after the padding index, so usable_length must
+    leave that offset out or the longest input indexes past the position table."""
+    from fairforget.modeling import scratch_bert, usable_length
+
+    _, tokenizer, texts = tiny_mlm
+    model = scratch_bert(len(tokenizer), 32, 2, 2, 64, max_positions=16, seed=0, pre_layer_norm=True,
+                         pad_token_id=tokenizer.pad_token_id)
+    assert type(model).__name__ == "RobertaPreLayerNormForMaskedLM"
+    assert usable_length(model, 10_000) == 16
+    blocks = tokenize_blocks(tokenizer, texts, 16)
+    before = heldout_loss(model, tokenizer, blocks, "masked", 0.15, seed=1)
+    train_lm(model, tokenizer, blocks, kind="masked", max_steps=30, batch_size=8, learning_rate=3e-3, seed=0,
+             mlm_probability=0.15, work_dir=str(tmp_path / "work"))
+    assert heldout_loss(model, tokenizer, blocks, "masked", 0.15, seed=1) < before - 0.5
+    model.save_pretrained(tmp_path / "m")
+    tokenizer.save_pretrained(tmp_path / "m")
+    reloaded, _ = load_masked_lm(str(tmp_path / "m"))
+    batch = tokenizer(["he is a nurse " * 20], truncation=True, max_length=usable_length(reloaded, 10_000),
+                      return_tensors="pt")
+    assert reloaded(**batch).logits.shape[1] == 16

@@ -37,6 +37,10 @@ def validate_config(config: dict, schema_path: str) -> None:
         raise ConfigError(f"config key '{key}': {message}") from None
     if config["cda"]["min_words"] > config["cda"]["max_words"]:
         raise ConfigError("config key 'cda.min_words': larger than cda.max_words, so no sentence would qualify")
+    for i, model in enumerate(config["models"]):
+        if model.get("scratch") and model["path"] != "scratch":
+            raise ConfigError(f"config key 'models.{i}.scratch': {model['name']!r} is not a scratch model (path "
+                              f"{model['path']!r}); only models with path 'scratch' are pretrained in the pipeline")
     names = [m["name"] for m in config["models"]]
     if len(set(names)) != len(names):
         raise ConfigError(f"config key 'models': model names must be unique, got {names}")
@@ -63,6 +67,12 @@ def validate_config(config: dict, schema_path: str) -> None:
             indomain = [c for c in columns if "indomain" in c]
             if indomain:
                 raise ConfigError(f"config key '{key}': {indomain} need evaluation.forgetting.indomain: true")
+
+
+def scratch_settings(shared: dict, model: dict) -> dict:
+    """A scratch model's pretraining recipe: the shared `scratch` section with the model entry's own `scratch`
+    keys on top."""
+    return dict(shared) | (model.get("scratch") or {})
 
 
 def merged_config(paths) -> dict:

@@ -59,6 +59,18 @@ def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> int:
     return n
 
 
+def write_csv_rows(path: str | os.PathLike, rows: list[dict]) -> None:
+    """Atomically write rows (dicts with the same keys) as CSV with a header; None becomes an empty cell."""
+    import csv
+
+    if not rows:
+        raise ValueError(f"{path}: no rows to write")
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def read_jsonl(path: str | os.PathLike) -> Iterator[dict]:
     """Read JSON lines; a malformed line is reported with file and line number."""
     with open(path) as f:

@@ -15,8 +15,10 @@ def method_spec(name: str, spec: dict | None) -> dict:
     spec.setdefault("replay_ratio", 0.0)
     spec.setdefault("l2sp", 0.0)
     spec.setdefault("ewc", 0.0)
+    spec.setdefault("sizes", None)
     if spec.get("wise_ft"):
-        extra = sorted(k for k in spec if k not in ("wise_ft", "objective", "cda_mode", "replay_ratio", "l2sp", "ewc"))
+        extra = sorted(k for k in spec
+                       if k not in ("wise_ft", "objective", "cda_mode", "replay_ratio", "l2sp", "ewc", "sizes"))
         if extra or spec["objective"] != "cda" or spec["replay_ratio"] or spec["l2sp"] or spec["ewc"]:
             raise ValueError(f"method_settings.{name}: wise_ft interpolates another method's checkpoint and takes no "
                              f"training settings (found {extra or 'training settings'})")
@@ -36,6 +38,31 @@ def method_specs(names: list[str], settings: dict) -> dict[str, dict]:
     if "base" in names:
         raise ValueError("'base' names the base model's rows and cannot be a method")
     return {name: method_spec(name, settings[name]) for name in names}
+
+
+def training_settings(spec: dict) -> dict:
+    """The settings a fine-tuning job of this method uses: all but `sizes` (which runs exist, not how they train),
+    so that running a method at one more CDA size reruns nothing that exists."""
+    return {k: v for k, v in spec.items() if k != "sizes"}
+
+
+def method_sizes(specs: dict[str, dict], sizes: list[int]) -> dict[str, list[int]]:
+    """{method: the CDA sizes it runs at}: its `sizes` (a subset of cda.sizes, e.g. remedies compared at the
+    largest size only) or every size; a WiSE-FT method needs its source's final steps at each of its sizes."""
+    chosen = {}
+    for name, spec in specs.items():
+        own = spec.get("sizes")
+        if own is not None:
+            unknown = [s for s in own if s not in sizes]
+            if unknown or not own:
+                raise ValueError(f"method_settings.{name}.sizes: {own} must be a non-empty subset of cda.sizes {sizes}")
+        chosen[name] = [s for s in sizes if own is None or s in own]  # in cda.sizes order
+    for name, source in wise_ft_sources(specs).items():
+        missing = [s for s in chosen[name] if s not in chosen[source]]
+        if missing:
+            raise ValueError(f"method_settings.{name}.sizes: {source!r} (wise_ft.of) does not run at sizes {missing}; "
+                             f"it runs at {chosen[source]}")
+    return chosen
 
 
 def wise_ft_sources(specs: dict[str, dict]) -> dict[str, str]:

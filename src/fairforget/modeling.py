@@ -71,22 +71,25 @@ def train_scratch_tokenizer(architecture: str, texts: list[str], vocab_size: int
 
 
 def scratch_bert(vocab_size: int, hidden_size: int, num_layers: int, num_heads: int, intermediate_size: int,
-                 max_positions: int, seed: int, dropout: float = 0.1):
-    """A randomly initialised BertForMaskedLM of the given shape (seeded)."""
-    from transformers import BertConfig, BertForMaskedLM, set_seed
+                 max_positions: int, seed: int, dropout: float = 0.1, pre_layer_norm: bool = False,
+                 pad_token_id: int = 0):
+    """A randomly initialised masked LM of BERT's shape (seeded): BertForMaskedLM (post-LN), or with
+    pre_layer_norm RobertaPreLayerNormForMaskedLM, the same encoder with layer norm before each sublayer,
+    which leaves the unigram plateau that a small post-LN BERT sits on for thousands of steps."""
+    from transformers import (BertConfig, BertForMaskedLM, RobertaPreLayerNormConfig, RobertaPreLayerNormForMaskedLM,
+                              set_seed)
 
     set_seed(seed)
-    config = BertConfig(
-        vocab_size=vocab_size,
-        hidden_size=hidden_size,
-        num_hidden_layers=num_layers,
-        num_attention_heads=num_heads,
-        intermediate_size=intermediate_size,
-        max_position_embeddings=max_positions,
-        hidden_dropout_prob=dropout,
-        attention_probs_dropout_prob=dropout,
-    )
-    return BertForMaskedLM(config)
+    shape = dict(vocab_size=vocab_size, hidden_size=hidden_size, num_hidden_layers=num_layers,
+                 num_attention_heads=num_heads, intermediate_size=intermediate_size,
+                 hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
+    if pre_layer_norm:
+        # RoBERTa numbers positions from pad_token_id + 1: the table needs that many more rows; two segment
+        # types as BERT, so [CLS] a [SEP] b [SEP] pairs keep their token_type_ids
+        return RobertaPreLayerNormForMaskedLM(RobertaPreLayerNormConfig(
+            **shape, max_position_embeddings=max_positions + pad_token_id + 1, pad_token_id=pad_token_id,
+            type_vocab_size=2))
+    return BertForMaskedLM(BertConfig(**shape, max_position_embeddings=max_positions))
 
 
 def scratch_llama(tokenizer, hidden_size: int, num_layers: int, num_heads: int, intermediate_size: int,
@@ -119,7 +122,8 @@ def scratch_model(architecture: str, tokenizer, cfg: dict):
                  dropout=cfg["dropout"])
     if architecture == "llama":
         return scratch_llama(tokenizer, **shape)
-    return scratch_bert(len(tokenizer), **shape)
+    return scratch_bert(len(tokenizer), **shape, pre_layer_norm=cfg.get("pre_layer_norm", False),
+                        pad_token_id=tokenizer.pad_token_id)
 
 
 def load_masked_lm(path: str):
@@ -168,9 +172,19 @@ def load_lm(path: str, device: torch.device | None = None, **config_overrides):
     return model, tokenizer, kind
 
 
+# model types that number positions from pad_token_id + 1 (their table has that many rows more than usable)
+PADDING_OFFSET_POSITIONS = ("roberta", "roberta-prelayernorm", "xlm-roberta", "camembert", "longformer")
+
+
 def usable_length(model, requested: int) -> int:
     """`requested` capped at the positions the model has (tiny scratch models know only their training length)."""
-    return min(requested, getattr(model.config, "max_position_embeddings", None) or requested)
+    config = model.config
+    positions = getattr(config, "max_position_embeddings", None)
+    if not positions:
+        return requested
+    if config.model_type in PADDING_OFFSET_POSITIONS:
+        positions -= (config.pad_token_id or 0) + 1
+    return min(requested, positions)
 
 
 def mlm_head(model) -> torch.nn.Module | None:

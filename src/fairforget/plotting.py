@@ -378,3 +378,29 @@ def frontier(df: pd.DataFrame, stereotype: str, ideal: float, y: str, out_paths:
             ax.legend(loc="best")
         save(fig, out_paths, caption, dpi, width)
     return numbers
+
+
+def pretraining_curves(curves: dict[str, pd.DataFrame], metrics: dict[str, dict], out_paths: list[str], *,
+                       caption: str, dpi: int, width: float, height: float) -> dict:
+    """The base models' pretraining: a panel per scratch model, train and held-out loss against tokens seen,
+    the held-out unigram entropy (a model that ignores context) and its final held-out loss; returns the
+    numbers drawn, with how far below the unigram line each model ended."""
+    fig, axes = _panels(len(curves), width, height, squeeze_rows=True)
+    numbers = {}
+    for ax, (model, curve) in zip(axes, curves.items()):
+        tokens = curve["tokens"] / 1e6
+        ax.plot(tokens, curve["train_loss"], "-", color="tab:blue", lw=1, label="train (interval mean)")
+        ax.plot(tokens, curve["heldout_loss"], "o-", color="tab:orange", ms=2.5, lw=1, label="held-out")
+        unigram = metrics[model]["unigram_heldout_loss"]
+        ax.axhline(unigram, color="black", ls="--", lw=1, label=f"unigram entropy {unigram:.2f}")
+        final = metrics[model]["heldout_loss"]
+        ax.axhline(final, color="tab:orange", ls=":", lw=1, label=f"final held-out {final:.2f}")
+        ax.set_title(f"{model} ({metrics[model]['kind']} LM, {metrics[model]['parameters'] / 1e6:.1f}M parameters)")
+        ax.set_xlabel("training tokens (millions)")
+        ax.set_ylabel("loss (nats per token)")
+        ax.legend(loc="upper right")
+        numbers[model] = {"final_heldout_loss": final, "unigram_heldout_loss": unigram,
+                          "below_unigram": unigram - final, "train_tokens": int(curve["tokens"].iloc[-1]),
+                          "curve": curve.to_dict("list")}
+    save(fig, out_paths, caption, dpi, width)
+    return numbers

@@ -197,6 +197,31 @@ class ThroughputCallback(TrainerCallback):
         self.tokens_per_second = rate * self.tokens_per_step if rate else None
 
 
+class HeldoutCurveCallback(TrainerCallback):
+    """Held-out loss at every Trainer log (train_lm's logging_steps) and at the end, beside the train loss the
+    Trainer logged for the same interval: the pretraining curve that shows whether a base model converged."""
+
+    def __init__(self, evaluate, tokens_per_step: int):
+        self.evaluate, self.tokens_per_step = evaluate, tokens_per_step
+        self.rows: list[dict] = []
+
+    def _record(self, state, model, train_loss):
+        heldout = self.evaluate(model)
+        model.train()
+        self.rows.append({"step": state.global_step, "tokens": state.global_step * self.tokens_per_step,
+                          "train_loss": train_loss, "heldout_loss": heldout})
+        log.info("step %d (%.2fM tokens): train loss %s, held-out loss %.4f", state.global_step,
+                 state.global_step * self.tokens_per_step / 1e6, train_loss, heldout)
+
+    def on_log(self, args, state, control, logs=None, model=None, **kwargs):
+        if "loss" in (logs or {}):  # not the Trainer's closing summary
+            self._record(state, model, float(logs["loss"]))
+
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        if not self.rows or self.rows[-1]["step"] != state.global_step:
+            self._record(state, model, None)
+
+
 def newest_complete_checkpoint(work_dir: str) -> str | None:
     """The newest Trainer checkpoint that was written to the end (trainer_state.json is its last file);
     a partial one, from a run killed while saving, is removed."""

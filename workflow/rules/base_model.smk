@@ -8,7 +8,9 @@ rule train_tokenizer:
     output:
         directory("results/models/{model}/tokenizer"),
     params:
-        scratch={k: config["scratch"][k] for k in ("vocab_size", "max_length", "seed", "heldout_fraction", "max_corpus_rows")},
+        scratch=lambda wildcards: {
+            k: SCRATCH_SETTINGS[wildcards.model][k] for k in ("vocab_size", "max_length", "seed", "heldout_fraction", "max_corpus_rows")
+        },
         architecture=lambda wildcards: SCRATCH_ARCHITECTURES[wildcards.model],
     wildcard_constraints:
         model=alternatives(SCRATCH_MODELS),
@@ -31,8 +33,9 @@ rule pretrain_scratch:
     output:
         model=directory("results/models/{model}/base"),
         metrics="results/models/{model}/pretrain_metrics.json",
+        curve="results/models/{model}/pretrain_curve.csv",
     params:
-        scratch=config["scratch"],
+        scratch=lambda wildcards: SCRATCH_SETTINGS[wildcards.model],
         architecture=lambda wildcards: SCRATCH_ARCHITECTURES[wildcards.model],
     wildcard_constraints:
         model=alternatives(SCRATCH_MODELS),

@@ -1,3 +1,5 @@
+import hashlib
+import json
 import re
 import sys
 from pathlib import Path
@@ -6,9 +8,10 @@ from pathlib import Path
 # appends this sys.path to the job's, so jobs in a conda env (--sdm conda) or on a cluster node import it too.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from fairforget.config import validate_config
+from fairforget.config import scratch_settings, validate_config
 from fairforget.glue import GLUE_TASKS
-from fairforget.method_config import budget_description, budget_settings, checkpoint_names, checkpoint_position, method_specs, wise_ft_sources
+from fairforget.method_config import (budget_description, budget_settings, checkpoint_names, checkpoint_position, method_sizes,
+                                      method_specs, training_settings, wise_ft_sources)
 from fairforget.resources import job_resources, model_parameters
 
 validate_config(config, str(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
@@ -18,6 +21,9 @@ ENVS = {"torch": "../../envs/torch.yaml", "analysis": "../../envs/analysis.yaml"
 MODELS = {m["name"]: m["path"] for m in config["models"]}
 SCRATCH_MODELS = [name for name, path in MODELS.items() if path == "scratch"]
 SCRATCH_ARCHITECTURES = {m["name"]: m.get("architecture", "bert") for m in config["models"] if m["path"] == "scratch"}
+# each scratch model's pretraining recipe: the shared `scratch` section with the model's own `scratch` keys on top
+# (a masked and a causal LM converge under different recipes), so changing one model's recipe reruns only its jobs
+SCRATCH_SETTINGS = {m["name"]: scratch_settings(config["scratch"], m) for m in config["models"] if m["path"] == "scratch"}
 LOCAL_MODELS = {name: path for name, path in MODELS.items() if path != "scratch" and Path(path).is_dir()}
 HUB_MODELS = [name for name in MODELS if name not in SCRATCH_MODELS and name not in LOCAL_MODELS]
 SIZES = config["cda"]["sizes"]
@@ -26,6 +32,7 @@ METHOD_SPECS = method_specs(config["methods"], config["method_settings"])
 WISE_SOURCES = wise_ft_sources(METHOD_SPECS)  # WiSE-FT method -> the trained method it interpolates
 METHODS = list(METHOD_SPECS)
 TRAINED_METHODS = [m for m in METHODS if m not in WISE_SOURCES]
+METHOD_SIZES = method_sizes(METHOD_SPECS, SIZES)  # method -> the CDA sizes it runs at (method_settings.<m>.sizes)
 # a fine-tuning run's checkpoints: step<N> for a step budget, frac<f> (share of the budget) for epochs/tokens
 CHECKPOINTS = checkpoint_names(config["finetune"])
 FINAL_CHECKPOINT = CHECKPOINTS[-1]
@@ -138,7 +145,7 @@ def evaluated_models():
         yield dict(model=model, method="base", size=0, seed=SEEDS[0], step=0, alpha=None, run="base", checkpoint="base")
         for seed in SEEDS:
             for method in METHODS:
-                for size in SIZES:
+                for size in METHOD_SIZES[method]:
                     run_path = f"{method}/size{size}/seed{seed}"
                     for name in run_checkpoints(model, run_path):  # step<N>, frac<f> or alpha<a>
                         alpha = float(name.removeprefix("alpha")) if name.startswith("alpha") else None
@@ -164,7 +171,9 @@ def resources_for(kind):
     return job_resources(config["resources"][kind])
 
 
-MODEL_PARAMETERS = {m["name"]: model_parameters(m, config["scratch"], base_model_dir(m["name"])) for m in config["models"]}
+MODEL_PARAMETERS = {
+    m["name"]: model_parameters(m, scratch_settings(config["scratch"], m), base_model_dir(m["name"])) for m in config["models"]
+}
 
 
 def model_resources(kind):
@@ -208,3 +217,24 @@ def metric_files():
     for e in metric_entries():
         files += [e[k] for k in keys if e[k]] + [p for seeds in e["downstream"].values() for p in seeds.values()]
     return list(dict.fromkeys(files))
+
+
+# ---- docs_results (workflow/rules/docs.smk) ----
+
+def docs_lm_keys():
+    """(model, method, seed, alpha, checkpoint) and lm_loss.json of each final checkpoint at the remedies size:
+    finding 3 compares remedy and reference NLLs sequence by sequence."""
+    size = config["figures"]["remedies"]["size"] or max(SIZES)
+    keys, files = [], []
+    for e in metric_entries():
+        if e["method"] != "base" and e["size"] == size and (e["alpha"] is not None or e["checkpoint"] == FINAL_CHECKPOINT):
+            keys.append((e["model"], e["method"], e["seed"], e["alpha"], e["checkpoint"]))
+            files.append(e["lm"])
+    return keys, files
+
+
+def model_family(name):
+    """How the findings table names a model: scratch models by their kind of LM, others by their path."""
+    if name in SCRATCH_MODELS:
+        return f"{name} ({'causal' if SCRATCH_ARCHITECTURES[name] == 'llama' else 'masked'} LM)"
+    return f"{name} ({MODELS[name]})"

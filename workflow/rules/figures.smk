@@ -4,6 +4,8 @@
 
 FIGURE_NAMES = ["downstream_vs_forgetting", "stereotype_vs_size", "remedies", "dynamics", "frontier"]
 FIGURES = expand("results/figures/{name}.{ext}", name=FIGURE_NAMES, ext=["png", "pdf", "json"])
+# the scratch base models' pretraining curves, when there are scratch models
+PRETRAINING_FIGURE = expand("results/figures/pretraining.{ext}", ext=["png", "pdf", "json"]) if SCRATCH_MODELS else []
 
 
 # seconds of matplotlib each: on a cluster they run on the submit host, not through the queue
@@ -13,6 +15,7 @@ localrules:
     figure_remedies,
     figure_dynamics,
     figure_frontier,
+    figure_pretraining,
 
 
 rule figure_downstream_vs_forgetting:
@@ -144,3 +147,31 @@ rule figure_frontier:
         ENVS["analysis"]
     script:
         "../scripts/figure_frontier.py"
+
+
+rule figure_pretraining:
+    input:
+        curves=expand("results/models/{model}/pretrain_curve.csv", model=SCRATCH_MODELS),
+        metrics=expand("results/models/{model}/pretrain_metrics.json", model=SCRATCH_MODELS),
+    output:
+        report(
+            "results/figures/pretraining.png",
+            caption="../report/figure_pretraining.rst",
+            category="Figures",
+            labels={"figure": "0 base-model pretraining"},
+        ),
+        "results/figures/pretraining.pdf",
+        "results/figures/pretraining.json",
+    params:
+        models=SCRATCH_MODELS,
+        figure=config["figures"]["pretraining"],
+    resources:
+        **resources_for("default"),
+    log:
+        "results/logs/figure_pretraining.log",
+    benchmark:
+        "results/benchmarks/figure_pretraining.tsv"
+    conda:
+        ENVS["analysis"]
+    script:
+        "../scripts/figure_pretraining.py"

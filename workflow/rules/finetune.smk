@@ -51,7 +51,7 @@ rule finetune:
         checkpoints=[directory(f"results/models/{{model}}/{{method}}/size{{size}}/seed{{seed}}/{name}") for name in CHECKPOINTS],
         metrics="results/models/{model}/{method}/size{size}/seed{seed}/train_metrics.json",
     params:
-        method=lambda wildcards: METHOD_SPECS[wildcards.method],
+        method=lambda wildcards: training_settings(METHOD_SPECS[wildcards.method]),
         # the keys of the budget unit in use only: changing another unit's value reruns nothing
         finetune=budget_settings(config["finetune"]),
         checkpoints=CHECKPOINTS,  # step<N> (budget: steps) or frac<f> (epochs, tokens), see method_config

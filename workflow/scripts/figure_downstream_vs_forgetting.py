@@ -20,5 +20,5 @@ caption = (f"Figure 1. {label(y).capitalize()} against {label(fig['x'])} for eve
            f"Held-out NLL: {', '.join(sorted(df['lm_measure'].unique()))} on WikiText-103 test text.")
 numbers = downstream_vs_forgetting(df, fig["x"], y, boot, list(snakemake.output[:2]), caption=caption,
                                    dpi=fig["dpi"], width=fig["width"], height=fig["height"])
-write_json(snakemake.output[2], {"x": fig["x"], "y": y, "pearson_by_model": numbers})
+write_json(snakemake.output[2], {"x": fig["x"], "y": y, "pearson_by_model": numbers, "caption": caption})
 log.info("figure 1: %s", numbers)

@@ -16,5 +16,5 @@ caption = (f"Figure 4. Training dynamics of '{fig['method']}': {', '.join(fig['m
            f"seeds or the metric's own CI allow.")
 numbers = dynamics(df, fig["method"], fig["metrics"], list(snakemake.output[:2]), caption=caption, dpi=fig["dpi"],
                    width=fig["width"], height=fig["height"])
-write_json(snakemake.output[2], {"method": fig["method"], "by_model": numbers})
+write_json(snakemake.output[2], {"method": fig["method"], "by_model": numbers, "caption": caption})
 log.info("figure 4: %d models x %d metrics", len(numbers), len(fig["metrics"]))

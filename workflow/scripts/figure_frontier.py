@@ -17,5 +17,6 @@ caption = (f"Figure 5. Fairness-utility frontier: stereotype bias |{fig['stereot
            f"beats on both axes.")
 numbers = frontier(df, fig["stereotype"], fig["ideal"], y, list(snakemake.output[:2]), caption=caption,
                    dpi=fig["dpi"], width=fig["width"], height=fig["height"])
-write_json(snakemake.output[2], {"stereotype": fig["stereotype"], "ideal": fig["ideal"], "y": y, "pareto": numbers})
+write_json(snakemake.output[2], {"stereotype": fig["stereotype"], "ideal": fig["ideal"], "y": y, "pareto": numbers,
+                                 "caption": caption})
 log.info("figure 5 Pareto fronts: %s", numbers)

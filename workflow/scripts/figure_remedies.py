@@ -25,5 +25,5 @@ numbers = remedies(df, size, y, fig["reference"], list(snakemake.output[:2]), ca
                    width=fig["width"], height=fig["height"])
 without_ci = numbers.pop("without_ci")
 write_json(snakemake.output[2], {"size": size, "y": y, "reference": fig["reference"], "by_model": numbers,
-                                 "without_ci": without_ci})
+                                 "without_ci": without_ci, "caption": caption})
 log.info("figure 3: %s", numbers)

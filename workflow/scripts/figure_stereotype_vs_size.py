@@ -20,6 +20,7 @@ caption = (f"Figure 2. {', '.join(label(c) for c in columns)} against CDA size f
 numbers = stereotype_vs_size(df, fig["method"], columns, list(snakemake.output[:2]), caption=caption, dpi=fig["dpi"],
                              width=fig["width"], height=fig["height"])
 without_ci = numbers.pop("without_ci")
-write_json(snakemake.output[2], {"method": fig["method"], "metrics": numbers, "without_ci": without_ci})
+write_json(snakemake.output[2], {"method": fig["method"], "metrics": numbers, "without_ci": without_ci,
+                                 "caption": caption})
 log.info("figure 2 slopes per doubling: %s", {c: {m: v["slope_per_doubling"]["slope"] for m, v in per.items()}
                                               for c, per in numbers.items()})
