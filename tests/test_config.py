@@ -99,10 +99,12 @@ def test_scratch_recipe_per_model_overrides_the_shared_section():
 
     config = merged("config/offline.yaml", "config/reproduce.yaml")
     validate_config(config, SCHEMA)
-    bert, llama = config["models"]
-    assert scratch_settings(config["scratch"], bert)["pre_layer_norm"] is True
-    assert scratch_settings(config["scratch"], llama)["pre_layer_norm"] is False  # the shared default
-    assert scratch_settings(config["scratch"], llama)["intermediate_size"] != config["scratch"]["intermediate_size"]
+    encoder, llama = config["models"]
+    assert encoder["architecture"] == "modernbert" and llama["architecture"] == "llama"
+    assert scratch_settings(config["scratch"], encoder)["intermediate_size"] == 512
+    assert scratch_settings(config["scratch"], llama)["intermediate_size"] == 704
+    assert config["scratch"]["intermediate_size"] == 1024  # the shared value, which neither uses
+    assert scratch_settings(config["scratch"], llama)["hidden_size"] == config["scratch"]["hidden_size"]
 
 
 @pytest.mark.parametrize("change, message", [

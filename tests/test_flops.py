@@ -1,9 +1,10 @@
 import pytest
 import torch
-from transformers import (BertConfig, BertForMaskedLM, LlamaConfig, LlamaForCausalLM, RobertaPreLayerNormConfig,
-                          RobertaPreLayerNormForMaskedLM)
+from transformers import (BertConfig, BertForMaskedLM, LlamaConfig, LlamaForCausalLM, ModernBertConfig,
+                          ModernBertForMaskedLM, RobertaPreLayerNormConfig, RobertaPreLayerNormForMaskedLM)
 
 from fairforget.flops import model_flops_per_token, parameter_counts, training_flops_per_token
+from fairforget.modeling import mlm_head
 
 D, HEADS, FFN, VOCAB, POSITIONS, LAYERS, T = 8, 2, 12, 50, 16, 2, 16
 SHAPE = dict(vocab_size=VOCAB, hidden_size=D, num_hidden_layers=LAYERS, num_attention_heads=HEADS,
@@ -54,10 +55,14 @@ def embedding_tables(model) -> list[torch.nn.Parameter]:
     return list(tables.values())
 
 
+MODERNBERT_IDS = dict(pad_token_id=0, cls_token_id=1, sep_token_id=2, bos_token_id=1, eos_token_id=2)  # within VOCAB
 MODELS = {
     "bert": lambda: BertForMaskedLM(BertConfig(**SHAPE)),
     "roberta-prelayernorm": lambda: RobertaPreLayerNormForMaskedLM(RobertaPreLayerNormConfig(
         **dict(SHAPE, max_position_embeddings=POSITIONS + 2), type_vocab_size=2)),  # as scratch_bert builds it
+    "modernbert": lambda: ModernBertForMaskedLM(ModernBertConfig(**SHAPE, **MODERNBERT_IDS, global_attn_every_n_layers=1)),
+    "modernbert-biases": lambda: ModernBertForMaskedLM(ModernBertConfig(
+        **SHAPE, **MODERNBERT_IDS, norm_bias=True, attention_bias=True, mlp_bias=True, classifier_bias=True)),
     "llama": lambda: LlamaForCausalLM(LlamaConfig(**SHAPE, num_key_value_heads=HEADS, tie_word_embeddings=True)),
     "llama-gqa-untied-biases": lambda: LlamaForCausalLM(LlamaConfig(
         **SHAPE, num_key_value_heads=1, tie_word_embeddings=False, attention_bias=True, mlp_bias=True)),
@@ -71,7 +76,7 @@ def test_parameter_counts_match_the_model(name):
     total = sum(p.numel() for p in model.parameters())
     assert counts["total"] == total
     assert counts["non_embedding"] == total - sum(p.numel() for p in embedding_tables(model))
-    head_module = getattr(model, "cls", None) or model.lm_head
+    head_module = mlm_head(model)  # BERT's cls, RoBERTa's and Llama's lm_head, ModernBERT's head + decoder
     decoder = model.get_output_embeddings().weight
     head = sum(p.numel() for p in head_module.parameters() if p is not decoder)
     assert counts["head"] == head

@@ -219,3 +219,25 @@ def test_pre_layer_norm_bert_trains_and_loads_as_a_masked_lm(tiny_mlm, tmp_path)
     batch = tokenizer(["he is a nurse " * 20], truncation=True, max_length=usable_length(reloaded, 10_000),
                       return_tensors="pt")
     assert reloaded(**batch).logits.shape[1] == 16
+
+
+def test_modernbert_scores_masked_positions_with_its_own_head(tiny_mlm, tmp_path):
+    """ModernBERT's vocabulary head is head + decoder: logits at the masked positions only must equal the full
+    forward pass's, and training through them must lower the held-out loss."""
+    from fairforget.modeling import logits_at, mlm_head, scratch_model
+
+    _, tokenizer, texts = tiny_mlm
+    cfg = dict(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=32, max_length=16, seed=0, dropout=0.0)
+    model = scratch_model("modernbert", tokenizer, cfg).eval()
+    assert type(model).__name__ == "ModernBertForMaskedLM" and mlm_head(model) is not None
+    blocks = tokenize_blocks(tokenizer, texts, 16)
+    ids = torch.tensor(blocks[:2])
+    rows, cols = torch.tensor([0, 1, 1]), torch.tensor([3, 0, 7])
+    with torch.no_grad():
+        full = model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits[rows, cols]
+        sparse = logits_at(model, ids, torch.ones_like(ids), rows, cols)
+    torch.testing.assert_close(sparse, full)
+    before = heldout_loss(model, tokenizer, blocks, "masked", 0.15, seed=1)
+    train_lm(model, tokenizer, blocks, kind="masked", max_steps=30, batch_size=8, learning_rate=3e-3, seed=0,
+             mlm_probability=0.15, work_dir=str(tmp_path / "work"))
+    assert heldout_loss(model, tokenizer, blocks, "masked", 0.15, seed=1) < before - 0.5

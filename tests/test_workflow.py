@@ -123,6 +123,38 @@ def test_tables_and_figure(workdir):
     assert numbers["pearson_by_model"]["scratch-bert"]["n"] == 4
 
 
+def test_pretraining_curve_and_figure(workdir):
+    curve = pd.read_csv(workdir / "results/models/scratch-bert/pretrain_curve.csv")
+    assert list(curve["step"]) == [30] and curve["tokens"].iloc[-1] == 30 * 16 * 32  # eval_every 500 > max_steps
+    assert curve["unigram_heldout_loss"].nunique() == 1
+    numbers = json.loads((workdir / "results/figures/pretraining.json").read_text())
+    assert numbers["caption"].startswith("Pretraining of the offline base models")
+    assert (workdir / "results/figures/pretraining.png").stat().st_size > 1000
+
+
+def test_docs_results_writes_findings_figures_and_the_readme_block(workdir):
+    shutil.copy(REPO / "README.md", workdir / "README.md")
+    (workdir / "docs.yaml").write_text(yaml.safe_dump({"docs_results": {"out_dir": "docs_out", "base_tasks": ["stsb"]}}))
+    snakemake(workdir, "docs_results", overlays=["docs.yaml"])
+    out = workdir / "docs_out"
+    table = pd.read_csv(out / "findings.csv")
+    assert list(table["finding"].astype(str)) == ["1", "2", "2", "2", "2", "3", "3"]  # wise_ft vs cda: 2 rows
+    assert table["verdict"].str.match(r"^(supported|contradicted|inconclusive at this scale)").all()
+    one = table.iloc[0]
+    assert one["n"] == 4 and one["family"] == "scratch-bert (masked LM)"
+    findings_md = (out / "findings.md").read_text()
+    readme = (workdir / "README.md").read_text()
+    block = readme.split("<!-- findings:start -->", 1)[1].split("<!-- findings:end -->", 1)[0]
+    assert findings_md in block and "not generated yet" not in block
+    assert (REPO / "README.md").read_text().count("<!-- findings:start -->") == 1
+    provenance = json.loads((out / "provenance.json").read_text())
+    assert re.fullmatch(r"[0-9a-f]{64}", provenance["config_sha256"])
+    base = pd.read_csv(out / "base_glue.csv")
+    assert list(base["task"]) == ["stsb"] and base["baseline"].iloc[0] == 0.0
+    assert (out / "pretraining.png").stat().st_size > 1000 and (out / "frontier.png").stat().st_size > 1000
+    assert "![pretraining](pretraining.png)" in (out / "README.md").read_text()
+
+
 def test_indomain_heldout_text_is_never_trained_on(workdir, data_dir):
     """Pretraining, CDA and replay read only the corpus' training part; the held-out slice is the rest."""
     from fairforget.sources import read_texts

@@ -66,9 +66,18 @@ def parameter_counts(config) -> dict[str, int]:
         body = n_layers * (attention + mlp + 2 * d) + d  # two RMSNorms a layer, the final one
         head = 0
         embedding = vocab * d * (1 if config.tie_word_embeddings else 2)
+    elif config.model_type == "modernbert":
+        norm = d * (2 if config.norm_bias else 1)  # LayerNorms without bias by default
+        attention = d * 3 * d + d * d + (3 * d + d if config.attention_bias else 0)  # fused Wqkv, Wo
+        mlp = d * 2 * ffn + ffn * d + (2 * ffn + d if config.mlp_bias else 0)  # GeGLU Wi (two halves), Wo
+        # two norms a layer, but none before the first layer's attention (the embeddings' norm precedes it),
+        # and a final norm: n_layers * 2 - 1 + 1 + 1
+        body = n_layers * (attention + mlp + 2 * norm) + norm
+        head = d * d + (d if config.classifier_bias else 0) + norm + (vocab if config.decoder_bias else 0)
+        embedding = vocab * d * (1 if config.tie_word_embeddings else 2)
     else:
         raise ValueError(f"no parameter count for model_type {config.model_type!r}; "
-                         "expected bert, roberta-prelayernorm or llama")
+                         "expected bert, roberta-prelayernorm, modernbert or llama")
     return {"embedding": embedding, "body": body, "head": head, "non_embedding": body + head,
             "total": embedding + body + head}
 

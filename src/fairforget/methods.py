@@ -18,7 +18,8 @@ from .method_config import method_spec, method_specs, wise_ft_sources  # noqa: F
 log = logging.getLogger(__name__)
 
 # config attributes that hold each kind of dropout, by architecture family
-HIDDEN_DROPOUT_KEYS = ("hidden_dropout_prob", "hidden_dropout", "resid_pdrop", "embd_pdrop")
+HIDDEN_DROPOUT_KEYS = ("hidden_dropout_prob", "hidden_dropout", "resid_pdrop", "embd_pdrop", "mlp_dropout",
+                       "embedding_dropout")  # BERT, ..., GPT-2, ModernBERT
 ATTENTION_DROPOUT_KEYS = ("attention_probs_dropout_prob", "attention_dropout", "attn_pdrop")
 
 

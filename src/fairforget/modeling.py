@@ -62,12 +62,13 @@ def train_bpe_tokenizer(texts: Iterable[str], vocab_size: int, max_length: int):
 
 
 def train_scratch_tokenizer(architecture: str, texts: list[str], vocab_size: int, max_length: int):
-    """The tokenizer a scratch model of this architecture is trained with."""
-    if architecture == "bert":
+    """The tokenizer a scratch model of this architecture is trained with (ModernBERT: BERT's WordPiece; the
+    segment ids it returns are ignored by ModernBERT, which has no segment embedding)."""
+    if architecture in ("bert", "modernbert"):
         return train_wordpiece_tokenizer(texts, vocab_size, max_length)
     if architecture == "llama":
         return train_bpe_tokenizer(texts, vocab_size, max_length)
-    raise ValueError(f"unknown scratch architecture {architecture!r}; expected 'bert' or 'llama'")
+    raise ValueError(f"unknown scratch architecture {architecture!r}; expected 'bert', 'modernbert' or 'llama'")
 
 
 def scratch_bert(vocab_size: int, hidden_size: int, num_layers: int, num_heads: int, intermediate_size: int,
@@ -90,6 +91,26 @@ def scratch_bert(vocab_size: int, hidden_size: int, num_layers: int, num_heads: 
             **shape, max_position_embeddings=max_positions + pad_token_id + 1, pad_token_id=pad_token_id,
             type_vocab_size=2))
     return BertForMaskedLM(BertConfig(**shape, max_position_embeddings=max_positions))
+
+
+def scratch_modernbert(tokenizer, hidden_size: int, num_layers: int, num_heads: int, intermediate_size: int,
+                       max_positions: int, seed: int, dropout: float = 0.0):
+    """A randomly initialised ModernBertForMaskedLM (seeded): pre-LN, rotary positions, GeGLU (intermediate_size
+    per gate half), global attention in every layer at these lengths. Rotary positions make the local attention
+    a masked token needs learnable at once; a small BERT with learned absolute positions sits on the unigram
+    plateau for thousands of steps."""
+    from transformers import ModernBertConfig, ModernBertForMaskedLM, set_seed
+
+    set_seed(seed)
+    config = ModernBertConfig(
+        vocab_size=len(tokenizer), hidden_size=hidden_size, num_hidden_layers=num_layers,
+        num_attention_heads=num_heads, intermediate_size=intermediate_size, max_position_embeddings=max_positions,
+        global_attn_every_n_layers=1, local_attention=max_positions, hidden_activation="gelu",
+        embedding_dropout=dropout, mlp_dropout=dropout, attention_dropout=dropout,
+        pad_token_id=tokenizer.pad_token_id, cls_token_id=tokenizer.cls_token_id, sep_token_id=tokenizer.sep_token_id,
+        bos_token_id=tokenizer.cls_token_id, eos_token_id=tokenizer.sep_token_id,
+    )
+    return ModernBertForMaskedLM(config)
 
 
 def scratch_llama(tokenizer, hidden_size: int, num_layers: int, num_heads: int, intermediate_size: int,
@@ -122,6 +143,8 @@ def scratch_model(architecture: str, tokenizer, cfg: dict):
                  dropout=cfg["dropout"])
     if architecture == "llama":
         return scratch_llama(tokenizer, **shape)
+    if architecture == "modernbert":
+        return scratch_modernbert(tokenizer, **shape)
     return scratch_bert(len(tokenizer), **shape, pre_layer_norm=cfg.get("pre_layer_norm", False),
                         pad_token_id=tokenizer.pad_token_id)
 
@@ -193,6 +216,9 @@ def mlm_head(model) -> torch.nn.Module | None:
         head = getattr(model, name, None)
         if isinstance(head, torch.nn.Module):
             return head
+    if isinstance(getattr(model, "head", None), torch.nn.Module) and isinstance(getattr(model, "decoder", None),
+                                                                                 torch.nn.Module):
+        return torch.nn.Sequential(model.head, model.decoder)  # ModernBERT: prediction head, then the decoder
     return None
 
 

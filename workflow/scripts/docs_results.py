@@ -91,6 +91,14 @@ for r in base.itertuples():
                  f"{fmt(r.heldout_loss)} | {fmt(r.unigram_heldout_loss)} | {fmt(r.below_unigram)} | "
                  f"≥ {r.target_below:g}: {'met' if r.target_met else 'not met'} | {r.tokens_per_second:,.0f} | "
                  f"{r.wall_minutes:.1f} |")
+mfu_path = out_dir / "pretrain_mfu.json"  # written by benchmarks/pretrain_mfu.py --json (run on an idle machine)
+if mfu_path.is_file():
+    lines += ["", "Pretraining speed (`python benchmarks/pretrain_mfu.py --json docs/results/pretrain_mfu.json`, "
+              "its own run: the training step and this machine's float32 matmul peak timed side by side):", "",
+              "| model | threads | tokens/s | model GFLOP/s | matmul peak GFLOP/s | MFU |", "|---|---|---|---|---|---|"]
+    for r in read_json(mfu_path):
+        lines.append(f"| {r['model']} | {r['threads']} | {r['tokens_per_second']:,.0f} | {r['model_gflops']:.1f} | "
+                     f"{r['matmul_peak_gflops']:.1f} | {100 * r['mfu']:.1f}% |")
 lines += ["", "GLUE dev scores of the base models (target: the whole 95% CI above the trivial baseline, the "
           "training split's majority class or a constant; SST-2 also ≥ its minimum):", "",
           "| model | task | score | 95% CI | trivial baseline | minimum | target |", "|---|---|---|---|---|---|---|"]
