@@ -65,7 +65,7 @@ for name in ("partial_correlations", "regression", "metrics_long"):
         pd.read_csv(f"results/tables/{name}.csv")
     if table.empty:
         problems.append(f"{name} is empty")
-figures = ("downstream_vs_forgetting", "stereotype_vs_size", "remedies", "dynamics", "frontier")
+figures = ("downstream_vs_forgetting", "stereotype_vs_size", "remedies", "dynamics", "frontier", "pretraining")
 for path in [f"results/figures/{name}.{ext}" for name in figures for ext in ("png", "pdf", "json")] + \
         ["results/report.html"]:
     try:

@@ -148,3 +148,35 @@ def test_probe_trains_a_bf16_checkpoint_in_float32(fixture, request, tmp_path, m
     # a small step that bf16 weights (8 bits of mantissa) would round away still moves the pretrained weights
     body = [n for n in after if "embed" in n and n in seen["before"]]
     assert body and any(not torch.equal(after[n].detach(), seen["before"][n]) for n in body)
+
+
+@pytest.mark.parametrize("fixture", ["tiny_mlm", "tiny_llama"])
+def test_linear_probe_reads_the_frozen_embeddings(fixture, request, tmp_path):
+    """The linear probe separates a label the sentence embeddings carry (a word that is in the text); pairs get
+    the SentEval features [u, v, |u - v|, u * v]; padding does not change a sentence's embedding."""
+    from fairforget.downstream import linear_probe, probe_features, sentence_features
+
+    model, tokenizer, texts = request.getfixturevalue(fixture)
+    model.save_pretrained(tmp_path / "model")
+    tokenizer.save_pretrained(tmp_path / "model")
+    rows = [{"text": t, "label": int("she" in t or "woman" in t)} for t in texts]
+    result = linear_probe(str(tmp_path / "model"), "sst2", rows[:60], rows[60:], seed=0, max_length=32,
+                          ci_resamples=100)
+    assert result["probe"] == "linear" and result["n_train"] == 60 and result["n_dev"] == 20
+    assert result["score"] == 1.0  # the four distinct sentences are linearly separable by their embeddings
+    from transformers import AutoModel
+
+    base = AutoModel.from_pretrained(tmp_path / "model").eval()
+    u = sentence_features(base, tokenizer, texts[:3], 32)
+    assert u.shape == (3, model.config.hidden_size)
+    pairs = probe_features(base, tokenizer, [{"text": a, "text_pair": b} for a, b in zip(texts[:3], texts[1:4])], 32)
+    v = sentence_features(base, tokenizer, texts[1:4], 32)
+    np.testing.assert_allclose(pairs, np.hstack([u, v, np.abs(u - v), u * v]), rtol=1e-5)
+    # padding leaves a sentence's embedding unchanged: it is the mean over its own tokens only
+    np.testing.assert_allclose(sentence_features(base, tokenizer, [texts[0]], 32)[0],
+                               sentence_features(base, tokenizer, [texts[0], texts[0] + " and more words"], 32)[0],
+                               rtol=1e-4, atol=1e-5)
+    stsb = [{"text": t, "text_pair": t, "label": float(i % 5)} for i, t in enumerate(texts)]
+    regression = linear_probe(str(tmp_path / "model"), "stsb", stsb[:60], stsb[60:], seed=0, max_length=32,
+                              ci_resamples=100)
+    assert set(regression["metrics"]) == {"pearson", "spearmanr"}

@@ -118,3 +118,65 @@ def finetune_classifier(model_path: str, task: str, train_rows: list[dict], dev_
         "train_steps": steps,
         "train_loss": float(train_metrics["train_loss"]),
     }
+
+
+@torch.inference_mode()
+def sentence_features(model, tokenizer, texts: list[str], max_length: int, batch_size: int = 64) -> np.ndarray:
+    """Mean of the last layer's hidden states over each text's tokens (padding excluded): the frozen sentence
+    embedding a linear probe reads, the same for masked and causal LMs."""
+    out = []
+    for i in range(0, len(texts), batch_size):
+        batch = tokenizer(texts[i:i + batch_size], truncation=True, max_length=max_length, padding=True,
+                          return_tensors="pt")
+        hidden = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        out.append(((hidden * mask).sum(1) / mask.sum(1)).float().numpy())
+    return np.concatenate(out)
+
+
+def probe_features(model, tokenizer, rows: list[dict], max_length: int) -> np.ndarray:
+    """A sentence's embedding u, or for a pair (u, v) the SentEval combination [u, v, |u - v|, u * v]
+    (Conneau & Kiela 2018), which lets a linear model compare the two sentences."""
+    u = sentence_features(model, tokenizer, [r["text"] for r in rows], max_length)
+    if "text_pair" not in rows[0]:
+        return u
+    v = sentence_features(model, tokenizer, [r["text_pair"] for r in rows], max_length)
+    return np.hstack([u, v, np.abs(u - v), u * v])
+
+
+def linear_probe(model_path: str, task: str, train_rows: list[dict], dev_rows: list[dict], *, seed: int,
+                 max_length: int, ci_resamples: int = 1000, regularisation: float = 1.0) -> dict:
+    """A linear model on the checkpoint's frozen sentence embeddings (probe_features, standardised on the
+    training rows): logistic regression for the classification tasks, ridge regression for STS-B; GLUE's
+    metrics on `dev_rows` and the score's bootstrap CI over dev examples, as finetune_classifier reports them.
+    It measures what the representation still holds, at a fraction of fine-tuning's cost (one forward pass)."""
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from transformers import AutoModel
+
+    spec = glue_task(task)
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModel.from_pretrained(model_path, dtype=torch.float32).eval()
+    max_length = usable_length(model, max_length)
+    x_train, x_dev = (probe_features(model, tokenizer, rows, max_length) for rows in (train_rows, dev_rows))
+    y_train = np.asarray([r["label"] for r in train_rows], dtype=float if spec.regression else int)
+    references = np.asarray([r["label"] for r in dev_rows], dtype=float if spec.regression else int)
+    head = (Ridge(alpha=regularisation) if spec.regression else
+            LogisticRegression(C=1.0 / regularisation, max_iter=2000, random_state=seed))
+    probe = make_pipeline(StandardScaler(), head).fit(x_train, y_train)
+    predictions = probe.predict(x_dev)
+    metrics = task_metrics(task, predictions, references)
+    score = metrics.pop("score")
+    return {
+        "task": task,
+        "probe": "linear",
+        "score": score,
+        "score_ci95": list(score_ci(task, predictions, references, n_resamples=ci_resamples, seed=seed)),
+        "metrics": metrics,
+        "n_train": len(train_rows),
+        "n_dev": len(dev_rows),
+        "features": int(x_train.shape[1]),
+    }

@@ -1,10 +1,11 @@
-"""Fine-tune every checkpoint of one run on one GLUE task with one seed; write each one's dev metrics and score."""
+"""Probe every checkpoint of one run on one GLUE task with one seed (fine-tuning, or a linear probe of its frozen
+sentence embeddings); write each one's dev metrics and score."""
 
 import tempfile
 
 import torch
 
-from fairforget.downstream import finetune_classifier, subsample
+from fairforget.downstream import finetune_classifier, linear_probe, subsample
 from fairforget.io import read_jsonl, write_json
 from fairforget.logs import setup_logging
 from fairforget.runs import evaluate_checkpoints
@@ -18,12 +19,18 @@ dev = list(read_jsonl(snakemake.input.dev))
 
 
 def evaluate(model_dir):
-    log.info("%s: fine-tuning %s on %d examples (seed %d), scoring %d dev examples", task, model_dir, len(train),
-             seed, len(dev))
-    with tempfile.TemporaryDirectory() as work_dir:
-        result = finetune_classifier(model_dir, task, train, dev, seed=seed, epochs=p["epochs"],
-                                     learning_rate=p["learning_rate"], batch_size=p["batch_size"],
-                                     max_length=p["max_length"], work_dir=work_dir, ci_resamples=p["ci_resamples"])
+    how = "linear probe of" if p["probe"] == "linear" else "fine-tuning"
+    log.info("%s: %s %s on %d examples (seed %d), scoring %d dev examples", task, how, model_dir, len(train), seed,
+             len(dev))
+    if p["probe"] == "linear":
+        result = linear_probe(model_dir, task, train, dev, seed=seed, max_length=p["max_length"],
+                              ci_resamples=p["ci_resamples"], regularisation=p["regularisation"])
+    else:
+        with tempfile.TemporaryDirectory() as work_dir:
+            result = finetune_classifier(model_dir, task, train, dev, seed=seed, epochs=p["epochs"],
+                                         learning_rate=p["learning_rate"], batch_size=p["batch_size"],
+                                         max_length=p["max_length"], work_dir=work_dir,
+                                         ci_resamples=p["ci_resamples"])
     result.update(seed=seed, model_path=model_dir, settings=p)
     log.info("%s dev score %.4f (95%% CI %.4f-%.4f) %s", task, result["score"], *result["score_ci95"],
              result["metrics"])
