@@ -50,7 +50,7 @@ def test_finding2_slopes_follow_the_data_in_both_directions():
     rows = finding2(synthetic_table(0.05), "m", "m", "cda", "crows", "selective_crows_gap", BOOT)
     bias, selective, overall, together = rows
     assert bias["estimate"] == pytest.approx(-2, abs=0.1) and bias["verdict"] == "supported"
-    assert selective["verdict"] == "supported" and overall["verdict"] == "supported"
+    assert selective["verdict"] == "contradicted" and overall["verdict"] == "supported"  # synthetic: it rises
     assert overall["estimate"] == pytest.approx(0.05, abs=0.01) and overall["n"] == 6  # final steps only
     assert together["verdict"] == "supported"
     shrinking = finding2(synthetic_table(-0.05), "m", "m", "cda", "crows", "selective_crows_gap", BOOT)[2]

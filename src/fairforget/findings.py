@@ -4,10 +4,13 @@ What each finding is measured by (the claims as docs/results/README.md states th
 1. Downstream performance tracks overall forgetting: Pearson r of downstream_avg with forgetting over every
    evaluated checkpoint of the model (base, every method, size, step), CI from the run-level cluster bootstrap
    of fairforget.correlation. Claimed sign: negative.
-2. More CDA data: (a) stereotype bias |score - 50| falls, (b) selective forgetting rises, (c) overall forgetting
+2. More CDA data: (a) stereotype bias |score - 50| falls, (b) selective forgetting falls, (c) overall forgetting
    rises: OLS slope per doubling of the CDA size over the final checkpoints of the size-figure's method (the
    numbers figure 2 draws), t-interval. And (d) selective and overall forgetting rise together: Pearson r over
-   all that method's checkpoints, run-level cluster bootstrap.
+   all that method's checkpoints, run-level cluster bootstrap. The direction of (b) is the project's statement
+   of the finding ("selective forgetting of stereotypes goes down with more CDA data while overall forgetting
+   goes up"); the first reproduction run claimed the opposite sign by mistake and was corrected after it, with
+   its estimate and CI unchanged (docs/results/README.md says so).
 3. Remedies: for each method other than the reference (plain CDA) at the remedies size, final checkpoints, the
    difference remedy - reference of (a) overall forgetting, CI from a paired bootstrap over the held-out
    sequences (the per-sequence NLLs of both, averaged over the training seeds they share); claimed: not below 0
@@ -63,7 +66,7 @@ def finding2(df: pd.DataFrame, model: str, family: str, method: str, stereotype:
     out = []
     for column, claim, sign in [
         ("stereotype_bias", f"stereotype bias |{stereotype} - {ideal:g}| falls with more CDA data", -1),
-        (selective, f"selective forgetting ({selective}) rises with more CDA data", +1),
+        (selective, f"selective forgetting ({selective}) falls with more CDA data", -1),
         ("forgetting", "overall forgetting rises with more CDA data", +1),
     ]:
         fit = slope_per_doubling(final, column)

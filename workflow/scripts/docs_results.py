@@ -54,11 +54,11 @@ for src, dst in zip(snakemake.input.figures, snakemake.output.figures):
 
 
 def git(*args):
-    return subprocess.run(["git", *args], capture_output=True, text=True, cwd=p.repo).stdout.strip()
+    return subprocess.run(["git", *args], capture_output=True, text=True, cwd=p.repo).stdout.rstrip("\n")
 
 
 provenance = {
-    "commit": git("rev-parse", "HEAD"),
+    "commit": git("rev-parse", "HEAD").strip(),
     "uncommitted_changes": [line for line in git("status", "--porcelain").splitlines()
                             if not line[3:].startswith(("docs/results/", "README.md"))],
     "config_sha256": p.config_hash,
@@ -108,7 +108,9 @@ for r in glue.itertuples():
                  f"{'met' if r.target_met else 'not met'} |")
 lines += ["", "## Findings", "", "How each finding is measured and judged: `src/fairforget/findings.py` (module "
           "docstring). Supported / contradicted: the whole 95% CI on the claimed / the other side of 0; "
-          "inconclusive: the CI contains 0.", "", findings_md, "## Figures", ""]
+          "inconclusive: the CI contains 0. Finding 2's selective-forgetting row claims the direction the project "
+          "states (falls with more CDA data); the first version of this table claimed the opposite by mistake "
+          "(corrected after the run: same estimate and CI, the verdict flips).", "", findings_md, "## Figures", ""]
 for f in snakemake.output.figures:
     name = Path(f).name
     lines += [f"![{Path(f).stem}]({name})", "", captions.get(Path(f).stem) or "", ""]

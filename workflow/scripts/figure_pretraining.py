@@ -12,7 +12,7 @@ models = snakemake.params.models
 curves = {m: pd.read_csv(path) for m, path in zip(models, snakemake.input.curves)}
 metrics = {m: read_json(path) for m, path in zip(models, snakemake.input.metrics)}
 caption = ("Pretraining of the offline base models. Loss per token against training tokens: train loss (the "
-           "Trainer's mean over each interval) and held-out loss (masked tokens of a BERT, next tokens of a Llama, on "
+           "mean over each logging interval) and held-out loss (masked tokens of a BERT, next tokens of a Llama, on "
            "text held out of pretraining; the curve scores its first blocks, the dotted line all of them). Dashed: the "
            "held-out entropy of the training unigram distribution, the loss of a model that ignores context; a "
            "converged base ends well below it and flat.")
