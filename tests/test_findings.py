@@ -88,6 +88,8 @@ def test_finding3_judges_each_remedy_against_the_reference():
     assert list(table["finding"]) == ["1", "2", "2", "2", "2", "3", "3"]
     markdown = markdown_table(table)
     assert markdown.count("\n") == len(table) + 2 and "| m (masked LM) | 3 | replay does not reduce" in markdown
+    assert "\\|crows - 50\\|" in markdown  # escaped: every row keeps its seven cells
+    assert all(line.replace("\\|", "").count("|") == 8 for line in markdown.splitlines())
 
 
 def test_base_targets():

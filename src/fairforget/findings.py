@@ -149,9 +149,12 @@ def markdown_table(table: pd.DataFrame, digits: int = 3) -> str:
     def number(v):
         return "n/a" if pd.isna(v) else f"{v:.{digits}f}"
 
+    def text(v):
+        return str(v).replace("|", "\\|")  # a pipe inside a cell (|crows - 50|) would end the cell
+
     lines = ["| family | finding | claim | estimate | 95% CI | n | verdict |", "|---|---|---|---|---|---|---|"]
     for r in table.itertuples():
-        lines.append(f"| {r.family} | {r.finding} | {r.claim} | {number(r.estimate)} | "
+        lines.append(f"| {text(r.family)} | {r.finding} | {text(r.claim)} | {number(r.estimate)} | "
                      f"[{number(r.ci_low)}, {number(r.ci_high)}] | {r.n} | {r.verdict} |")
     return "\n".join(lines) + "\n"
 
