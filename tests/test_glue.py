@@ -176,6 +176,11 @@ def test_linear_probe_reads_the_frozen_embeddings(fixture, request, tmp_path):
     np.testing.assert_allclose(sentence_features(base, tokenizer, [texts[0]], 32)[0],
                                sentence_features(base, tokenizer, [texts[0], texts[0] + " and more words"], 32)[0],
                                rtol=1e-4, atol=1e-5)
+    # batching by length returns the rows in input order, each as it is alone
+    mixed = [texts[0] + " and more words", texts[1], texts[2] + " again and again"]
+    np.testing.assert_allclose(sentence_features(base, tokenizer, mixed, 32, batch_size=2),
+                               np.vstack([sentence_features(base, tokenizer, [t], 32) for t in mixed]),
+                               rtol=1e-4, atol=1e-5)
     stsb = [{"text": t, "text_pair": t, "label": float(i % 5)} for i, t in enumerate(texts)]
     regression = linear_probe(str(tmp_path / "model"), "stsb", stsb[:60], stsb[60:], seed=0, max_length=32,
                               ci_resamples=100)
