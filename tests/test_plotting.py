@@ -108,3 +108,22 @@ def test_a_non_finite_error_bar_fails(tmp_path):
     fig, ax = plt.subplots()
     assert list(plotting.error_bars(ax, [0, 1], [1.0, 2.0], [0.9, np.nan], [1.1, np.nan])) == [1]
     plotting.save(fig, [str(tmp_path / "y.png")], "caption", 60, 4)
+
+
+def test_axis_labels_are_wrapped_to_their_axes():
+    """A metric's long definition as a y label of a short panel is broken into lines no longer than the axis
+    (at about 0.6 em a character); a label that fits, and explicit line breaks, are kept."""
+    import matplotlib.pyplot as plt
+
+    long = plotting.label("selective_crows_gap")
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(6, 2))
+    ax1.set_ylabel(long)
+    ax2.set_ylabel("scratch-llama\nCrowS")
+    ax2.set_xlabel("size")
+    plotting.fit_axis_labels(fig)
+    inches = ax1.get_position().height * 2
+    lines = ax1.get_ylabel().split("\n")
+    assert len(lines) > 1 and " ".join(lines) == long
+    assert all(len(line) * 0.6 * ax1.yaxis.label.get_fontsize() / 72 <= inches for line in lines)
+    assert ax2.get_ylabel() == "scratch-llama\nCrowS" and ax2.get_xlabel() == "size"
+    plt.close(fig)

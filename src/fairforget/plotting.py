@@ -136,13 +136,36 @@ def check_error_bars(fig) -> None:
                                              f"({segment.tolist()}); draw none and say so in the caption")
 
 
+def wrap_to(text: str, inches: float, fontsize: float) -> str:
+    """`text` broken into lines that fit `inches` at `fontsize` (about 0.6 em per character); explicit line
+    breaks are kept."""
+    chars = max(12, int(inches * 72 / (0.6 * fontsize)))
+    return "\n".join("\n".join(textwrap.wrap(line, width=chars, break_on_hyphens=False)) or line for line in text.split("\n"))
+
+
+def fit_axis_labels(fig) -> None:
+    """Wrap every axis label to the length of its axis, so that long labels (a metric's definition) neither run
+    into the next panel nor off the figure."""
+    for ax in fig.axes:
+        box = ax.get_position()
+        for axis, inches in ((ax.xaxis, box.width * fig.get_figwidth()),
+                             (ax.yaxis, box.height * fig.get_figheight())):
+            text = axis.label.get_text()
+            if text:
+                axis.label.set_text(wrap_to(text, inches, axis.label.get_fontsize()))
+
+
 def save(fig, out_paths: list[str], caption: str, dpi: int, width: float) -> None:
-    """Check the error bars, put the caption under the axes, then write each output format atomically."""
+    """Check the error bars, fit the axis labels, put the caption under the axes, then write each output
+    format atomically."""
     check_error_bars(fig)
-    wrapped = "\n".join(textwrap.wrap(caption, width=int(width * 19)))
+    wrapped = wrap_to(caption, width - 0.2, 7)
     fig.text(0.01, 0.01, wrapped, ha="left", va="bottom", fontsize=7)
     lines = wrapped.count("\n") + 1
-    fig.tight_layout(rect=(0, min(0.45, 0.11 * lines / fig.get_figheight()) + 0.02, 1, 1))
+    above_caption = (0, min(0.45, 0.11 * lines / fig.get_figheight()) + 0.02, 1, 1)
+    fig.tight_layout(rect=above_caption)
+    fit_axis_labels(fig)  # to the axes' sizes once the caption has taken its room, then lay out again
+    fig.tight_layout(rect=above_caption)
     for path in out_paths:
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=dpi, format=path.rsplit(".", 1)[-1])
@@ -233,7 +256,7 @@ def stereotype_vs_size(df: pd.DataFrame, method: str, columns: list[str], out_pa
                 text = "n/a" if math.isnan(fit["slope"]) else f"{fit['slope']:+.3g} [{fit['ci_low']:+.2g}, " \
                                                             f"{fit['ci_high']:+.2g}]"
                 ax.plot(summary["size"], summary["mean"], "o-", color=colour[model],
-                        label=f"{model}: slope/doubling {text}")
+                        label=f"{model}\nslope/doubling {text}")
                 no_ci = error_bars(ax, summary["size"], summary["mean"], summary["low"], summary["high"],
                                    ecolor=colour[model])
                 missing += [f"{model} {column} size {summary['size'][i]}" for i in no_ci]
