@@ -15,33 +15,61 @@ def write_json(path, result, checkpoint="ck"):
 def make_entry(tmp_path, model, method, size, step, nll, acc, crows=55.0, stereo_loglik=-20.0, seeds=(0,)):
     prefix = tmp_path / f"{model}-{method}-{size}-{step}"
     variant = {"value": crows, "ci95": [50.0, 60.0], "n": 262, "neutral": 0}
-    write_json(f"{prefix}-crows.json", {
-        "primary": "nangia2020", "variants": {"nangia2020": variant, "bias_bench": variant},
-        "likelihood": {"mean_stereo": stereo_loglik, "mean_anti": -21.0, "mean_gap": stereo_loglik + 21.0}})
+    write_json(
+        f"{prefix}-crows.json",
+        {
+            "primary": "nangia2020",
+            "variants": {"nangia2020": variant, "bias_bench": variant},
+            "likelihood": {"mean_stereo": stereo_loglik, "mean_anti": -21.0, "mean_gap": stereo_loglik + 21.0},
+        },
+    )
     difficulty = [-40, -30, -20, -10, 0, 0, 10, 20, 30, 40]  # per-sequence NLL sums vary with the text
-    write_json(f"{prefix}-lm.json", {"measure": "pseudo_log_likelihood", "nll": nll, "perplexity": math.exp(nll),
-                                     "n_tokens": 100, "kl_base": 0.0, "n_sequences": 10,
-                                     "nll_ci95": [nll - 0.1, nll + 0.1],
-                                     "per_sequence_nll": [10 * nll + d for d in difficulty],
-                                     "per_sequence_tokens": [10] * 10})
+    write_json(
+        f"{prefix}-lm.json",
+        {
+            "measure": "pseudo_log_likelihood",
+            "nll": nll,
+            "perplexity": math.exp(nll),
+            "n_tokens": 100,
+            "kl_base": 0.0,
+            "n_sequences": 10,
+            "nll_ci95": [nll - 0.1, nll + 0.1],
+            "per_sequence_nll": [10 * nll + d for d in difficulty],
+            "per_sequence_tokens": [10] * 10,
+        },
+    )
     downstream = {"sst2": {}, "stsb": {}}
     for seed in seeds:
         a = acc + 0.01 * seed
-        write_json(f"{prefix}-sst2-{seed}.json", {"score": a, "score_ci95": [a - 0.03, a + 0.03],
-                                                  "metrics": {"accuracy": a}})
-        write_json(f"{prefix}-stsb-{seed}.json", {"score": 0.5, "score_ci95": [0.45, 0.55],
-                                                  "metrics": {"pearson": 0.6, "spearmanr": 0.4}})
+        write_json(
+            f"{prefix}-sst2-{seed}.json", {"score": a, "score_ci95": [a - 0.03, a + 0.03], "metrics": {"accuracy": a}}
+        )
+        write_json(
+            f"{prefix}-stsb-{seed}.json",
+            {"score": 0.5, "score_ci95": [0.45, 0.55], "metrics": {"pearson": 0.6, "spearmanr": 0.4}},
+        )
         downstream["sst2"][seed] = f"{prefix}-sst2-{seed}.json"
         downstream["stsb"][seed] = f"{prefix}-stsb-{seed}.json"
-    return dict(model=model, method=method, size=size, seed=0, step=step, alpha=None, checkpoint="ck",
-                crows=f"{prefix}-crows.json",
-                lm=f"{prefix}-lm.json", downstream=downstream)
+    return dict(
+        model=model,
+        method=method,
+        size=size,
+        seed=0,
+        step=step,
+        alpha=None,
+        checkpoint="ck",
+        crows=f"{prefix}-crows.json",
+        lm=f"{prefix}-lm.json",
+        downstream=downstream,
+    )
 
 
 def test_forgetting_is_relative_to_base(tmp_path):
-    entries = [make_entry(tmp_path, "m", "base", 0, 0, 4.0, 0.80),
-               make_entry(tmp_path, "m", "cda", 10, 5, 4.5, 0.75, stereo_loglik=-22.0),
-               make_entry(tmp_path, "m", "cda", 20, 5, 5.0, 0.70, stereo_loglik=-23.0)]
+    entries = [
+        make_entry(tmp_path, "m", "base", 0, 0, 4.0, 0.80),
+        make_entry(tmp_path, "m", "cda", 10, 5, 4.5, 0.75, stereo_loglik=-22.0),
+        make_entry(tmp_path, "m", "cda", 20, 5, 5.0, 0.70, stereo_loglik=-23.0),
+    ]
     df = metrics_table(entries)
     assert list(df["forgetting"]) == [0.0, 0.5, 1.0]
     assert df.loc[2, "forgetting_rel"] == pytest.approx(0.25)
@@ -67,7 +95,7 @@ def test_downstream_columns_average_seeds(tmp_path):
     assert row["downstream_avg"] == pytest.approx((0.81 + 0.5) / 2)
     # long: per-seed downstream values, every other metric once
     sst2 = long[long["metric"] == "sst2_score"]
-    assert sorted(sst2["downstream_seed"]) == [0, 1, 2] and sst2["value"].tolist() == pytest.approx([.80, .81, .82])
+    assert sorted(sst2["downstream_seed"]) == [0, 1, 2] and sst2["value"].tolist() == pytest.approx([0.80, 0.81, 0.82])
     nll = long[long["metric"] == "lm_nll"]
     assert len(nll) == 1 and nll["downstream_seed"].isna().all()
     assert not long["metric"].isin(["downstream_avg", "sst2_score_sd", "sst2_seeds"]).any()
@@ -83,15 +111,38 @@ def test_checkpoints_of_one_run_share_a_result_file(tmp_path):
     base = make_entry(tmp_path, "m", "base", 0, 0, 4.0, 0.80)
     run = tmp_path / "run"
     results = {"step5": (4.5, 0.75), "step10": (5.5, 0.65)}
-    for name, filename, result in (
-            ("lm", "lm.json", lambda nll, acc: {"measure": "pseudo_log_likelihood", "nll": nll, "n_tokens": 100,
-                                                "perplexity": math.exp(nll), "nll_ci95": [nll - 0.1, nll + 0.1]}),
-            ("sst2", "sst2.json", lambda nll, acc: {"score": acc, "score_ci95": [acc - 0.03, acc + 0.03],
-                                                    "metrics": {"accuracy": acc}})):
+    for filename, result in (
+        (
+            "lm.json",
+            lambda nll, acc: {
+                "measure": "pseudo_log_likelihood",
+                "nll": nll,
+                "n_tokens": 100,
+                "perplexity": math.exp(nll),
+                "nll_ci95": [nll - 0.1, nll + 0.1],
+            },
+        ),
+        (
+            "sst2.json",
+            lambda nll, acc: {"score": acc, "score_ci95": [acc - 0.03, acc + 0.03], "metrics": {"accuracy": acc}},
+        ),
+    ):
         write_result(f"{run}-{filename}", {"checkpoints": {ck: result(*v) for ck, v in results.items()}})
     entries = [dict(base, downstream={"sst2": base["downstream"]["sst2"]}, crows=None)] + [
-        dict(model="m", method="cda", size=10, seed=0, step=int(ck[4:]), alpha=None, checkpoint=ck, crows=None,
-             lm=f"{run}-lm.json", downstream={"sst2": {0: f"{run}-sst2.json"}}) for ck in results]
+        dict(
+            model="m",
+            method="cda",
+            size=10,
+            seed=0,
+            step=int(ck[4:]),
+            alpha=None,
+            checkpoint=ck,
+            crows=None,
+            lm=f"{run}-lm.json",
+            downstream={"sst2": {0: f"{run}-sst2.json"}},
+        )
+        for ck in results
+    ]
     df = metrics_table(entries)
     assert list(df["forgetting"]) == pytest.approx([0.0, 0.5, 1.5])
     assert list(df["sst2_score"]) == pytest.approx([0.80, 0.75, 0.65])
@@ -126,8 +177,15 @@ def test_forgetting_ci_is_paired_and_narrower_than_the_checkpoints_own(tmp_path)
     tuned_sums = base_sums + 3 + rng.normal(0, 1, 40)  # forgetting 0.3 nats per token, a little noise
     entries = []
     for method, sums in (("base", base_sums), ("cda", tuned_sums)):
-        entry = make_entry(tmp_path, "m", method, 0 if method == "base" else 10, 0 if method == "base" else 5,
-                           float(sums.sum() / 400), 0.8)
+        entry = make_entry(
+            tmp_path,
+            "m",
+            method,
+            0 if method == "base" else 10,
+            0 if method == "base" else 5,
+            float(sums.sum() / 400),
+            0.8,
+        )
         lm = read_checkpoint(entry["lm"], "ck")
         lm.update(per_sequence_nll=list(sums), per_sequence_tokens=tokens, n_sequences=40)
         write_json(entry["lm"], lm)
@@ -161,7 +219,8 @@ def test_downstream_avg_has_a_ci(tmp_path):
     half = 4.302653 * 0.005 / math.sqrt(3)
     assert three["downstream_avg"] == pytest.approx(sum(means) / 3)
     assert (three["downstream_avg_ci_low"], three["downstream_avg_ci_high"]) == pytest.approx(
-        (sum(means) / 3 - half, sum(means) / 3 + half))
+        (sum(means) / 3 - half, sum(means) / 3 + half)
+    )
 
 
 def test_base_counts_once_per_model_whatever_the_training_seeds(tmp_path):

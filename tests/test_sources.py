@@ -61,16 +61,32 @@ def test_fetch_stereoset_from_hub_layout(tmp_path, monkeypatch):
 
     from fairforget.stereotypes import read_stereoset
 
-    features = datasets.Features({
-        "id": datasets.Value("string"), "target": datasets.Value("string"), "bias_type": datasets.Value("string"),
-        "context": datasets.Value("string"),
-        "sentences": datasets.Sequence({
-            "sentence": datasets.Value("string"), "id": datasets.Value("string"),
-            "gold_label": datasets.ClassLabel(names=["anti-stereotype", "stereotype", "unrelated"])}),
-    })
-    row = {"id": "x1", "target": "mother", "bias_type": "gender", "context": "my mother is BLANK.",
-           "sentences": {"sentence": ["my mother is kind.", "my mother is rude.", "my mother is blue."],
-                         "id": ["a", "b", "c"], "gold_label": [1, 0, 2]}}
+    features = datasets.Features(
+        {
+            "id": datasets.Value("string"),
+            "target": datasets.Value("string"),
+            "bias_type": datasets.Value("string"),
+            "context": datasets.Value("string"),
+            "sentences": datasets.Sequence(
+                {
+                    "sentence": datasets.Value("string"),
+                    "id": datasets.Value("string"),
+                    "gold_label": datasets.ClassLabel(names=["anti-stereotype", "stereotype", "unrelated"]),
+                }
+            ),
+        }
+    )
+    row = {
+        "id": "x1",
+        "target": "mother",
+        "bias_type": "gender",
+        "context": "my mother is BLANK.",
+        "sentences": {
+            "sentence": ["my mother is kind.", "my mother is rude.", "my mother is blue."],
+            "id": ["a", "b", "c"],
+            "gold_label": [1, 0, 2],
+        },
+    }
     fake = datasets.Dataset.from_list([row], features=features)
     monkeypatch.setattr(sources, "_load_hub", lambda *args, **kwargs: fake)
     assert sources.fetch_stereoset(None, str(tmp_path / "s.json")) == 1
@@ -86,8 +102,10 @@ def test_gated_model_without_token_names_hf_token(monkeypatch, tmp_path):
     from fairforget.sources import fetch_model
 
     def gated(hub_id, **kwargs):
-        raise OSError(f"You are trying to access a gated repo.\nMake sure to have access to it at "
-                      f"https://huggingface.co/{hub_id}.")
+        raise OSError(
+            f"You are trying to access a gated repo.\nMake sure to have access to it at "
+            f"https://huggingface.co/{hub_id}."
+        )
 
     monkeypatch.setattr(transformers.AutoConfig, "from_pretrained", gated)
     monkeypatch.delenv("HF_TOKEN", raising=False)
@@ -118,11 +136,13 @@ def test_fetched_masked_lm_keeps_its_published_pooler(tmp_path):
 
     from fairforget.modeling import train_wordpiece_tokenizer
 
-    tokenizer = train_wordpiece_tokenizer(["he is a nurse .", "she is a doctor ."] * 10, vocab_size=100,
-                                          max_length=16)
+    tokenizer = train_wordpiece_tokenizer(["he is a nurse .", "she is a doctor ."] * 10, vocab_size=100, max_length=16)
     torch.manual_seed(0)
-    published = BertForPreTraining(BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1,
-                                              num_attention_heads=2, intermediate_size=32))
+    published = BertForPreTraining(
+        BertConfig(
+            vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32
+        )
+    )
     published.save_pretrained(tmp_path / "hub")
     tokenizer.save_pretrained(tmp_path / "hub")
     assert sources.fetch_model(str(tmp_path / "hub"), str(tmp_path / "base")) == "masked"

@@ -25,16 +25,16 @@ rule metrics_table:
         "results/tables/metrics.parquet",
         "results/tables/metrics_long.csv",
         "results/tables/metrics_long.parquet",
-    params:
-        entries=metric_entries(),
-    resources:
-        **resources_for("default"),
     log:
         "results/logs/metrics_table.log",
     benchmark:
         "results/benchmarks/metrics_table.tsv"
     conda:
         ENVS["analysis"]
+    resources:
+        **resources_for("default"),
+    params:
+        entries=metric_entries(),
     script:
         "../scripts/metrics_table.py"
 
@@ -61,16 +61,16 @@ rule analysis:
             category="Tables",
             labels={"table": "regression"},
         ),
-    params:
-        ys=DOWNSTREAM_SCORES,
-        analysis=config["analysis"],
-    resources:
-        **resources_for("default"),
     log:
         "results/logs/analysis.log",
     benchmark:
         "results/benchmarks/analysis.tsv"
     conda:
         ENVS["analysis"]
+    resources:
+        **resources_for("default"),
+    params:
+        ys=DOWNSTREAM_SCORES,
+        analysis=config["analysis"],
     script:
         "../scripts/analysis.py"

@@ -17,12 +17,12 @@ localrules:
 rule fetch_corpus:
     output:
         "resources/corpus/{corpus}.jsonl",
-    params:
-        data_dir=config["data_dir"],
     log:
         "results/logs/fetch_corpus/{corpus}.log",
     conda:
         ENVS["torch"]
+    params:
+        data_dir=config["data_dir"],
     script:
         "../scripts/fetch_data.py"
 
@@ -30,12 +30,12 @@ rule fetch_corpus:
 rule fetch_wikitext_test:
     output:
         "resources/wikitext103_test.jsonl",
-    params:
-        data_dir=config["data_dir"],
     log:
         "results/logs/fetch_wikitext_test.log",
     conda:
         ENVS["torch"]
+    params:
+        data_dir=config["data_dir"],
     script:
         "../scripts/fetch_data.py"
 
@@ -43,12 +43,12 @@ rule fetch_wikitext_test:
 rule fetch_crows_pairs:
     output:
         "resources/crows_pairs.csv",
-    params:
-        data_dir=config["data_dir"],
     log:
         "results/logs/fetch_crows_pairs.log",
     conda:
         ENVS["torch"]
+    params:
+        data_dir=config["data_dir"],
     script:
         "../scripts/fetch_data.py"
 
@@ -56,12 +56,12 @@ rule fetch_crows_pairs:
 rule fetch_stereoset:
     output:
         "resources/stereoset.json",
-    params:
-        data_dir=config["data_dir"],
     log:
         "results/logs/fetch_stereoset.log",
     conda:
         ENVS["torch"]
+    params:
+        data_dir=config["data_dir"],
     script:
         "../scripts/fetch_data.py"
 
@@ -69,12 +69,12 @@ rule fetch_stereoset:
 rule fetch_seat_test:
     output:
         "resources/seat/{test}.jsonl",
-    params:
-        data_dir=config["data_dir"],
     log:
         "results/logs/fetch_seat_test/{test}.log",
     conda:
         ENVS["torch"]
+    params:
+        data_dir=config["data_dir"],
     script:
         "../scripts/fetch_data.py"
 
@@ -82,12 +82,12 @@ rule fetch_seat_test:
 rule fetch_word_lists:
     output:
         "resources/bias_attribute_words.json",
-    params:
-        data_dir=config["data_dir"],
     log:
         "results/logs/fetch_word_lists.log",
     conda:
         ENVS["torch"]
+    params:
+        data_dir=config["data_dir"],
     script:
         "../scripts/fetch_data.py"
 
@@ -95,14 +95,14 @@ rule fetch_word_lists:
 rule fetch_winobias_swaps:
     output:
         "resources/winobias/{name}.txt",
-    params:
-        data_dir=config["data_dir"],
-    wildcard_constraints:
-        name="generalized_swaps|extra_gendered_words",
     log:
         "results/logs/fetch_winobias_swaps/{name}.log",
+    wildcard_constraints:
+        name="generalized_swaps|extra_gendered_words",
     conda:
         ENVS["torch"]
+    params:
+        data_dir=config["data_dir"],
     script:
         "../scripts/fetch_data.py"
 
@@ -110,15 +110,15 @@ rule fetch_winobias_swaps:
 rule fetch_glue:
     output:
         "resources/glue/{task}/{split}.jsonl",
-    params:
-        data_dir=config["data_dir"],
+    log:
+        "results/logs/fetch_glue/{task}_{split}.log",
     wildcard_constraints:
         task=alternatives(GLUE_TASKS),
         split="train|dev",
-    log:
-        "results/logs/fetch_glue/{task}_{split}.log",
     conda:
         ENVS["torch"]
+    params:
+        data_dir=config["data_dir"],
     script:
         "../scripts/fetch_data.py"
 
@@ -126,13 +126,13 @@ rule fetch_glue:
 rule fetch_base_model:
     output:
         directory("resources/models/{model}"),
-    params:
-        hub_id=lambda wildcards: MODELS[wildcards.model],
-    wildcard_constraints:
-        model=alternatives(HUB_MODELS),
     log:
         "results/logs/fetch_base_model/{model}.log",
+    wildcard_constraints:
+        model=alternatives(HUB_MODELS),
     conda:
         ENVS["torch"]
+    params:
+        hub_id=lambda wildcards: MODELS[wildcards.model],
     script:
         "../scripts/fetch_model.py"

@@ -30,16 +30,16 @@ rule figure_downstream_vs_forgetting:
         ),
         "results/figures/downstream_vs_forgetting.pdf",
         "results/figures/downstream_vs_forgetting.json",
-    params:
-        figure=config["figures"]["downstream_vs_forgetting"],
-    resources:
-        **resources_for("default"),
     log:
         "results/logs/figure_downstream_vs_forgetting.log",
     benchmark:
         "results/benchmarks/figure_downstream_vs_forgetting.tsv"
     conda:
         ENVS["analysis"]
+    resources:
+        **resources_for("default"),
+    params:
+        figure=config["figures"]["downstream_vs_forgetting"],
     script:
         "../scripts/figure_downstream_vs_forgetting.py"
 
@@ -56,17 +56,17 @@ rule figure_stereotype_vs_size:
         ),
         "results/figures/stereotype_vs_size.pdf",
         "results/figures/stereotype_vs_size.json",
-    params:
-        figure=config["figures"]["stereotype_vs_size"],
-        budget=budget_description(config["finetune"]),  # the caption says which training budget made the sizes
-    resources:
-        **resources_for("default"),
     log:
         "results/logs/figure_stereotype_vs_size.log",
     benchmark:
         "results/benchmarks/figure_stereotype_vs_size.tsv"
     conda:
         ENVS["analysis"]
+    resources:
+        **resources_for("default"),
+    params:
+        figure=config["figures"]["stereotype_vs_size"],
+        budget=budget_description(config["finetune"]),  # the caption says which training budget made the sizes
     script:
         "../scripts/figure_stereotype_vs_size.py"
 
@@ -83,16 +83,16 @@ rule figure_remedies:
         ),
         "results/figures/remedies.pdf",
         "results/figures/remedies.json",
-    params:
-        figure=config["figures"]["remedies"],
-    resources:
-        **resources_for("default"),
     log:
         "results/logs/figure_remedies.log",
     benchmark:
         "results/benchmarks/figure_remedies.tsv"
     conda:
         ENVS["analysis"]
+    resources:
+        **resources_for("default"),
+    params:
+        figure=config["figures"]["remedies"],
     script:
         "../scripts/figure_remedies.py"
 
@@ -109,16 +109,16 @@ rule figure_dynamics:
         ),
         "results/figures/dynamics.pdf",
         "results/figures/dynamics.json",
-    params:
-        figure=config["figures"]["dynamics"],
-    resources:
-        **resources_for("default"),
     log:
         "results/logs/figure_dynamics.log",
     benchmark:
         "results/benchmarks/figure_dynamics.tsv"
     conda:
         ENVS["analysis"]
+    resources:
+        **resources_for("default"),
+    params:
+        figure=config["figures"]["dynamics"],
     script:
         "../scripts/figure_dynamics.py"
 
@@ -135,16 +135,16 @@ rule figure_frontier:
         ),
         "results/figures/frontier.pdf",
         "results/figures/frontier.json",
-    params:
-        figure=config["figures"]["frontier"],
-    resources:
-        **resources_for("default"),
     log:
         "results/logs/figure_frontier.log",
     benchmark:
         "results/benchmarks/figure_frontier.tsv"
     conda:
         ENVS["analysis"]
+    resources:
+        **resources_for("default"),
+    params:
+        figure=config["figures"]["frontier"],
     script:
         "../scripts/figure_frontier.py"
 
@@ -162,16 +162,16 @@ rule figure_pretraining:
         ),
         "results/figures/pretraining.pdf",
         "results/figures/pretraining.json",
-    params:
-        models=SCRATCH_MODELS,
-        figure=config["figures"]["pretraining"],
-    resources:
-        **resources_for("default"),
     log:
         "results/logs/figure_pretraining.log",
     benchmark:
         "results/benchmarks/figure_pretraining.tsv"
     conda:
         ENVS["analysis"]
+    resources:
+        **resources_for("default"),
+    params:
+        models=SCRATCH_MODELS,
+        figure=config["figures"]["pretraining"],
     script:
         "../scripts/figure_pretraining.py"
