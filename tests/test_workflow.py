@@ -82,11 +82,22 @@ def copy_workflow(work: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory, data_dir):
+def built_workdir(tmp_path_factory, data_dir):
+    """The micro workflow run once to the end; tests get their own copy of it (workdir)."""
     work = copy_workflow(tmp_path_factory.mktemp("workflow"))
     micro = dict(MICRO, data_dir=str(data_dir))
     (work / "micro.yaml").write_text(yaml.safe_dump(micro))
     snakemake(work)
+    return work
+
+
+@pytest.fixture
+def workdir(built_workdir, tmp_path):
+    """A copy of the built work directory (results/, resources/ and Snakemake's metadata, modification times
+    kept), so that a test that reruns or changes something cannot change what another test sees: the tests
+    pass in any order."""
+    work = tmp_path / "workflow"
+    shutil.copytree(built_workdir, work, symlinks=True)
     return work
 
 
