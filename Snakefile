@@ -28,7 +28,4 @@ include: "workflow/rules/docs.smk"
 rule all:
     default_target: True
     input:
-        TABLES,
-        STATISTICS,
-        FIGURES,
-        PRETRAINING_FIGURE,
+        final_outputs(),

@@ -93,7 +93,8 @@ def rule_blocks(text: str):
 
 def rule_envs() -> list[tuple[str, str | None, Path]]:
     """(rule, ENVS key or None, script) of every rule that runs a script; a conda: directive that is not
-    ENVS["key"] fails here."""
+    ENVS["key"] fails here. A script path with a wildcard (figure_{wildcards.figure}.py) stands for every
+    script it matches (a path matching none is returned as it is, so that the missing script is reported)."""
     found = []
     for smk in sorted(RULES_DIR.glob("*.smk")):
         for rule, body in rule_blocks(smk.read_text()):
@@ -106,7 +107,9 @@ def rule_envs() -> list[tuple[str, str | None, Path]]:
                 env = re.fullmatch(r"ENVS\[[\"'](\w+)[\"']\],?", conda[1].strip())
                 assert env, f'{smk.name}: rule {rule}: conda: {conda[1].strip()} is not ENVS["<key>"]'
                 key = env[1]
-            found.append((rule, key, (RULES_DIR / script[1]).resolve()))
+            path = RULES_DIR / script[1]
+            matches = sorted(path.parent.glob(re.sub(r"\{[^}]*\}", "*", path.name))) if "{" in path.name else []
+            found += [(rule, key, match.resolve()) for match in matches or [path]]
     return found
 
 

@@ -46,11 +46,8 @@ MICRO = {
     "downstream": {"tasks": ["stsb"], "train_size": 64, "batch_size": 16, "max_length": 32, "ci_resamples": 200},
     "analysis": {"bootstrap": {"n_resamples": 200, "confidence": 0.95, "method": "percentile", "seed": 0}},
 }
-FIGURE_RULES = {
-    f"figure_{name}": 1
-    for name in ("downstream_vs_forgetting", "stereotype_vs_size", "remedies", "dynamics", "frontier")
-}
-TABLE_RULES = {"metrics_table": 1, "analysis": 1, **FIGURE_RULES, "all": 1}
+FIGURE_NAMES = ("downstream_vs_forgetting", "stereotype_vs_size", "remedies", "dynamics", "frontier")
+TABLE_RULES = {"metrics_table": 1, "analysis": 1, "figure": len(FIGURE_NAMES), "all": 1}
 
 
 def snakemake(workdir: Path, *args: str, overlays=()) -> str:
@@ -158,9 +155,9 @@ def test_tables_and_figure(workdir):
         "selective_crows_gap",
     }
     assert "dof" in pd.read_csv(workdir / "results/tables/partial_correlations.csv")
-    for name in FIGURE_RULES:
+    for name in FIGURE_NAMES:
         for ext in ("png", "pdf"):
-            assert (workdir / f"results/figures/{name[len('figure_') :]}.{ext}").stat().st_size > 1000
+            assert (workdir / f"results/figures/{name}.{ext}").stat().st_size > 1000
     numbers = json.loads((workdir / "results/figures/downstream_vs_forgetting.json").read_text())
     assert numbers["pearson_by_model"]["scratch-bert"]["n"] == 4
 
@@ -248,8 +245,9 @@ def test_second_run_has_nothing_to_do(workdir):
 
 def test_figure_option_reruns_only_the_figure(workdir):
     (workdir / "figure.yaml").write_text(yaml.safe_dump({"figures": {"frontier": {"ideal": 45}}}))
-    jobs = planned_jobs(snakemake(workdir, "-n", overlays=["figure.yaml"]))
-    assert jobs == {"figure_frontier": 1, "all": 1}
+    output = snakemake(workdir, "-n", overlays=["figure.yaml"])
+    assert planned_jobs(output) == {"figure": 1, "all": 1}
+    assert re.findall(r"wildcards: figure=(\w+)", output) == ["frontier"]
 
 
 def test_new_downstream_seed_schedules_only_its_jobs(workdir):
@@ -331,7 +329,7 @@ def test_paper_config_and_slurm_profile_dry_run(args, tmp_path):
             for name in re.findall(r"\w+", block)
         }
         downloads = {name for name in alone if name.startswith("fetch_")}
-        assert downloads and downloads | {"metrics_table", "analysis", "figure_frontier"} <= local
+        assert downloads and downloads | {"metrics_table", "analysis", "figure"} <= local
         assert "finetune" in alone and not local & {"finetune", "wise_ft", "ewc_fisher", *evaluation}
         assert len(groups) == len(set(groups)) == jobs["lm_loss"]  # one group job per run (lm_loss: one per run)
         members = re.findall(r"^    rule (\w+):", output, re.MULTILINE)

@@ -269,3 +269,19 @@ def model_family(name):
     if name in SCRATCH_MODELS:
         return f"{name} ({'causal' if SCRATCH_ARCHITECTURES[name] == 'llama' else 'masked'} LM)"
     return f"{name} ({MODELS[name]})"
+
+
+# ---- rule all ----
+
+FIGURE_NAMES = ["downstream_vs_forgetting", "stereotype_vs_size", "remedies", "dynamics", "frontier"]
+
+
+def final_outputs():
+    """The default target's inputs: the metrics tables, the statistics, the five figures, and the pretraining
+    curves when a base model is pretrained here (called after every rule is defined)."""
+    figures = FIGURE_NAMES + (["pretraining"] if SCRATCH_MODELS else [])
+    return [
+        rules.metrics_table.output,
+        rules.analysis.output,
+        expand("results/figures/{name}.{ext}", name=figures, ext=["png", "pdf", "json"]),
+    ]

@@ -27,87 +27,52 @@ rule fetch_corpus:
         "../scripts/fetch_data.py"
 
 
-rule fetch_wikitext_test:
+# Every fetch rule is fetch_corpus with its own output and log: scripts/fetch_data.py dispatches on the rule's name.
+use rule fetch_corpus as fetch_wikitext_test with:
     output:
         "resources/wikitext103_test.jsonl",
     log:
         "results/logs/fetch_wikitext_test.log",
-    conda:
-        ENVS["torch"]
-    params:
-        data_dir=config["data_dir"],
-    script:
-        "../scripts/fetch_data.py"
 
 
-rule fetch_crows_pairs:
+use rule fetch_corpus as fetch_crows_pairs with:
     output:
         "resources/crows_pairs.csv",
     log:
         "results/logs/fetch_crows_pairs.log",
-    conda:
-        ENVS["torch"]
-    params:
-        data_dir=config["data_dir"],
-    script:
-        "../scripts/fetch_data.py"
 
 
-rule fetch_stereoset:
+use rule fetch_corpus as fetch_stereoset with:
     output:
         "resources/stereoset.json",
     log:
         "results/logs/fetch_stereoset.log",
-    conda:
-        ENVS["torch"]
-    params:
-        data_dir=config["data_dir"],
-    script:
-        "../scripts/fetch_data.py"
 
 
-rule fetch_seat_test:
+use rule fetch_corpus as fetch_seat_test with:
     output:
         "resources/seat/{test}.jsonl",
     log:
         "results/logs/fetch_seat_test/{test}.log",
-    conda:
-        ENVS["torch"]
-    params:
-        data_dir=config["data_dir"],
-    script:
-        "../scripts/fetch_data.py"
 
 
-rule fetch_word_lists:
+use rule fetch_corpus as fetch_word_lists with:
     output:
         "resources/bias_attribute_words.json",
     log:
         "results/logs/fetch_word_lists.log",
-    conda:
-        ENVS["torch"]
-    params:
-        data_dir=config["data_dir"],
-    script:
-        "../scripts/fetch_data.py"
 
 
-rule fetch_winobias_swaps:
+use rule fetch_corpus as fetch_winobias_swaps with:
     output:
         "resources/winobias/{name}.txt",
     log:
         "results/logs/fetch_winobias_swaps/{name}.log",
     wildcard_constraints:
         name="generalized_swaps|extra_gendered_words",
-    conda:
-        ENVS["torch"]
-    params:
-        data_dir=config["data_dir"],
-    script:
-        "../scripts/fetch_data.py"
 
 
-rule fetch_glue:
+use rule fetch_corpus as fetch_glue with:
     output:
         "resources/glue/{task}/{split}.jsonl",
     log:
@@ -115,12 +80,6 @@ rule fetch_glue:
     wildcard_constraints:
         task=alternatives(GLUE_TASKS),
         split="train|dev",
-    conda:
-        ENVS["torch"]
-    params:
-        data_dir=config["data_dir"],
-    script:
-        "../scripts/fetch_data.py"
 
 
 rule fetch_base_model:

@@ -20,7 +20,7 @@ localrules:
 
 rule docs_results:
     input:
-        metrics="results/tables/metrics.parquet",
+        metrics=rules.metrics_table.output.parquet,
         figures=DOCS_FIGURES,
         figure_json=[f.replace(".png", ".json") for f in DOCS_FIGURES],
         pretrain=expand("results/models/{model}/pretrain_metrics.json", model=SCRATCH_MODELS),

@@ -80,8 +80,8 @@ rule wise_ft:
     input:
         base=lambda wildcards: base_model_dir(wildcards.model),
         tuned=lambda wildcards: (
-            f"results/models/{wildcards.model}/{WISE_SOURCES[wildcards.method]}/size{wildcards.size}"
-            f"/seed{wildcards.seed}/{FINAL_CHECKPOINT}"
+            f"results/models/{wildcards.model}/{WISE_SOURCES[wildcards.method]}/"
+            f"size{wildcards.size}/seed{wildcards.seed}/{FINAL_CHECKPOINT}"
         ),
     output:
         directory("results/models/{model}/{method}/size{size}/seed{seed}/alpha{alpha}"),
