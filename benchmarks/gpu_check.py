@@ -92,12 +92,12 @@ def float32_scoring():
     """The scorers' autocast switched off: the same code path in float32, for the reference side."""
     from fairforget import scoring, stereotypes
 
-    saved = scoring._autocast, stereotypes._autocast
-    scoring._autocast = stereotypes._autocast = lambda device: contextlib.nullcontext()
+    saved = scoring.bf16_autocast, stereotypes.bf16_autocast
+    scoring.bf16_autocast = stereotypes.bf16_autocast = lambda device: contextlib.nullcontext()
     try:
         yield
     finally:
-        scoring._autocast, stereotypes._autocast = saved
+        scoring.bf16_autocast, stereotypes.bf16_autocast = saved
 
 
 def check_scoring_bf16(models, tokenizers, texts, device) -> dict:

@@ -2,9 +2,13 @@ import math
 
 import pytest
 
-from fairforget.analysis import metrics_table, tables
+from fairforget.analysis import tables
 from fairforget.io import write_json as write_result
 from fairforget.runs import evaluate_checkpoints, read_checkpoint
+
+
+def wide_table(entries):
+    return tables(entries)[0]
 
 
 def write_json(path, result, checkpoint="ck"):
@@ -70,7 +74,7 @@ def test_forgetting_is_relative_to_base(tmp_path):
         make_entry(tmp_path, "m", "cda", 10, 5, 4.5, 0.75, stereo_loglik=-22.0),
         make_entry(tmp_path, "m", "cda", 20, 5, 5.0, 0.70, stereo_loglik=-23.0),
     ]
-    df = metrics_table(entries)
+    df = wide_table(entries)
     assert list(df["forgetting"]) == [0.0, 0.5, 1.0]
     assert df.loc[2, "forgetting_rel"] == pytest.approx(0.25)
     # every sequence lost the same: the paired CI is that difference, however much the texts differ
@@ -103,7 +107,7 @@ def test_downstream_columns_average_seeds(tmp_path):
 
 def test_missing_base_row_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="no base-model rows"):
-        metrics_table([make_entry(tmp_path, "m", "cda", 10, 5, 4.5, 0.75)])
+        wide_table([make_entry(tmp_path, "m", "cda", 10, 5, 4.5, 0.75)])
 
 
 def test_checkpoints_of_one_run_share_a_result_file(tmp_path):
@@ -143,7 +147,7 @@ def test_checkpoints_of_one_run_share_a_result_file(tmp_path):
         )
         for ck in results
     ]
-    df = metrics_table(entries)
+    df = wide_table(entries)
     assert list(df["forgetting"]) == pytest.approx([0.0, 0.5, 1.5])
     assert list(df["sst2_score"]) == pytest.approx([0.80, 0.75, 0.65])
 
@@ -192,7 +196,7 @@ def test_forgetting_ci_is_paired_and_narrower_than_the_checkpoints_own(tmp_path)
         entries.append(entry)
     from fairforget.bootstrap import sequence_bootstrap_ci
 
-    row = metrics_table(entries).iloc[1]
+    row = wide_table(entries).iloc[1]
     low, high = row["forgetting_ci_low"], row["forgetting_ci_high"]
     assert low < row["forgetting"] < high and low > 0.2 and high < 0.4
     own_low, own_high = sequence_bootstrap_ci([np.full(10, v / 10) for v in tuned_sums])
@@ -205,16 +209,16 @@ def test_forgetting_needs_the_same_sequences(tmp_path):
     lm["per_sequence_tokens"] = [10] * 9 + [11]
     write_json(entries[1]["lm"], lm)
     with pytest.raises(ValueError, match="different sequences"):
-        metrics_table(entries)
+        wide_table(entries)
 
 
 def test_downstream_avg_has_a_ci(tmp_path):
     """Figure 3 draws downstream_avg with an error bar: it needs a real interval with one seed and with several."""
-    one = metrics_table([make_entry(tmp_path, "m", "base", 0, 0, 4.0, 0.80)]).iloc[0]
+    one = wide_table([make_entry(tmp_path, "m", "base", 0, 0, 4.0, 0.80)]).iloc[0]
     half = math.sqrt(0.03**2 + 0.05**2) / 2  # independent dev sets: variances add (each task's CI read as normal)
     assert one["downstream_avg"] == pytest.approx(0.65)
     assert (one["downstream_avg_ci_low"], one["downstream_avg_ci_high"]) == pytest.approx((0.65 - half, 0.65 + half))
-    three = metrics_table([make_entry(tmp_path / "s", "m", "base", 0, 0, 4.0, 0.80, seeds=(0, 1, 2))]).iloc[0]
+    three = wide_table([make_entry(tmp_path / "s", "m", "base", 0, 0, 4.0, 0.80, seeds=(0, 1, 2))]).iloc[0]
     means = [(0.80 + 0.01 * s + 0.5) / 2 for s in range(3)]  # per-seed mean over the two tasks
     half = 4.302653 * 0.005 / math.sqrt(3)
     assert three["downstream_avg"] == pytest.approx(sum(means) / 3)

@@ -6,18 +6,8 @@ import torch
 from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
 
 from fairforget.finetune import finetune
-from fairforget.method_config import checkpoint_names
-from fairforget.methods import (
-    WeightPenalty,
-    diagonal_fisher,
-    freeze,
-    interpolate,
-    method_spec,
-    method_specs,
-    mix_replay,
-    wise_ft,
-    wise_ft_sources,
-)
+from fairforget.method_config import checkpoint_names, method_spec, method_specs, wise_ft_sources
+from fairforget.methods import WeightPenalty, diagonal_fisher, freeze, interpolate, mix_replay, wise_ft
 from fairforget.modeling import load_lm
 from fairforget.training import heldout_loss, tokenize_blocks
 
@@ -279,3 +269,23 @@ def test_epoch_budget_trains_for_passes_over_the_blocks(bert_with_pooler, tmp_pa
     json.dumps(metrics)  # train_metrics.json takes it as is
     half, final = (weights(load_lm(dirs[n], device="cpu")[0]) for n in ("frac0.5", "frac1"))
     assert any(not torch.equal(half[n], final[n]) for n in final)
+
+
+@pytest.mark.parametrize("fixture", ["tiny_mlm", "tiny_llama"])
+def test_general_text_fisher_is_seeded_and_covers_every_trained_weight(fixture, request):
+    """EWC's Fisher from general text: a non-negative tensor per trainable weight, on at most max_blocks blocks,
+    the same for the same seed (blocks and masks) and the diagonal Fisher of those batches."""
+    from fairforget.training import general_text_fisher
+
+    model, tokenizer, texts = request.getfixturevalue(fixture)
+    kind = "masked" if fixture == "tiny_mlm" else "causal"
+    settings = dict(max_length=16, max_blocks=6, batch_size=2, mlm_probability=0.15)
+    fisher, n_blocks = general_text_fisher(model, tokenizer, kind, texts, seed=0, **settings)
+    assert n_blocks == 6
+    trained = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert set(fisher) == trained and all((f >= 0).all() for f in fisher.values())
+    assert any(f.sum() > 0 for f in fisher.values())
+    again, _ = general_text_fisher(model, tokenizer, kind, texts, seed=0, **settings)
+    assert all(torch.equal(fisher[n], again[n]) for n in fisher)
+    other, _ = general_text_fisher(model, tokenizer, kind, texts, seed=1, **settings)
+    assert any(not torch.equal(fisher[n], other[n]) for n in fisher)

@@ -3,7 +3,7 @@ import csv
 import pytest
 
 from fairforget import sources
-from fairforget.io import read_jsonl
+from fairforget.io import read_jsonl, write_jsonl
 
 
 def test_missing_mirror_file_names_file_and_layout(tmp_path):
@@ -148,3 +148,21 @@ def test_fetched_masked_lm_keeps_its_published_pooler(tmp_path):
     assert sources.fetch_model(str(tmp_path / "hub"), str(tmp_path / "base")) == "masked"
     probe = AutoModelForSequenceClassification.from_pretrained(tmp_path / "base", num_labels=2)
     assert torch.equal(probe.bert.pooler.dense.weight, published.bert.pooler.dense.weight)
+
+
+def test_sample_texts_is_a_seeded_uniform_sample_of_the_corpus(tmp_path):
+    """Reservoir sampling over several files: blank texts skipped; all texts when there are fewer than asked;
+    otherwise exactly max_texts distinct texts, the same for the same seed, each text about equally likely."""
+    (tmp_path / "a.txt").write_text("".join(f"text {i}\n" for i in range(12)) + "   \n")
+    write_jsonl(tmp_path / "b.jsonl", [{"text": f"text {i}"} for i in range(12, 20)] + [{"text": " "}])
+    paths = [tmp_path / "a.txt", tmp_path / "b.jsonl"]
+    everything = [f"text {i}" for i in range(20)]
+    assert sources.sample_texts(paths, 50, seed=0) == (everything, 20)
+    sample, seen = sources.sample_texts(paths, 5, seed=0)
+    assert seen == 20 and len(set(sample)) == 5 and set(sample) <= set(everything)
+    assert sources.sample_texts(paths, 5, seed=0) == (sample, 20)
+    counts = {t: 0 for t in everything}
+    for seed in range(2000):
+        for text in sources.sample_texts(paths, 5, seed=seed)[0]:
+            counts[text] += 1
+    assert all(0.2 < n / 2000 < 0.3 for n in counts.values()), counts  # 5 of 20: 0.25 each

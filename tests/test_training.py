@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers import DataCollatorForLanguageModeling, TrainerCallback, set_seed
 
-from fairforget.modeling import load_masked_lm
+from fairforget.modeling import load_lm
 from fairforget.training import heldout_loss, masked_positions_loss, tokenize_blocks, train_lm
 
 
@@ -42,10 +42,10 @@ def test_training_lowers_heldout_loss_and_saves_steps(tiny_mlm, tmp_path):
     )
     after = heldout_loss(model, tokenizer, blocks, "masked", 0.15, seed=1)
     assert after < before - 0.5
-    reloaded, _ = load_masked_lm(steps[30])
+    reloaded, _, _ = load_lm(steps[30])
     for p, q in zip(model.parameters(), reloaded.parameters()):
         torch.testing.assert_close(p.detach(), q.detach())
-    early, _ = load_masked_lm(steps[5])
+    early, _, _ = load_lm(steps[5])
     assert any(not torch.equal(p, q) for p, q in zip(early.parameters(), reloaded.parameters()))
     assert not list(tmp_path.glob(".*tmp"))  # no half-written directories left behind
 
@@ -286,7 +286,7 @@ def test_pre_layer_norm_bert_trains_and_loads_as_a_masked_lm(tiny_mlm, tmp_path)
     assert heldout_loss(model, tokenizer, blocks, "masked", 0.15, seed=1) < before - 0.5
     model.save_pretrained(tmp_path / "m")
     tokenizer.save_pretrained(tmp_path / "m")
-    reloaded, _ = load_masked_lm(str(tmp_path / "m"))
+    reloaded, _, _ = load_lm(str(tmp_path / "m"))
     batch = tokenizer(
         ["he is a nurse " * 20], truncation=True, max_length=usable_length(reloaded, 10_000), return_tensors="pt"
     )

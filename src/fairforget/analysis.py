@@ -156,18 +156,6 @@ def paired_forgetting_ci(checkpoint: dict, base: dict, where: str) -> list[float
     )
 
 
-def metrics_table(entries: list[dict]) -> pd.DataFrame:
-    """The wide table: one row per evaluated model, plus each metric's change against the model's base row.
-
-    Every forgetting column is positive when something was forgotten. forgetting = checkpoint minus base
-    held-out NLL on WikiText-103 test (forgetting_indomain: on the corpus' held-out slice; *_rel: relative to the
-    base; *_ci_*: paired bootstrap over the scored sequences); selective_* = base minus checkpoint mean
-    log-likelihood (positive = the model finds the stereotypical sentences, or their preference over the
-    anti-stereotypical ones, less likely: that knowledge was forgotten).
-    Downstream columns are means over downstream seeds (see downstream_columns)."""
-    return tables(entries)[0]
-
-
 def one_base_entry_per_model(entries: list[dict]) -> list[dict]:
     """The base model is evaluated once per model (results/eval/<model>/base) and the workflow lists it once;
     entries that repeat it per training seed (older workflows, hand-made lists) keep the first, so that the
@@ -190,9 +178,16 @@ def one_base_entry_per_model(entries: list[dict]) -> list[dict]:
 
 
 def tables(entries: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(wide, long): the wide table of metrics_table, and the tidy long table with one row per
-    (evaluated model, metric, downstream seed) holding per-seed downstream values and every other metric once.
-    One base row per model (one_base_entry_per_model)."""
+    """(wide, long) metrics tables. Wide: one row per evaluated model, plus each metric's change against the
+    model's base row. Long (tidy): one row per (evaluated model, metric, downstream seed), holding per-seed
+    downstream values and every other metric once. One base row per model (one_base_entry_per_model).
+
+    Every forgetting column is positive when something was forgotten. forgetting = checkpoint minus base
+    held-out NLL on WikiText-103 test (forgetting_indomain: on the corpus' held-out slice; *_rel: relative to the
+    base; *_ci_*: paired bootstrap over the scored sequences); selective_* = base minus checkpoint mean
+    log-likelihood (positive = the model finds the stereotypical sentences, or their preference over the
+    anti-stereotypical ones, less likely: that knowledge was forgotten).
+    Downstream columns are means over downstream seeds (see downstream_columns)."""
     entries = one_base_entry_per_model(entries)
     cache: dict = {}  # a run's result file holds all its checkpoints: parse it once
     downstream = [read_downstream(e, cache) for e in entries]

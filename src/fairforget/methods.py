@@ -13,8 +13,6 @@ import random
 
 import torch
 
-from .method_config import method_spec, method_specs, wise_ft_sources  # noqa: F401  (re-exported)
-
 log = logging.getLogger(__name__)
 
 # config attributes that hold each kind of dropout, by architecture family

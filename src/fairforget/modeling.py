@@ -215,16 +215,6 @@ def scratch_model(architecture: str, tokenizer, cfg: dict):
     )
 
 
-def load_masked_lm(path: str):
-    """Model (eval mode) and tokenizer of a masked LM saved with save_pretrained or on the Hub."""
-    from transformers import AutoModelForMaskedLM, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForMaskedLM.from_pretrained(path)
-    model.eval()
-    return model, tokenizer
-
-
 def model_kind(config) -> str:
     """'masked' or 'causal', from the saved architecture (else the model type's default head)."""
     from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING_NAMES

@@ -80,16 +80,17 @@ def model_parameters(entry: dict, scratch: dict, model_dir: str | None = None) -
     return None
 
 
-def job_resources(kind: dict, parameters: int | None = None) -> dict:
-    """Snakemake `resources:` of one job: base mem_mb / runtime plus the per-billion-parameter increments,
-    gpu count, and the Slurm-specific keys that are set (gpu_model, partition, account, slurm_extra)."""
+def job_resources(settings: dict, parameters: int | None = None) -> dict:
+    """Snakemake `resources:` of one job from its kind's `resources.<kind>` settings: base mem_mb / runtime plus
+    the per-billion-parameter increments, gpu count, and the Slurm-specific keys that are set (gpu_model,
+    partition, account, slurm_extra)."""
     billions = (parameters or 0) / 1e9
     resources = dict(
-        mem_mb=int(math.ceil(kind["mem_mb"] + kind.get("mem_mb_per_billion", 0) * billions)),
-        runtime=int(math.ceil(kind["runtime"] + kind.get("runtime_per_billion", 0) * billions)),
-        gpu=kind.get("gpu", 0),
+        mem_mb=int(math.ceil(settings["mem_mb"] + settings.get("mem_mb_per_billion", 0) * billions)),
+        runtime=int(math.ceil(settings["runtime"] + settings.get("runtime_per_billion", 0) * billions)),
+        gpu=settings.get("gpu", 0),
     )
-    resources.update({key: kind[key] for key in SLURM_KEYS if kind.get(key)})
+    resources.update({key: settings[key] for key in SLURM_KEYS if settings.get(key)})
     if not resources["gpu"]:
         resources.pop("gpu_model", None)  # the plugin would turn a model alone into a request for one GPU
     return resources

@@ -30,13 +30,14 @@ log = logging.getLogger(__name__)
 MAX_LOGITS_ELEMENTS = 2**27
 
 
-def _autocast(device: torch.device):
+def bf16_autocast(device: torch.device):
+    """bf16 autocast on a GPU, nothing on a CPU: the scorers' compute precision (the vocabulary head stays float32)."""
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
-def _batches(lengths: list[int], batch_size: int, row_cost=lambda width: 0, budget: int = MAX_LOGITS_ELEMENTS):
+def length_batches(lengths: list[int], batch_size: int, row_cost=lambda width: 0, budget: int = MAX_LOGITS_ELEMENTS):
     """Indices into `lengths`, sorted by length and cut into batches of at most batch_size rows
     (and at most `budget` of row_cost(width) per batch), so that little padding is scored."""
     order = sorted(range(len(lengths)), key=lambda k: lengths[k])
@@ -100,7 +101,7 @@ def masked_token_scores(
     logprobs = [[0.0] * len(pos) for pos in positions]
     kls = [[0.0] * len(pos) for pos in positions] if base_model is not None else None
     slot = {(i, p): k for i, pos in enumerate(positions) for k, p in enumerate(pos)}
-    batches = list(_batches([len(sequences[i]) for i, _ in copies], batch_size))
+    batches = list(length_batches([len(sequences[i]) for i, _ in copies], batch_size))
     for batch in tqdm(batches, desc=desc, unit="batch", mininterval=5):
         chunk = [copies[k] for k in batch]
         ids, mask = pad_batch([sequences[i] for i, _ in chunk], tokenizer, device)
@@ -108,7 +109,7 @@ def masked_token_scores(
         cols = torch.tensor([p for _, p in chunk], device=device)
         targets = ids[rows, cols].clone()
         ids[rows, cols] = tokenizer.mask_token_id
-        with _autocast(device):
+        with bf16_autocast(device):
             logits = logits_at(model, ids, mask, rows, cols, exact_head=True)
             base_logits = (
                 logits_at(base_model, ids, mask, rows, cols, exact_head=True) if base_model is not None else None
@@ -168,14 +169,14 @@ def causal_token_scores(
     vocab = model.config.vocab_size * (2 if base_model is not None else 1)
     logprobs: list[list[float]] = [[] for _ in sequences]
     kls: list[list[float]] | None = [[] for _ in sequences] if base_model is not None else None
-    batches = list(_batches([len(s) for s in sequences], batch_size, row_cost=lambda width: width * vocab))
+    batches = list(length_batches([len(s) for s in sequences], batch_size, row_cost=lambda width: width * vocab))
     for batch in tqdm(batches, desc=desc, unit="batch", mininterval=5):
         ids, mask = pad_batch([sequences[i] for i in batch], tokenizer, device)
         # every scored position of the batch at once: logits at t-1 predict token t
         spans = [(row, range(score_from[i], len(sequences[i]))) for row, i in enumerate(batch)]
         rows = torch.tensor([row for row, span in spans for _ in span], dtype=torch.long, device=device)
         cols = torch.tensor([t - 1 for _, span in spans for t in span], dtype=torch.long, device=device)
-        with _autocast(device):
+        with bf16_autocast(device):
             logits = causal_logits_at(model, ids, mask, rows, cols)
             base_logits = causal_logits_at(base_model, ids, mask, rows, cols) if base_model is not None else None
         picked = torch.log_softmax(logits.float(), -1)[torch.arange(len(rows), device=device), ids[rows, cols + 1]]

@@ -11,6 +11,7 @@ import csv
 import hashlib
 import json
 import logging
+import random
 import shutil
 import urllib.request
 from pathlib import Path
@@ -75,6 +76,26 @@ def read_texts(path: str | Path):
             yield from (line.rstrip("\n") for line in f if line.strip())
     else:
         raise ValueError(f"{path}: corpus files must be .jsonl (field 'text') or .txt (one text per line)")
+
+
+def sample_texts(paths, max_texts: int, seed: int) -> tuple[list[str], int]:
+    """A seeded uniform sample of at most `max_texts` non-blank texts of the corpus files, and how many texts
+    there were: reservoir sampling, one pass with memory for the sample only (general text for replay and the
+    EWC Fisher)."""
+    rng = random.Random(seed)
+    sample, seen = [], 0
+    for path in paths:
+        for text in read_texts(path):
+            if not text.strip():
+                continue
+            seen += 1
+            if len(sample) < max_texts:
+                sample.append(text)
+            else:
+                j = rng.randrange(seen)
+                if j < max_texts:
+                    sample[j] = text
+    return sample, seen
 
 
 def heldout_key(text: str) -> float:

@@ -22,9 +22,21 @@ import torch
 from tqdm.auto import tqdm
 
 from .modeling import usable_length
-from .scoring import _autocast, _batches, causal_sequence, causal_token_scores, masked_token_logprobs, pad_batch
+from .scoring import (
+    bf16_autocast,
+    causal_sequence,
+    causal_token_scores,
+    length_batches,
+    masked_token_logprobs,
+    pad_batch,
+)
 
 log = logging.getLogger(__name__)
+
+
+def nan_to_none(values) -> list[float | None]:
+    """Floats for JSON, which has no NaN: an unscored value becomes null."""
+    return [None if math.isnan(v) else float(v) for v in values]
 
 
 def bootstrap_ci(values: np.ndarray, n_resamples: int = 1000, seed: int = 0) -> tuple[float, float]:
@@ -225,7 +237,6 @@ def crows_pairs_scores(model, tokenizer, kind: str, pairs: list[dict], batch_siz
         primary = "causal_mean"
     else:
         raise ValueError(f"unknown model kind {kind!r} (masked or causal)")
-    as_list = lambda a: [None if math.isnan(v) else float(v) for v in a]  # noqa: E731 (JSON has no NaN)
     summaries = {
         name: preference_summary(
             name, s[0::2], s[1::2], directions, bias_types, neutral_out_of_direction=name != "causal_sum"
@@ -239,7 +250,7 @@ def crows_pairs_scores(model, tokenizer, kind: str, pairs: list[dict], batch_siz
         "benchmark": "crows_pairs",
         "model_kind": kind,
         "pair_scores": {
-            name: {"more": as_list(s[0::2]), "less": as_list(s[1::2])}
+            name: {"more": nan_to_none(s[0::2]), "less": nan_to_none(s[1::2])}
             for name, s in {**variants, "whole_sentence": whole}.items()
         },
         "primary": primary,
@@ -448,9 +459,9 @@ def sentence_embeddings(
     device = next(model.parameters()).device
     encoded = [tokenizer(t)["input_ids"] for t in texts]
     out = np.empty((len(texts), model.config.hidden_size), dtype=np.float64)
-    for batch in _batches([len(e) for e in encoded], batch_size):
+    for batch in length_batches([len(e) for e in encoded], batch_size):
         ids, mask = pad_batch([encoded[i] for i in batch], tokenizer, device)
-        with _autocast(device):
+        with bf16_autocast(device):
             hidden = model.base_model(input_ids=ids, attention_mask=mask).last_hidden_state.float()
         if pooling == "mean":
             pooled = mask.clone()

@@ -13,16 +13,18 @@ import copy
 import hashlib
 import logging
 import math
+import random
 import shutil
 import sys
 import time
 from pathlib import Path
 
 import torch
+from tqdm.auto import tqdm
 from transformers import DataCollatorForLanguageModeling, Trainer, TrainerCallback, TrainingArguments, set_seed
 
 from .io import atomic_path
-from .methods import plain_model, unwrap_model
+from .methods import diagonal_fisher, plain_model, unwrap_model
 from .modeling import logits_at
 
 log = logging.getLogger(__name__)
@@ -255,8 +257,6 @@ def newest_complete_checkpoint(work_dir: str) -> str | None:
 
 def split_corpus(texts: list[str], seed: int, heldout_fraction: float, max_rows: int | None):
     """Seeded shuffle, optional cap, then (held-out, training) texts. Tokenizer and model use the same split."""
-    import random
-
     texts = list(texts)
     random.Random(seed).shuffle(texts)
     if max_rows:
@@ -465,7 +465,40 @@ def unigram_loss(
     return float(-logp[held].mean())
 
 
-def random_baseline_loss(vocab_size: int) -> float:
+def general_text_fisher(
+    model,
+    tokenizer,
+    kind: str,
+    texts: list[str],
+    *,
+    max_length: int,
+    max_blocks: int,
+    batch_size: int,
+    mlm_probability: float,
+    seed: int,
+) -> tuple[dict[str, torch.Tensor], int]:
+    """EWC's diagonal Fisher of the model's LM loss (methods.diagonal_fisher) on at most `max_blocks` blocks of
+    general text, drawn with `seed` (the same blocks and masks for the same seed); (Fisher by parameter name, on
+    the CPU; number of blocks)."""
+    blocks = tokenize_blocks(tokenizer, texts, max_length)
+    random.Random(seed).shuffle(blocks)
+    blocks = blocks[:max_blocks]
+    collate = lm_collator(tokenizer, kind, mlm_probability, seed=seed)
+    device = next(model.parameters()).device
+    batches = (
+        {k: v.to(device) for k, v in collate([{"input_ids": b} for b in blocks[i : i + batch_size]]).items()}
+        for i in range(0, len(blocks), batch_size)
+    )
+    total = -(-len(blocks) // batch_size)
+    fisher = diagonal_fisher(
+        model,
+        tqdm(batches, total=total, desc="fisher", unit="batch", mininterval=5),
+        lambda m, batch: lm_loss(m, batch, kind),
+    )
+    return {name: f.contiguous().cpu() for name, f in fisher.items()}, len(blocks)
+
+
+def uniform_loss(vocab_size: int) -> float:
     """Cross-entropy of a uniform prediction over the vocabulary."""
     return math.log(vocab_size)
 

@@ -14,11 +14,11 @@ from fairforget.sources import read_texts
 from fairforget.training import (
     HeldoutCurveCallback,
     heldout_loss,
-    random_baseline_loss,
     save_model,
     split_corpus,
     tokenize_blocks,
     train_lm,
+    uniform_loss,
     unigram_loss,
 )
 
@@ -74,7 +74,7 @@ log.info(
     kind,
     trained_loss,
     random_loss,
-    random_baseline_loss(len(tokenizer)),
+    uniform_loss(len(tokenizer)),
     unigram,
 )
 
@@ -88,7 +88,7 @@ write_json(
         "kind": kind,
         "heldout_loss": trained_loss,
         "random_init_heldout_loss": random_loss,
-        "uniform_loss": random_baseline_loss(len(tokenizer)),
+        "uniform_loss": uniform_loss(len(tokenizer)),
         "unigram_heldout_loss": unigram,
         "parameters": sum(p.numel() for p in model.parameters()),
         "train_tokens": cfg["max_steps"] * cfg["batch_size"] * cfg["max_length"],
