@@ -7,23 +7,14 @@ import sys
 
 import pandas as pd
 import yaml
+from snakemake.utils import update_config
 
+from fairforget.findings import trivial_glue_baseline
+from fairforget.io import read_jsonl
 
-def merged(*paths):
-    """The config as Snakemake builds it from config.yaml and the --configfile overlays (dicts merge)."""
-
-    def update(base, new):
-        for k, v in new.items():
-            base[k] = update(base.get(k, {}), v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
-        return base
-
-    config = {}
-    for path in paths:
-        update(config, yaml.safe_load(open(path)))
-    return config
-
-
-cfg = merged("config.yaml", "config/offline.yaml", "config/ci.yaml")
+cfg = {}
+for path in ("config.yaml", "config/offline.yaml", "config/ci.yaml"):  # merged as Snakemake merges --configfile
+    update_config(cfg, yaml.safe_load(open(path)))
 sizes, steps = cfg["cda"]["sizes"], sorted(set(cfg["finetune"]["save_steps"]) | {cfg["finetune"]["max_steps"]})
 models = [m["name"] for m in cfg["models"]]
 wise = {
@@ -107,15 +98,19 @@ for model in models:
         f"{pretrain['random_init_heldout_loss']:.3f} (unigram {pretrain['unigram_heldout_loss']:.3f}), "
         f"{pretrain['tokens_per_second']:.0f} tokens/s"
     )
-    # SST-2 dev: majority class 0.509, standard error of an accuracy ~0.017 on 872 sentences
-    if not metrics.loc[metrics["model"] == model, "sst2_accuracy"].max() > 0.55:
-        problems.append(f"{model}: SST-2 probe did not learn (accuracy at chance for every checkpoint)")
+    for task in cfg["downstream"]["tasks"]:  # some checkpoint's whole dev-score CI above the input-blind baseline
+        labels = [
+            [r["label"] for r in read_jsonl(f"resources/glue/{task}/{split}.jsonl")] for split in ("train", "dev")
+        ]
+        baseline = trivial_glue_baseline(task, *labels)
+        if not metrics.loc[metrics["model"] == model, f"{task}_score_ci_low"].max() > baseline:
+            problems.append(f"{model}: {task} probe did not learn (no checkpoint's CI above {baseline:.3f})")
 with pd.option_context("display.width", 250, "display.max_columns", 12):
     print(metrics.to_string(index=False))
     print(key[key["method"] == "pearson"].to_string(index=False))
     final = metrics[(metrics["method"] == "base") | (metrics["step"] == steps[-1])]
     summary = final.groupby(["model", "method"], dropna=False)[
-        ["forgetting", "lm_kl_base", "crows", "selective_crows_gap", "sst2_accuracy"]
+        ["forgetting", "lm_kl_base", "crows", "selective_crows_gap", "downstream_avg"]
     ].mean()
     speed = [
         dict(
