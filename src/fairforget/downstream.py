@@ -13,6 +13,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, Data
 from .glue import glue_task, score_ci, task_metrics
 from .metrics import metric_path
 from .modeling import usable_length
+from .scoring import length_batches
 from .training import training_arguments
 
 log = logging.getLogger(__name__)
@@ -151,10 +152,8 @@ def sentence_features(model, tokenizer, texts: list[str], max_length: int, batch
     embedding a linear probe reads, the same for masked and causal LMs. Texts are batched in order of length
     (as SentEval does), so a batch pads little: about 3x faster on GLUE sentences; rows come back in input order."""
     lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
-    order = np.argsort(lengths, kind="stable")
     features = np.empty((len(texts), model.config.hidden_size), dtype=np.float32)
-    for i in range(0, len(texts), batch_size):
-        rows = order[i : i + batch_size]
+    for rows in length_batches(lengths, batch_size):
         batch = tokenizer(
             [texts[j] for j in rows], truncation=True, max_length=max_length, padding=True, return_tensors="pt"
         )
