@@ -9,8 +9,8 @@ What each finding is measured by (the claims as docs/results/README.md states th
    numbers figure 2 draws), t-interval. And (d) selective and overall forgetting rise together: Pearson r over
    all that method's checkpoints, run-level cluster bootstrap. The direction of (b) is the project's statement
    of the finding ("selective forgetting of stereotypes goes down with more CDA data while overall forgetting
-   goes up"); the first reproduction run claimed the opposite sign by mistake and was corrected after it, with
-   its estimate and CI unchanged (docs/results/README.md says so).
+   goes up"); the first reproduction run (two saved steps per run) claimed the opposite sign by mistake and was
+   corrected after it, with its estimate and CI unchanged; the three-step run was made with this direction.
 3. Remedies: for each method other than the reference (plain CDA) at the remedies size, final checkpoints, the
    difference remedy - reference of (a) overall forgetting, CI from a paired bootstrap over the held-out
    sequences (the per-sequence NLLs of both, averaged over the training seeds they share); claimed: not below 0

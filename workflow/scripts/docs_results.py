@@ -145,8 +145,8 @@ lines += [
     "How each finding is measured and judged: `src/fairforget/findings.py` (module "
     "docstring). Supported / contradicted: the whole 95% CI on the claimed / the other side of 0; "
     "inconclusive: the CI contains 0. Finding 2's selective-forgetting row claims the direction the project "
-    "states (falls with more CDA data); the first version of this table claimed the opposite by mistake "
-    "(corrected after the run: same estimate and CI, the verdict flips).",
+    "states (falls with more CDA data), fixed before this run; the table of an earlier run (two saved steps) "
+    "first claimed the opposite by mistake and was corrected after that run.",
     "",
     findings_md,
     "## Figures",
