@@ -9,6 +9,9 @@ from transformers import DataCollatorForLanguageModeling, TrainerCallback, set_s
 from fairforget.modeling import load_lm
 from fairforget.training import heldout_loss, masked_positions_loss, tokenize_blocks, train_lm
 
+# the tiny masked LM's training run used throughout: 30 steps are enough to lower its held-out loss by > 0.5
+TINY_RUN = dict(kind="masked", max_steps=30, batch_size=8, learning_rate=3e-3, seed=0, mlm_probability=0.15)
+
 
 def test_masked_positions_loss_equals_stock_loss(tiny_mlm):
     model, tokenizer, texts = tiny_mlm
@@ -27,19 +30,7 @@ def test_training_lowers_heldout_loss_and_saves_steps(tiny_mlm, tmp_path):
     blocks = tokenize_blocks(tokenizer, texts, 16)
     before = heldout_loss(model, tokenizer, blocks, "masked", 0.15, seed=1)
     steps = {5: str(tmp_path / "step5"), 30: str(tmp_path / "step30")}
-    train_lm(
-        model,
-        tokenizer,
-        blocks,
-        kind="masked",
-        max_steps=30,
-        batch_size=8,
-        learning_rate=3e-3,
-        seed=0,
-        mlm_probability=0.15,
-        work_dir=str(tmp_path / "work"),
-        step_dirs=steps,
-    )
+    train_lm(model, tokenizer, blocks, **TINY_RUN, work_dir=str(tmp_path / "work"), step_dirs=steps)
     after = heldout_loss(model, tokenizer, blocks, "masked", 0.15, seed=1)
     assert after < before - 0.5
     reloaded, _, _ = load_lm(steps[30])
@@ -239,12 +230,7 @@ def test_heldout_curve_is_recorded_at_every_log_and_at_the_end(tiny_mlm, tmp_pat
         model,
         tokenizer,
         blocks,
-        kind="masked",
-        max_steps=25,
-        batch_size=8,
-        learning_rate=3e-3,
-        seed=0,
-        mlm_probability=0.15,
+        **TINY_RUN | {"max_steps": 25},
         work_dir=str(tmp_path / "work"),
         logging_steps=10,
         callbacks=(curve,),
@@ -256,6 +242,13 @@ def test_heldout_curve_is_recorded_at_every_log_and_at_the_end(tiny_mlm, tmp_pat
         heldout_loss(model, tokenizer, blocks, "masked", 0.15, seed=1)
     )
     assert curve.rows[-1]["heldout_loss"] < curve.rows[0]["heldout_loss"]
+
+
+def assert_training_lowers_heldout_loss(model, tokenizer, blocks, tmp_path):
+    """30 masked-LM steps on `blocks` lower their held-out loss by more than half a nat."""
+    before = heldout_loss(model, tokenizer, blocks, "masked", 0.15, seed=1)
+    train_lm(model, tokenizer, blocks, **TINY_RUN, work_dir=str(tmp_path / "work"))
+    assert heldout_loss(model, tokenizer, blocks, "masked", 0.15, seed=1) < before - 0.5
 
 
 def test_pre_layer_norm_bert_trains_and_loads_as_a_masked_lm(tiny_mlm, tmp_path):
@@ -270,20 +263,7 @@ def test_pre_layer_norm_bert_trains_and_loads_as_a_masked_lm(tiny_mlm, tmp_path)
     assert type(model).__name__ == "RobertaPreLayerNormForMaskedLM"
     assert usable_length(model, 10_000) == 16
     blocks = tokenize_blocks(tokenizer, texts, 16)
-    before = heldout_loss(model, tokenizer, blocks, "masked", 0.15, seed=1)
-    train_lm(
-        model,
-        tokenizer,
-        blocks,
-        kind="masked",
-        max_steps=30,
-        batch_size=8,
-        learning_rate=3e-3,
-        seed=0,
-        mlm_probability=0.15,
-        work_dir=str(tmp_path / "work"),
-    )
-    assert heldout_loss(model, tokenizer, blocks, "masked", 0.15, seed=1) < before - 0.5
+    assert_training_lowers_heldout_loss(model, tokenizer, blocks, tmp_path)
     model.save_pretrained(tmp_path / "m")
     tokenizer.save_pretrained(tmp_path / "m")
     reloaded, _, _ = load_lm(str(tmp_path / "m"))
@@ -309,17 +289,4 @@ def test_modernbert_scores_masked_positions_with_its_own_head(tiny_mlm, tmp_path
         full = model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits[rows, cols]
         sparse = logits_at(model, ids, torch.ones_like(ids), rows, cols)
     torch.testing.assert_close(sparse, full)
-    before = heldout_loss(model, tokenizer, blocks, "masked", 0.15, seed=1)
-    train_lm(
-        model,
-        tokenizer,
-        blocks,
-        kind="masked",
-        max_steps=30,
-        batch_size=8,
-        learning_rate=3e-3,
-        seed=0,
-        mlm_probability=0.15,
-        work_dir=str(tmp_path / "work"),
-    )
-    assert heldout_loss(model, tokenizer, blocks, "masked", 0.15, seed=1) < before - 0.5
+    assert_training_lowers_heldout_loss(model, tokenizer, blocks, tmp_path)
