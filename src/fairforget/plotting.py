@@ -190,6 +190,11 @@ def save(fig, out_paths: list[str], caption: str, dpi: int, width: float) -> Non
     plt.close(fig)
 
 
+def page_settings(figure: dict) -> dict:
+    """A figure config block's dpi, width and height (inches), as the figure functions take them."""
+    return {key: figure[key] for key in ("dpi", "width", "height")}
+
+
 def _panels(n: int, width: float, height: float, nrows: int = 1, squeeze_rows: bool = False):
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(nrows, n, figsize=(width, height), squeeze=False)

@@ -5,7 +5,14 @@ import pandas as pd
 from fairforget.correlation import Bootstrap
 from fairforget.io import write_json
 from fairforget.logs import setup_logging
-from fairforget.plotting import downstream_frame, downstream_vs_forgetting, label, require_columns, score_column
+from fairforget.plotting import (
+    downstream_frame,
+    downstream_vs_forgetting,
+    label,
+    page_settings,
+    require_columns,
+    score_column,
+)
 
 log = setup_logging(snakemake.log[0])
 fig = snakemake.params.figure
@@ -27,9 +34,7 @@ numbers = downstream_vs_forgetting(
     boot,
     list(snakemake.output[:2]),
     caption=caption,
-    dpi=fig["dpi"],
-    width=fig["width"],
-    height=fig["height"],
+    **page_settings(fig),
 )
 write_json(snakemake.output[2], {"x": fig["x"], "y": y, "pearson_by_model": numbers, "caption": caption})
 log.info("figure 1: %s", numbers)

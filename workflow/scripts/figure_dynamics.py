@@ -4,7 +4,7 @@ import pandas as pd
 
 from fairforget.io import write_json
 from fairforget.logs import setup_logging
-from fairforget.plotting import downstream_frame, dynamics, require_columns
+from fairforget.plotting import downstream_frame, dynamics, page_settings, require_columns
 
 log = setup_logging(snakemake.log[0])
 fig = snakemake.params.figure
@@ -22,9 +22,7 @@ numbers = dynamics(
     fig["metrics"],
     list(snakemake.output[:2]),
     caption=caption,
-    dpi=fig["dpi"],
-    width=fig["width"],
-    height=fig["height"],
+    **page_settings(fig),
 )
 write_json(snakemake.output[2], {"method": fig["method"], "by_model": numbers, "caption": caption})
 log.info("figure 4: %d models x %d metrics", len(numbers), len(fig["metrics"]))

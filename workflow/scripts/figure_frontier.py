@@ -4,7 +4,7 @@ import pandas as pd
 
 from fairforget.io import write_json
 from fairforget.logs import setup_logging
-from fairforget.plotting import downstream_frame, frontier, label, require_columns, score_column
+from fairforget.plotting import downstream_frame, frontier, label, page_settings, require_columns, score_column
 
 log = setup_logging(snakemake.log[0])
 fig = snakemake.params.figure
@@ -24,9 +24,7 @@ numbers = frontier(
     y,
     list(snakemake.output[:2]),
     caption=caption,
-    dpi=fig["dpi"],
-    width=fig["width"],
-    height=fig["height"],
+    **page_settings(fig),
 )
 write_json(
     snakemake.output[2],

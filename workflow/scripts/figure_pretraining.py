@@ -4,7 +4,7 @@ import pandas as pd
 
 from fairforget.io import read_json, write_json
 from fairforget.logs import setup_logging
-from fairforget.plotting import pretraining_curves
+from fairforget.plotting import page_settings, pretraining_curves
 
 log = setup_logging(snakemake.log[0])
 fig = snakemake.params.figure
@@ -23,9 +23,7 @@ numbers = pretraining_curves(
     metrics,
     list(snakemake.output[:2]),
     caption=caption,
-    dpi=fig["dpi"],
-    width=fig["width"],
-    height=fig["height"],
+    **page_settings(fig),
 )
 write_json(snakemake.output[2], {"by_model": numbers, "caption": caption})
 log.info("pretraining: %s", {m: {k: v for k, v in n.items() if k != "curve"} for m, n in numbers.items()})

@@ -4,7 +4,7 @@ import pandas as pd
 
 from fairforget.io import write_json
 from fairforget.logs import setup_logging
-from fairforget.plotting import downstream_frame, label, remedies, require_columns, score_column
+from fairforget.plotting import downstream_frame, label, page_settings, remedies, require_columns, score_column
 
 log = setup_logging(snakemake.log[0])
 fig = snakemake.params.figure
@@ -30,9 +30,7 @@ numbers = remedies(
     fig["reference"],
     list(snakemake.output[:2]),
     caption=caption,
-    dpi=fig["dpi"],
-    width=fig["width"],
-    height=fig["height"],
+    **page_settings(fig),
 )
 without_ci = numbers.pop("without_ci")
 write_json(

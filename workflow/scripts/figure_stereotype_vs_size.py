@@ -4,7 +4,7 @@ import pandas as pd
 
 from fairforget.io import write_json
 from fairforget.logs import setup_logging
-from fairforget.plotting import label, require_columns, stereotype_vs_size
+from fairforget.plotting import label, page_settings, require_columns, stereotype_vs_size
 
 log = setup_logging(snakemake.log[0])
 fig = snakemake.params.figure
@@ -25,9 +25,7 @@ numbers = stereotype_vs_size(
     columns,
     list(snakemake.output[:2]),
     caption=caption,
-    dpi=fig["dpi"],
-    width=fig["width"],
-    height=fig["height"],
+    **page_settings(fig),
 )
 without_ci = numbers.pop("without_ci")
 write_json(
