@@ -20,8 +20,9 @@ class PerPairRegexLoop:
     """The obvious implementation: one compiled \\b-regex per word, applied one after the other."""
 
     def __init__(self, directed):
-        self.rules = [(re.compile(rf"\b{re.escape(src)}\b", re.IGNORECASE), dst)
-                      for src, dst in build_swap_map(directed).items()]
+        self.rules = [
+            (re.compile(rf"\b{re.escape(src)}\b", re.IGNORECASE), dst) for src, dst in build_swap_map(directed).items()
+        ]
 
     def augment(self, text):
         for pattern, replacement in self.rules:
@@ -46,7 +47,9 @@ def main():
     parser.add_argument("--sentences", type=int, default=100_000)
     args = parser.parse_args()
     data = Path(args.data_dir)
-    corpus = itertools.chain.from_iterable(read_jsonl(data / "corpus" / name) for name in ("brown.jsonl", "nlp_corpus.jsonl"))
+    corpus = itertools.chain.from_iterable(
+        read_jsonl(data / "corpus" / name) for name in ("brown.jsonl", "nlp_corpus.jsonl")
+    )
     sentences = [row["text"] for row in itertools.islice(corpus, args.sentences)]
     directed = both_directions(load_word_pairs(data / "bias_bench" / "bias_attribute_words.json"))
     ours = CounterfactualAugmenter(directed)

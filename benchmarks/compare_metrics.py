@@ -25,17 +25,32 @@ def final_rows(df: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
 def changed(before: pd.DataFrame, after: pd.DataFrame, methods: list[str], rel_tol: float) -> pd.DataFrame:
     left, right = final_rows(before, methods), final_rows(after, methods)
     both = left.merge(right, on=["model", "method"], suffixes=("_before", "_after"))
-    columns = [c for c in before.columns if c in after.columns and c not in KEYS
-               and pd.api.types.is_numeric_dtype(before[c]) and pd.api.types.is_numeric_dtype(after[c])]
+    columns = [
+        c
+        for c in before.columns
+        if c in after.columns
+        and c not in KEYS
+        and pd.api.types.is_numeric_dtype(before[c])
+        and pd.api.types.is_numeric_dtype(after[c])
+    ]
     rows = []
     for _, r in both.iterrows():
         for c in columns:
             b, a = r[f"{c}_before"], r[f"{c}_after"]
-            if (pd.isna(b) and pd.isna(a)) or (not pd.isna(b) and not pd.isna(a)
-                                               and math.isclose(b, a, rel_tol=rel_tol, abs_tol=1e-12)):
+            if (pd.isna(b) and pd.isna(a)) or (
+                not pd.isna(b) and not pd.isna(a) and math.isclose(b, a, rel_tol=rel_tol, abs_tol=1e-12)
+            ):
                 continue
-            rows.append({"model": r["model"], "method": r["method"], "metric": c, "before": b, "after": a,
-                         "change": a - b if not (pd.isna(a) or pd.isna(b)) else math.nan})
+            rows.append(
+                {
+                    "model": r["model"],
+                    "method": r["method"],
+                    "metric": c,
+                    "before": b,
+                    "after": a,
+                    "change": a - b if not (pd.isna(a) or pd.isna(b)) else math.nan,
+                }
+            )
     return pd.DataFrame(rows)
 
 

@@ -2,10 +2,11 @@
 
     python benchmarks/dag_scale.py [--configfile config/paper.yaml] [--repeats 3]
 
-Runs `snakemake -n` in a copy of the workflow without results/ (so everything is planned) and reads the plan: 'rule x:' at
-the start of a line is a job, submitted on its own unless x is one of the `localrules:` (which run on the submit
-host; a dry run does not mark them), and 'Group job ...' is one sbatch holding the indented jobs under it. The quiet dry run (-q) is the DAG-building time a user
-waits for before anything is submitted; the verbose one adds printing every job.
+Runs `snakemake -n` in a copy of the workflow without results/ (so everything is planned) and reads the plan:
+'rule x:' at the start of a line is a job, submitted on its own unless x is one of the `localrules:` (which run on
+the submit host; a dry run does not mark them), and 'Group job ...' is one sbatch holding the indented jobs under
+it. The quiet dry run (-q) is the DAG-building time a user waits for before anything is submitted; the verbose one
+adds printing every job.
 """
 
 from __future__ import annotations
@@ -34,9 +35,12 @@ def dry_run(workdir: Path, configfile: str, *args: str) -> tuple[float, str]:
 
 
 def localrules() -> set[str]:
-    return {name for smk in (REPO / "workflow/rules").glob("*.smk")
-            for block in re.findall(r"^localrules:\n((?:    \w+,\n)+)", smk.read_text(), re.MULTILINE)
-            for name in re.findall(r"\w+", block)}
+    return {
+        name
+        for smk in (REPO / "workflow/rules").glob("*.smk")
+        for block in re.findall(r"^localrules:\n((?:    \w+,\n)+)", smk.read_text(), re.MULTILINE)
+        for name in re.findall(r"\w+", block)
+    }
 
 
 def plan(output: str) -> dict[str, int]:
@@ -44,8 +48,12 @@ def plan(output: str) -> dict[str, int]:
     total = int(re.search(r"^total\s+(\d+)$", output, re.MULTILINE).group(1))
     top_level = re.findall(r"^rule (\w+):", output, re.MULTILINE)
     local = localrules() | {"all"}  # the target rule has no action: never submitted
-    return dict(jobs=total, submitted_single=sum(rule not in local for rule in top_level),
-                group_jobs=len(re.findall(r"Group job ", output)), local=sum(rule in local for rule in top_level))
+    return dict(
+        jobs=total,
+        submitted_single=sum(rule not in local for rule in top_level),
+        group_jobs=len(re.findall(r"Group job ", output)),
+        local=sum(rule in local for rule in top_level),
+    )
 
 
 def main():
@@ -67,11 +75,15 @@ def main():
     with_groups, without_groups = plan(grouped), plan(ungrouped)
     print(f"config: {args.configfile}")
     print(f"jobs in the DAG: {jobs}")
-    print(f"dry run -q (DAG only), best of {args.repeats}: {quiet:.1f} s; printing every job: {verbose:.1f} s; "
-          f"with the Slurm profile: {grouped_time:.1f} s")
+    print(
+        f"dry run -q (DAG only), best of {args.repeats}: {quiet:.1f} s; printing every job: {verbose:.1f} s; "
+        f"with the Slurm profile: {grouped_time:.1f} s"
+    )
     for name, p in (("with grouping", with_groups), ("without grouping", without_groups)):
-        print(f"Slurm submissions {name}: {p['submitted_single'] + p['group_jobs']} "
-              f"({p['submitted_single']} single jobs + {p['group_jobs']} group jobs; {p['local']} local jobs)")
+        print(
+            f"Slurm submissions {name}: {p['submitted_single'] + p['group_jobs']} "
+            f"({p['submitted_single']} single jobs + {p['group_jobs']} group jobs; {p['local']} local jobs)"
+        )
 
 
 if __name__ == "__main__":

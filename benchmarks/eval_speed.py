@@ -33,10 +33,10 @@ def load_model(spec: str, tokenizer_path: str | None = None):
         if kind != "masked":
             raise SystemExit("eval_speed compares masked-LM scorers; give a masked LM")
         return model, tokenizer
-    shapes = {"random-bert-base": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-                                       intermediate_size=3072),
-              "random-bert-tiny": dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2,
-                                       intermediate_size=512)}
+    shapes = {
+        "random-bert-base": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
+        "random-bert-tiny": dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2, intermediate_size=512),
+    }
     candidates = [REPO / "results/models/scratch-bert/tokenizer", REPO / "results/models/scratch-bert/base"]
     candidates = [Path(tokenizer_path)] if tokenizer_path else candidates
     tokenizer_dir = next((c for c in candidates if (c / "tokenizer.json").is_file()), None)
@@ -52,18 +52,17 @@ def load_model(spec: str, tokenizer_path: str | None = None):
 def run_side(args) -> dict:
     import numpy as np
     import torch
+    from reference_scorers import crows_masked_reference, pll_reference, stereoset_masked_reference
 
     from fairforget.io import read_jsonl
     from fairforget.scoring import heldout_texts, segment_tokens
-    from fairforget.stereotypes import (crows_pairs_scores, read_crows_pairs, read_stereoset,
-                                        stereoset_sentence_scores)
-    from reference_scorers import crows_masked_reference, pll_reference, stereoset_masked_reference
+    from fairforget.stereotypes import crows_pairs_scores, read_crows_pairs, read_stereoset, stereoset_sentence_scores
 
     torch.set_num_threads(args.threads)
     model, tokenizer = load_model(args.model, args.tokenizer)
     data = Path(args.data_dir)
     pairs = read_crows_pairs(data / "crows_pairs/crows_pairs_anonymized.csv", "gender", args.pairs)
-    items = read_stereoset(data / "stereoset/stereoset_gender.json", "gender", "dev")[:args.items]
+    items = read_stereoset(data / "stereoset/stereoset_gender.json", "gender", "dev")[: args.items]
     texts = heldout_texts(read_jsonl(data / "wikitext/wikitext-103-test.jsonl"))
     segments = segment_tokens(tokenizer, texts, args.tokens, 128)
     timings, scores = {}, {}
@@ -87,16 +86,24 @@ def run_side(args) -> dict:
         if args.side == "batched":
             from fairforget.scoring import masked_token_logprobs
 
-            lp = masked_token_logprobs(model, tokenizer, segments, [list(range(1, len(s) - 1)) for s in segments],
-                                       args.batch_size)
+            lp = masked_token_logprobs(
+                model, tokenizer, segments, [list(range(1, len(s) - 1)) for s in segments], args.batch_size
+            )
             scores["pll_nll"] = -float(np.mean(np.concatenate(lp)))
         else:
             scores["pll_nll"] = pll_reference(model, tokenizer, segments)
         timings["pseudo_log_likelihood"] = time.perf_counter() - start
-    peak = (torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available()
-            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10)
-    return {"timings": timings, "scores": scores, "peak_mb": peak,
-            "n": {"pairs": len(pairs), "items": len(items), "tokens": sum(len(s) - 2 for s in segments)}}
+    peak = (
+        torch.cuda.max_memory_allocated() / 2**20
+        if torch.cuda.is_available()
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
+    )
+    return {
+        "timings": timings,
+        "scores": scores,
+        "peak_mb": peak,
+        "n": {"pairs": len(pairs), "items": len(items), "tokens": sum(len(s) - 2 for s in segments)},
+    }
 
 
 def main():
@@ -108,7 +115,9 @@ def main():
     parser.add_argument("--tokens", type=int, default=400)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--tokenizer", help="tokenizer directory for random models (default: the workflow's scratch-bert)")
+    parser.add_argument(
+        "--tokenizer", help="tokenizer directory for random models (default: the workflow's scratch-bert)"
+    )
     parser.add_argument("--side", choices=["batched", "reference"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.side:
@@ -122,8 +131,10 @@ def main():
             raise SystemExit(f"{side} run failed:\n{proc.stderr[-3000:]}")
         results[side] = json.loads(proc.stdout.strip().splitlines()[-1])
     batched, reference = results["batched"], results["reference"]
-    print(f"model {args.model}; {batched['n']['pairs']} CrowS pairs, {batched['n']['items']} StereoSet items, "
-          f"{batched['n']['tokens']} held-out tokens; {args.threads} threads")
+    print(
+        f"model {args.model}; {batched['n']['pairs']} CrowS pairs, {batched['n']['items']} StereoSet items, "
+        f"{batched['n']['tokens']} held-out tokens; {args.threads} threads"
+    )
     print(f"{'stage':<24}{'batched s':>12}{'reference s':>14}{'ratio':>8}")
     for stage in batched["timings"]:
         b, r = batched["timings"][stage], reference["timings"][stage]

@@ -60,8 +60,11 @@ def matmul_gflops(sizes=MATMUL_SIZES, repeats: int = 3) -> dict[int, float]:
 
 def scratch_models(config: dict, name: str | None) -> list[tuple[str, str, dict]]:
     """(name, architecture, recipe) of the config's scratch models, as the workflow reads them."""
-    models = [(m["name"], m.get("architecture", "bert"), scratch_settings(config["scratch"], m))
-              for m in config["models"] if m["path"] == "scratch"]
+    models = [
+        (m["name"], m.get("architecture", "bert"), scratch_settings(config["scratch"], m))
+        for m in config["models"]
+        if m["path"] == "scratch"
+    ]
     if name is not None:
         models = [m for m in models if m[0] == name]
         if not models:
@@ -80,8 +83,9 @@ def load_tokenizer(name: str, architecture: str, cfg: dict, texts: list[str]):
     return train_scratch_tokenizer(architecture, texts, cfg["vocab_size"], cfg["max_length"])
 
 
-def time_training(model, tokenizer, kind: str, cfg: dict, blocks: list[list[int]], steps: int,
-                  warmup_steps: int) -> dict:
+def time_training(
+    model, tokenizer, kind: str, cfg: dict, blocks: list[list[int]], steps: int, warmup_steps: int
+) -> dict:
     """Seconds of `steps` updates of the pipeline's training step (after warmup_steps untimed ones), and the
     share of tokens that had logits (masked LMs: the masked positions)."""
     collator = lm_collator(tokenizer, kind, cfg["mlm_probability"], seed=0)
@@ -106,8 +110,14 @@ def time_training(model, tokenizer, kind: str, cfg: dict, blocks: list[list[int]
             done = step + 1 - warmup_steps
             elapsed = time.perf_counter() - start
             if done % max(1, steps // 10) == 0 or done == steps:
-                log.info("step %d/%d, loss %.3f, %.1f s, ETA %.0f s", done, steps, loss.item(), elapsed,
-                         elapsed / done * (steps - done))
+                log.info(
+                    "step %d/%d, loss %.3f, %.1f s, ETA %.0f s",
+                    done,
+                    steps,
+                    loss.item(),
+                    elapsed,
+                    elapsed / done * (steps - done),
+                )
     return {"seconds": elapsed, "tokens": tokens, "logit_share": with_logits / tokens}
 
 
@@ -119,8 +129,15 @@ def benchmark(name: str, architecture: str, cfg: dict, texts: list[str], args) -
     counts = parameter_counts(model.config)
     if counts["total"] != sum(p.numel() for p in model.parameters()):
         raise SystemExit(f"{name}: fairforget.flops.parameter_counts does not match the model")
-    log.info("%s: %s LM, %d parameters (%d non-embedding), %d blocks of %d tokens", name, kind, counts["total"],
-             counts["non_embedding"], len(blocks), cfg["max_length"])
+    log.info(
+        "%s: %s LM, %d parameters (%d non-embedding), %d blocks of %d tokens",
+        name,
+        kind,
+        counts["total"],
+        counts["non_embedding"],
+        len(blocks),
+        cfg["max_length"],
+    )
     before = matmul_gflops(repeats=args.matmul_repeats)
     log.info("matmul GFLOP/s before: %s", {n: round(r, 1) for n, r in before.items()})
     timing = time_training(model, tokenizer, kind, cfg, blocks, args.steps, args.warmup_steps)
@@ -132,26 +149,45 @@ def benchmark(name: str, architecture: str, cfg: dict, texts: list[str], args) -
     model_gflops = flops_per_token * tokens_per_second / 1e9
     peak = max(*before.values(), *after.values())
     return {
-        "model": name, "architecture": architecture, "kind": kind, "parameters": counts["total"],
-        "non_embedding_parameters": counts["non_embedding"], "vocab_size": model.config.vocab_size,
-        "batch_size": cfg["batch_size"], "seq_len": cfg["max_length"], "steps": args.steps,
-        "threads": torch.get_num_threads(), "seconds": timing["seconds"], "logit_share": timing["logit_share"],
-        "model_flops_per_token": flops_per_token, "tokens_per_second": tokens_per_second,
-        "model_gflops": model_gflops, "matmul_gflops_before": before, "matmul_gflops_after": after,
-        "matmul_peak_gflops": peak, "mfu": model_gflops / peak,
+        "model": name,
+        "architecture": architecture,
+        "kind": kind,
+        "parameters": counts["total"],
+        "non_embedding_parameters": counts["non_embedding"],
+        "vocab_size": model.config.vocab_size,
+        "batch_size": cfg["batch_size"],
+        "seq_len": cfg["max_length"],
+        "steps": args.steps,
+        "threads": torch.get_num_threads(),
+        "seconds": timing["seconds"],
+        "logit_share": timing["logit_share"],
+        "model_flops_per_token": flops_per_token,
+        "tokens_per_second": tokens_per_second,
+        "model_gflops": model_gflops,
+        "matmul_gflops_before": before,
+        "matmul_gflops_after": after,
+        "matmul_peak_gflops": peak,
+        "mfu": model_gflops / peak,
     }
 
 
 def markdown_table(r: dict) -> str:
-    rows = [("parameters", f"{r['parameters']:,}"), ("non-embedding parameters", f"{r['non_embedding_parameters']:,}"),
-            ("model FLOPs / token", f"{r['model_flops_per_token']:,.0f}"),
-            ("tokens with logits", f"{100 * r['logit_share']:.1f} %"),
-            ("tokens/s", f"{r['tokens_per_second']:,.0f}"), ("model GFLOP/s", f"{r['model_gflops']:.1f}"),
-            ("matmul GFLOP/s before", " / ".join(f"{v:.1f}" for v in r["matmul_gflops_before"].values())),
-            ("matmul GFLOP/s after", " / ".join(f"{v:.1f}" for v in r["matmul_gflops_after"].values())),
-            ("matmul peak GFLOP/s", f"{r['matmul_peak_gflops']:.1f}"), ("MFU", f"{100 * r['mfu']:.1f} %")]
-    title = (f"### {r['model']} ({r['kind']} LM, {r['steps']} steps of {r['batch_size']} x {r['seq_len']} tokens, "
-             f"{r['threads']} threads; matmul sizes {' / '.join(map(str, MATMUL_SIZES))})")
+    rows = [
+        ("parameters", f"{r['parameters']:,}"),
+        ("non-embedding parameters", f"{r['non_embedding_parameters']:,}"),
+        ("model FLOPs / token", f"{r['model_flops_per_token']:,.0f}"),
+        ("tokens with logits", f"{100 * r['logit_share']:.1f} %"),
+        ("tokens/s", f"{r['tokens_per_second']:,.0f}"),
+        ("model GFLOP/s", f"{r['model_gflops']:.1f}"),
+        ("matmul GFLOP/s before", " / ".join(f"{v:.1f}" for v in r["matmul_gflops_before"].values())),
+        ("matmul GFLOP/s after", " / ".join(f"{v:.1f}" for v in r["matmul_gflops_after"].values())),
+        ("matmul peak GFLOP/s", f"{r['matmul_peak_gflops']:.1f}"),
+        ("MFU", f"{100 * r['mfu']:.1f} %"),
+    ]
+    title = (
+        f"### {r['model']} ({r['kind']} LM, {r['steps']} steps of {r['batch_size']} x {r['seq_len']} tokens, "
+        f"{r['threads']} threads; matmul sizes {' / '.join(map(str, MATMUL_SIZES))})"
+    )
     return "\n".join([title, "", "| quantity | value |", "| --- | ---: |", *(f"| {k} | {v} |" for k, v in rows)])
 
 
@@ -173,8 +209,10 @@ def main():
     config = merged_config(args.configfile)
     corpus = REPO / (config.get("data_dir") or "../shared/data") / "corpus/brown.jsonl"
     texts = list(islice(read_texts(corpus), args.lines))
-    results = [benchmark(name, architecture, cfg, texts, args)
-               for name, architecture, cfg in scratch_models(config, args.model)]
+    results = [
+        benchmark(name, architecture, cfg, texts, args)
+        for name, architecture, cfg in scratch_models(config, args.model)
+    ]
     print("\n\n".join(markdown_table(r) for r in results))
     if args.json:
         write_json(args.json, results)

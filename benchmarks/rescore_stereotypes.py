@@ -14,8 +14,14 @@ from pathlib import Path
 import torch
 
 from fairforget.modeling import load_lm
-from fairforget.stereotypes import (crows_pairs_scores, read_crows_pairs, read_seat_test, read_stereoset,
-                                    seat_scores, stereoset_scores)
+from fairforget.stereotypes import (
+    crows_pairs_scores,
+    read_crows_pairs,
+    read_seat_test,
+    read_stereoset,
+    seat_scores,
+    stereoset_scores,
+)
 
 
 def fmt(value) -> str:
@@ -34,12 +40,16 @@ def main():
     pairs = read_crows_pairs(work / "resources/crows_pairs.csv", "gender")
     items = read_stereoset(work / "resources/stereoset.json", "gender", "dev")
     tests = {p.stem: read_seat_test(p) for p in sorted((work / "resources/seat").glob("*.jsonl"))}
-    lines = ["| model | run | checkpoint | metric | that run | this code | ties/neutral that run | neutral now |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| model | run | checkpoint | metric | that run | this code | ties/neutral that run | neutral now |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for model_dir in sorted((work / "results/eval").iterdir()):
         for run in args.runs:
-            old = {k: json.loads((model_dir / run / f"{k}.json").read_text())["checkpoints"]
-                   for k in ("crows_pairs", "stereoset", "seat")}
+            old = {
+                k: json.loads((model_dir / run / f"{k}.json").read_text())["checkpoints"]
+                for k in ("crows_pairs", "stereoset", "seat")
+            }
             checkpoint = list(old["crows_pairs"])[-1]
             path = old["crows_pairs"][checkpoint]["model_path"]
             model, tokenizer, kind = load_lm(str(work / path) if not Path(path).is_absolute() else path)
@@ -49,16 +59,21 @@ def main():
             rows = []
             for name, variant in crows["variants"].items():
                 before = old["crows_pairs"][checkpoint]["variants"].get(name, {})
-                rows.append((f"crows_{name}", before.get("value"), variant["value"], before.get("ties"),
-                             variant["neutral"]))
+                rows.append(
+                    (f"crows_{name}", before.get("value"), variant["value"], before.get("ties"), variant["neutral"])
+                )
             rows.append(("stereoset_ss", old["stereoset"][checkpoint]["ss"], stereoset["ss"], None, None))
             before_seat = old["seat"][checkpoint]
-            rows.append(("seat_mean_abs_effect", before_seat["mean_abs_effect_size"], seat["mean_abs_effect_size"],
-                         None, None))
-            rows += [(f"seat_{t}_p", before_seat["tests"][t]["p_value"], seat["tests"][t]["p_value"], None, None)
-                     for t in tests]
-            lines += [f"| {model_dir.name} | {run} | {checkpoint} | " + " | ".join(fmt(v) for v in row) + " |"
-                      for row in rows]
+            rows.append(
+                ("seat_mean_abs_effect", before_seat["mean_abs_effect_size"], seat["mean_abs_effect_size"], None, None)
+            )
+            rows += [
+                (f"seat_{t}_p", before_seat["tests"][t]["p_value"], seat["tests"][t]["p_value"], None, None)
+                for t in tests
+            ]
+            lines += [
+                f"| {model_dir.name} | {run} | {checkpoint} | " + " | ".join(fmt(v) for v in row) + " |" for row in rows
+            ]
     text = "\n".join(lines) + "\n"
     if args.out:
         Path(args.out).write_text(text)

@@ -18,20 +18,33 @@ import tempfile
 import time
 
 import torch
-from transformers import (BertConfig, BertForMaskedLM, DataCollatorForLanguageModeling, LlamaConfig,
-                          LlamaForCausalLM, PreTrainedTokenizerFast, Trainer)
+from transformers import (
+    BertConfig,
+    BertForMaskedLM,
+    DataCollatorForLanguageModeling,
+    LlamaConfig,
+    LlamaForCausalLM,
+    PreTrainedTokenizerFast,
+    Trainer,
+)
 
 from fairforget.methods import WeightPenalty
 from fairforget.modeling import load_lm
 from fairforget.training import BlockDataset, train_lm, training_arguments
 
 SHAPES = {
-    "random-bert-tiny": ("masked", dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2,
-                                        intermediate_size=512)),
-    "random-bert-base": ("masked", dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-                                        intermediate_size=3072)),
-    "random-llama-tiny": ("causal", dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2,
-                                         num_key_value_heads=2, intermediate_size=512)),
+    "random-bert-tiny": (
+        "masked",
+        dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2, intermediate_size=512),
+    ),
+    "random-bert-base": (
+        "masked",
+        dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
+    ),
+    "random-llama-tiny": (
+        "causal",
+        dict(hidden_size=128, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2, intermediate_size=512),
+    ),
 }
 
 
@@ -41,9 +54,14 @@ def word_level_tokenizer(vocab_size: int, kind: str):
 
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     vocab = {t: i for i, t in enumerate(specials + [f"w{i}" for i in range(vocab_size - len(specials))])}
-    tok = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel(vocab, unk_token="[UNK]")),
-                                  pad_token="[PAD]", unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]",
-                                  mask_token="[MASK]")
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=Tokenizer(models.WordLevel(vocab, unk_token="[UNK]")),
+        pad_token="[PAD]",
+        unk_token="[UNK]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+    )
     if kind == "causal":
         tok.bos_token, tok.eos_token = "[CLS]", "[SEP]"
     return tok
@@ -79,8 +97,19 @@ def run_side(side: str, base_model, tokenizer, kind: str, blocks, args) -> float
                 penalty = WeightPenalty(model, 1.0)
             elif side == "ours+ewc":
                 penalty = WeightPenalty(model, 1.0, {n: torch.rand_like(p) for n, p in model.named_parameters()})
-            train_lm(model, tokenizer, blocks, kind=kind, max_steps=args.steps, batch_size=args.batch_size,
-                     learning_rate=1e-4, seed=0, work_dir=work, logging_steps=10**6, penalty=penalty)
+            train_lm(
+                model,
+                tokenizer,
+                blocks,
+                kind=kind,
+                max_steps=args.steps,
+                batch_size=args.batch_size,
+                learning_rate=1e-4,
+                seed=0,
+                work_dir=work,
+                logging_steps=10**6,
+                penalty=penalty,
+            )
         elapsed = time.perf_counter() - start
     return args.steps * args.batch_size * args.length / elapsed
 
@@ -105,8 +134,13 @@ def main():
             best[side] = max(best[side], rate)
             print(f"repeat {repeat}: {side:10s} {rate:9.0f} tokens/s", file=sys.stderr)
     report = {
-        "model": args.model, "kind": kind, "device": str(model.device), "steps": args.steps,
-        "batch_size": args.batch_size, "length": args.length, "threads": torch.get_num_threads(),
+        "model": args.model,
+        "kind": kind,
+        "device": str(model.device),
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "length": args.length,
+        "threads": torch.get_num_threads(),
         "tokens_per_second": {side: round(rate) for side, rate in best.items()},
         "ratio_to_trainer": {side: round(best[side] / best["trainer"], 2) for side in sides[1:]},
     }

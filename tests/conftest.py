@@ -30,8 +30,9 @@ def tiny_mlm():
         "the quick brown fox jumps over the lazy dog .",
     ] * 20
     tokenizer = train_wordpiece_tokenizer(texts, vocab_size=200, max_length=32)
-    model = scratch_bert(len(tokenizer), hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64,
-                         max_positions=32, seed=0)
+    model = scratch_bert(
+        len(tokenizer), hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, max_positions=32, seed=0
+    )
     model.eval()
     return model, tokenizer, texts
 
@@ -46,13 +47,16 @@ def _causal_tokenizer(texts, bos: str, eos: str, add_bos: bool):
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece()
-    tok.train_from_iterator(texts, trainer=trainers.WordPieceTrainer(vocab_size=200, special_tokens=specials,
-                                                                     show_progress=False))
+    tok.train_from_iterator(
+        texts, trainer=trainers.WordPieceTrainer(vocab_size=200, special_tokens=specials, show_progress=False)
+    )
     if add_bos:
-        tok.post_processor = processors.TemplateProcessing(single=f"{bos} $A",
-                                                           special_tokens=[(bos, tok.token_to_id(bos))])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", bos_token=bos,
-                                   eos_token=eos, model_max_length=64)
+        tok.post_processor = processors.TemplateProcessing(
+            single=f"{bos} $A", special_tokens=[(bos, tok.token_to_id(bos))]
+        )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", bos_token=bos, eos_token=eos, model_max_length=64
+    )
 
 
 @pytest.fixture(scope="session")
@@ -63,10 +67,18 @@ def tiny_llama(tiny_mlm):
     texts = tiny_mlm[2]
     tokenizer = _causal_tokenizer(texts, "<s>", "</s>", add_bos=True)
     set_seed(0)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=64,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=64,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     model = LlamaForCausalLM(config).eval()
     return model, tokenizer, texts
 
@@ -79,7 +91,14 @@ def tiny_gpt2(tiny_mlm):
     texts = tiny_mlm[2]
     tokenizer = _causal_tokenizer(texts, "<|endoftext|>", "<|endoftext|>", add_bos=False)
     set_seed(0)
-    config = GPT2Config(vocab_size=len(tokenizer), n_embd=32, n_layer=2, n_head=2, n_positions=64,
-                        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_embd=32,
+        n_layer=2,
+        n_head=2,
+        n_positions=64,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
     model = GPT2LMHeadModel(config).eval()
     return model, tokenizer, texts

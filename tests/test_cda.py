@@ -5,10 +5,22 @@ from pathlib import Path
 
 import pytest
 
-from fairforget.cda import (BiasBenchAugmenter, CounterfactualAugmenter, both_directions, build_swap_map,
-                            extract_candidates, keeps_counterfactual, load_word_lists, load_word_pairs,
-                            read_swap_file, select_subset, split_sentences, swap_statistics, training_texts,
-                            validate_user_pairs)
+from fairforget.cda import (
+    BiasBenchAugmenter,
+    CounterfactualAugmenter,
+    both_directions,
+    build_swap_map,
+    extract_candidates,
+    keeps_counterfactual,
+    load_word_lists,
+    load_word_pairs,
+    read_swap_file,
+    select_subset,
+    split_sentences,
+    swap_statistics,
+    training_texts,
+    validate_user_pairs,
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +38,7 @@ CASES = [
     # basic pronouns, both directions
     ("he is a nurse", "she is a nurse"),
     ("she is a doctor", "he is a doctor"),
-    ("she said he was tired", "he said she was tired"),          # each word swapped once: no chains
+    ("she said he was tired", "he said she was tired"),  # each word swapped once: no chains
     ("he told him about himself", "she told her about herself"),
     # case preserved
     ("He is a nurse.", "She is a nurse."),
@@ -40,10 +52,10 @@ CASES = [
     ("the sheriff saw his mother", "the sheriff saw her father"),
     ("hermit crabs", "hermit crabs"),
     # punctuation and quotes preserved
-    ("\"He\" was quoted", "\"She\" was quoted"),
+    ('"He" was quoted', '"She" was quoted'),
     ("(his) brother", "(her) sister"),
     ("Was it him?", "Was it her?"),
-    ("his, hers", "hers, his"),                                  # predicative his -> hers, hers -> his
+    ("his, hers", "hers, his"),  # predicative his -> hers, hers -> his
     ("a man; a woman.", "a woman; a man."),
     # possessives and clitics
     ("he's late", "she's late"),
@@ -124,10 +136,34 @@ def test_swaps_are_reported(augmenter):
 
 
 # property tests over real corpus sentences
-AMBIGUOUS = {"her", "hers", "girl", "girls", "lady", "ladies", "gentleman", "gal", "gals", "chick", "chicks",
-             "guy", "guys", "sir", "ma'am", "miss", "mr.", "mrs.", "ms.",
-             # words with a sense guard, which may be kept
-             "king", "lord", "groom", "uncle", "mother", "sister"}
+AMBIGUOUS = {
+    "her",
+    "hers",
+    "girl",
+    "girls",
+    "lady",
+    "ladies",
+    "gentleman",
+    "gal",
+    "gals",
+    "chick",
+    "chicks",
+    "guy",
+    "guys",
+    "sir",
+    "ma'am",
+    "miss",
+    "mr.",
+    "mrs.",
+    "ms.",
+    # words with a sense guard, which may be kept
+    "king",
+    "lord",
+    "groom",
+    "uncle",
+    "mother",
+    "sister",
+}
 
 
 def corpus_sample(data_dir, n=3000):
@@ -165,16 +201,36 @@ def test_male_and_female_counts_are_exchanged(augmenter, bias_bench_pairs, data_
 
 # labelled uses of "her": (sentence, expected replacement) to measure the next-token rule
 HER_LABELLED = [
-    ("I saw her book", "his"), ("her car is red", "his"), ("he met her parents", "his"),
-    ("she lost her keys", "his"), ("her decision was final", "his"), ("they praised her work", "his"),
-    ("in her own words", "his"), ("her first novel", "his"), ("at her house", "his"),
-    ("her husband left", "his"), ("I saw her .", "him"), ("I told her that", "him"),
-    ("give her the book", "him"), ("we asked her to stay", "him"), ("they called her yesterday", "him"),
-    ("I love her", "him"), ("thanks to her", "him"), ("with her and me", "him"),
-    ("he kissed her on the cheek", "him"), ("she made her way home", "his"), ("I heard her sing", "him"),
-    ("they gave her a medal", "him"), ("she raised her voice", "his"), ("let her go", "him"),
-    ("I helped her with it", "him"), ("a picture of her", "him"), ("her brother came", "his"),
-    ("we found her asleep", "him"), ("for her sake", "his"), ("he followed her into the room", "him"),
+    ("I saw her book", "his"),
+    ("her car is red", "his"),
+    ("he met her parents", "his"),
+    ("she lost her keys", "his"),
+    ("her decision was final", "his"),
+    ("they praised her work", "his"),
+    ("in her own words", "his"),
+    ("her first novel", "his"),
+    ("at her house", "his"),
+    ("her husband left", "his"),
+    ("I saw her .", "him"),
+    ("I told her that", "him"),
+    ("give her the book", "him"),
+    ("we asked her to stay", "him"),
+    ("they called her yesterday", "him"),
+    ("I love her", "him"),
+    ("thanks to her", "him"),
+    ("with her and me", "him"),
+    ("he kissed her on the cheek", "him"),
+    ("she made her way home", "his"),
+    ("I heard her sing", "him"),
+    ("they gave her a medal", "him"),
+    ("she raised her voice", "his"),
+    ("let her go", "him"),
+    ("I helped her with it", "him"),
+    ("a picture of her", "him"),
+    ("her brother came", "his"),
+    ("we found her asleep", "him"),
+    ("for her sake", "his"),
+    ("he followed her into the room", "him"),
 ]
 
 
@@ -191,10 +247,10 @@ def test_her_rule_accuracy(augmenter):
 
 def test_bias_bench_quirks(bias_bench_pairs):
     quirky = BiasBenchAugmenter(both_directions(bias_bench_pairs))
-    assert quirky.augment("i saw her .")[0] == "i saw his ."   # last pair wins: her -> his always
-    assert quirky.augment("He left")[0] == "He left"            # lower-case only
-    assert quirky.augment("he, said")[0] == "he, said"          # punctuation blocks the match
-    assert quirky.augment("a girl")[0] == "a guy"               # last pair listing "girl"
+    assert quirky.augment("i saw her .")[0] == "i saw his ."  # last pair wins: her -> his always
+    assert quirky.augment("He left")[0] == "He left"  # lower-case only
+    assert quirky.augment("he, said")[0] == "he, said"  # punctuation blocks the match
+    assert quirky.augment("a girl")[0] == "a guy"  # last pair listing "girl"
     # no word-sense guards: the verb "miss" becomes "sir", predicative "his" becomes "her", "hers" stays
     assert quirky.augment("i miss my dad")[0] == "i sir my mom"
     assert quirky.augment("the car is his")[0] == "the car is her"
@@ -214,8 +270,10 @@ def test_labelled_counterfactual_accuracy(augmenter):
     rows = labelled_rows()
     errors = [(row, got) for row in rows if (got := augmenter.augment(row["text"])[0]) != row["expected"]]
     for row, got in errors:
-        print(f"[{row['category']}] {row['source']}\n  text:     {row['text']}\n  expected: {row['expected']}\n"
-              f"  got:      {got}")
+        print(
+            f"[{row['category']}] {row['source']}\n  text:     {row['text']}\n  expected: {row['expected']}\n"
+            f"  got:      {got}"
+        )
     accuracy = 1 - len(errors) / len(rows)
     for split in ("dev", "heldout"):
         part = [row for row in rows if row["split"] == split]
@@ -229,12 +287,31 @@ def test_labelled_set_covers_the_ambiguous_words():
     rows = labelled_rows()
     assert len(rows) >= 150
     counts = Counter(row["category"] for row in rows)
-    for category in ("her-object", "her-possessive", "his-predicative", "his-determiner", "hers", "miss-verb",
-                     "miss-title"):
+    for category in (
+        "her-object",
+        "her-possessive",
+        "his-predicative",
+        "his-determiner",
+        "hers",
+        "miss-verb",
+        "miss-title",
+    ):
         assert counts[category] >= 8, (category, counts[category])
-    for category in ("miss-state", "miss-vocative", "sir-title", "sir-vocative", "lady-title", "our-lady",
-                     "lord-deity", "lord-title", "king-name", "guy-name", "chick-bird", "groom-verb",
-                     "fixed-expression"):
+    for category in (
+        "miss-state",
+        "miss-vocative",
+        "sir-title",
+        "sir-vocative",
+        "lady-title",
+        "our-lady",
+        "lord-deity",
+        "lord-title",
+        "king-name",
+        "guy-name",
+        "chick-bird",
+        "groom-verb",
+        "fixed-expression",
+    ):
         assert counts[category] >= 1, category
     assert all(row["source"].startswith(("corpus/brown.jsonl:", "corpus/nlp_corpus.jsonl:")) for row in rows)
     assert len({row["source"] for row in rows}) == len(rows)
@@ -284,22 +361,30 @@ def test_winobias_lists(data_dir):
     assert augmenter.augment("The cowboy met the actress")[0] == "The cowgirl met the actor"
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Mr. Smith went home. He slept.", ["Mr. Smith went home.", "He slept."]),
-    ("The U.S. Army left. It rained.", ["The U.S. Army left.", "It rained."]),
-    ("It cost 3.5 dollars. Cheap!", ["It cost 3.5 dollars.", "Cheap!"]),
-    ("J. R. R. Tolkien wrote it. Dr. Who did not.", ["J. R. R. Tolkien wrote it.", "Dr. Who did not."]),
-    ("\"Go!\" she said. He went.", ["\"Go!\" she said.", "He went."]),
-    ("one sentence only", ["one sentence only"]),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Mr. Smith went home. He slept.", ["Mr. Smith went home.", "He slept."]),
+        ("The U.S. Army left. It rained.", ["The U.S. Army left.", "It rained."]),
+        ("It cost 3.5 dollars. Cheap!", ["It cost 3.5 dollars.", "Cheap!"]),
+        ("J. R. R. Tolkien wrote it. Dr. Who did not.", ["J. R. R. Tolkien wrote it.", "Dr. Who did not."]),
+        ('"Go!" she said. He went.', ['"Go!" she said.', "He went."]),
+        ("one sentence only", ["one sentence only"]),
+    ],
+)
 def test_split_sentences(text, expected):
     assert split_sentences(text) == expected
 
 
 def test_extract_candidates_filters_dedups_and_counts(augmenter):
     stats = Counter()
-    texts = ["He went home early today.", "He went home early today.", "The cat sat on the mat today.", "He ran.",
-             "She gave her book to him today."]
+    texts = [
+        "He went home early today.",
+        "He went home early today.",
+        "The cat sat on the mat today.",
+        "He ran.",
+        "She gave her book to him today.",
+    ]
     rows = list(extract_candidates(texts, augmenter, min_words=3, max_words=10, stats=stats))
     assert [r["original"] for r in rows] == ["He went home early today.", "She gave her book to him today."]
     summary = swap_statistics(stats)
@@ -327,8 +412,10 @@ def test_augment_fraction_is_per_sentence_and_seeded():
 
 
 def test_training_texts_modes():
-    records = [{"original": "he ran", "augmented": "she ran"},
-               {"original": "his cat", "augmented": "her cat", "use_counterfactual": False}]
+    records = [
+        {"original": "he ran", "augmented": "she ran"},
+        {"original": "his cat", "augmented": "her cat", "use_counterfactual": False},
+    ]
     assert training_texts(records, "two_sided") == ["he ran", "she ran", "his cat"]
     assert training_texts(records, "one_sided") == ["she ran", "his cat"]
     with pytest.raises(ValueError, match="unknown CDA mode"):

@@ -14,10 +14,17 @@ def merged(*overlays):
     return merged_config([REPO / "config.yaml", *(REPO / overlay for overlay in overlays)])
 
 
-@pytest.mark.parametrize("overlays", [(), ("config/offline.yaml",), ("config/offline.yaml", "config/ci.yaml"),
-                                      ("config/offline.yaml", "config/keynumbers.yaml"),
-                                      ("config/offline.yaml", "config/reproduce.yaml"),
-                                      ("config/paper.yaml",)])
+@pytest.mark.parametrize(
+    "overlays",
+    [
+        (),
+        ("config/offline.yaml",),
+        ("config/offline.yaml", "config/ci.yaml"),
+        ("config/offline.yaml", "config/keynumbers.yaml"),
+        ("config/offline.yaml", "config/reproduce.yaml"),
+        ("config/paper.yaml",),
+    ],
+)
 def test_shipped_configs_are_valid(overlays):
     validate_config(merged(*overlays), SCHEMA)
 
@@ -107,11 +114,17 @@ def test_scratch_recipe_per_model_overrides_the_shared_section():
     assert scratch_settings(config["scratch"], llama)["hidden_size"] == config["scratch"]["hidden_size"]
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda c: c["models"][0].update(scratch={"hidden_size": 64}), r"models\.0\.scratch.*not a scratch model"),
-    (lambda c: c["models"][0].update(path="scratch", scratch={"hiden_size": 64}), r"models\.0\.scratch.*hiden_size"),
-    (lambda c: c["method_settings"]["cda"].update(sizes=[]), r"method_settings\.cda\.sizes"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda c: c["models"][0].update(scratch={"hidden_size": 64}), r"models\.0\.scratch.*not a scratch model"),
+        (
+            lambda c: c["models"][0].update(path="scratch", scratch={"hiden_size": 64}),
+            r"models\.0\.scratch.*hiden_size",
+        ),
+        (lambda c: c["method_settings"]["cda"].update(sizes=[]), r"method_settings\.cda\.sizes"),
+    ],
+)
 def test_per_model_and_per_method_keys_are_checked(change, message):
     config = copy.deepcopy(merged())
     change(config)
@@ -122,9 +135,14 @@ def test_per_model_and_per_method_keys_are_checked(change, message):
 def test_method_sizes_are_a_subset_and_wise_ft_follows_its_source():
     from fairforget.method_config import method_sizes, method_specs
 
-    specs = method_specs(["cda", "replay", "wise_ft"], {"cda": {}, "replay": {"replay_ratio": 0.5, "sizes": [400]},
-                                                        "wise_ft": {"wise_ft": {"of": "cda", "alphas": [0.5]},
-                                                                    "sizes": [400]}})
+    specs = method_specs(
+        ["cda", "replay", "wise_ft"],
+        {
+            "cda": {},
+            "replay": {"replay_ratio": 0.5, "sizes": [400]},
+            "wise_ft": {"wise_ft": {"of": "cda", "alphas": [0.5]}, "sizes": [400]},
+        },
+    )
     assert method_sizes(specs, [100, 400]) == {"cda": [100, 400], "replay": [400], "wise_ft": [400]}
     with pytest.raises(ValueError, match=r"method_settings\.replay\.sizes.*subset of cda\.sizes"):
         method_sizes(specs, [100, 200])

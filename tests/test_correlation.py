@@ -8,16 +8,29 @@ import pytest
 from scipy import stats
 
 from fairforget.correlation import CORRELATIONS as CORRELATIONS_
-from fairforget.correlation import (WEIGHTED, Bootstrap, _cluster_weights, _codes, _wpartial, correlation,
-                                    correlation_table, groups, ols, partial_correlation, partial_table,
-                                    regression_table, run_clusters)
+from fairforget.correlation import (
+    WEIGHTED,
+    Bootstrap,
+    _cluster_weights,
+    _codes,
+    _wpartial,
+    correlation,
+    correlation_table,
+    groups,
+    ols,
+    partial_correlation,
+    partial_table,
+    regression_table,
+    run_clusters,
+)
 
 X = np.array([0.0, 0.12, 0.31, 0.33, 0.52, 0.61, 0.75, 0.9, 1.2, 1.4])
 Y = np.array([0.81, 0.80, 0.77, 0.79, 0.74, 0.70, 0.72, 0.66, 0.61, 0.63])
 
 
-@pytest.mark.parametrize("method, fn", [("pearson", stats.pearsonr), ("spearman", stats.spearmanr),
-                                        ("kendall", stats.kendalltau)])
+@pytest.mark.parametrize(
+    "method, fn", [("pearson", stats.pearsonr), ("spearman", stats.spearmanr), ("kendall", stats.kendalltau)]
+)
 def test_correlation_matches_scipy(method, fn):
     expected = fn(X, Y)
     got = correlation(X, Y, method, Bootstrap(n_resamples=300))
@@ -28,8 +41,14 @@ def test_correlation_matches_scipy(method, fn):
 def scipy_row_bootstrap(method, boot, x=X, y=Y):
     """scipy.stats.bootstrap of the row indices, the statistic recomputed by scipy on each resample."""
     fn = {"pearson": stats.pearsonr, "spearman": stats.spearmanr, "kendall": stats.kendalltau}[method]
-    res = stats.bootstrap((np.arange(len(x)),), lambda i: fn(x[i], y[i]).statistic, n_resamples=boot.n_resamples,
-                          method=boot.method, confidence_level=boot.confidence, rng=np.random.default_rng(boot.seed))
+    res = stats.bootstrap(
+        (np.arange(len(x)),),
+        lambda i: fn(x[i], y[i]).statistic,
+        n_resamples=boot.n_resamples,
+        method=boot.method,
+        confidence_level=boot.confidence,
+        rng=np.random.default_rng(boot.seed),
+    )
     return res.confidence_interval.low, res.confidence_interval.high
 
 
@@ -76,11 +95,11 @@ def clustered(rng, rho, n_runs=20, per_run=5, noise=0.3):
     per-checkpoint noise: the rows' correlation is rho / (1 + noise^2), but there are n_runs, not n_rows,
     independent observations."""
     a = rng.normal(size=n_runs)
-    b = rho * a + math.sqrt(1 - rho ** 2) * rng.normal(size=n_runs)
+    b = rho * a + math.sqrt(1 - rho**2) * rng.normal(size=n_runs)
     runs = np.repeat(np.arange(n_runs), per_run)
     x = a[runs] + noise * rng.normal(size=len(runs))
     y = b[runs] + noise * rng.normal(size=len(runs))
-    return x, y, runs.astype(str), rho / (1 + noise ** 2)
+    return x, y, runs.astype(str), rho / (1 + noise**2)
 
 
 def test_run_bootstrap_covers_where_the_row_bootstrap_does_not():
@@ -136,10 +155,10 @@ def test_partial_correlation_matches_closed_form():
     x = z + rng.normal(size=30)
     y = -z + 0.5 * x + rng.normal(size=30)
     rxy, rxz, ryz = (stats.pearsonr(a, b).statistic for a, b in ((x, y), (x, z), (y, z)))
-    expected = (rxy - rxz * ryz) / math.sqrt((1 - rxz ** 2) * (1 - ryz ** 2))
+    expected = (rxy - rxz * ryz) / math.sqrt((1 - rxz**2) * (1 - ryz**2))
     got = partial_correlation(x, y, z.reshape(-1, 1), Bootstrap(n_resamples=300))
     assert got["r"] == pytest.approx(expected) and got["dof"] == 27
-    t = expected * math.sqrt(27 / (1 - expected ** 2))
+    t = expected * math.sqrt(27 / (1 - expected**2))
     assert got["p"] == pytest.approx(2 * stats.t.sf(abs(t), 27))
     assert got["ci_low"] < got["r"] < got["ci_high"]
 
@@ -158,7 +177,7 @@ def test_ols_matches_linregress_and_recovers_coefficients():
     lin = stats.linregress(X, Y)
     slope = res.set_index("term").loc["x"]
     assert slope["coef"] == pytest.approx(lin.slope) and slope["se"] == pytest.approx(lin.stderr)
-    assert slope["p"] == pytest.approx(lin.pvalue) and slope["r2"] == pytest.approx(lin.rvalue ** 2)
+    assert slope["p"] == pytest.approx(lin.pvalue) and slope["r2"] == pytest.approx(lin.rvalue**2)
     assert res.set_index("term").loc["intercept", "coef"] == pytest.approx(lin.intercept)
     assert slope["std_coef"] == pytest.approx(lin.rvalue)  # one predictor: standardised slope = r
     half = stats.t.ppf(0.975, 8) * lin.stderr
@@ -182,8 +201,17 @@ def metrics_frame(seeds=(0,)):
                 for size in (100, 200, 400):
                     for step in (1, 2):
                         f = scale * size / 400 * step / 2 + rng.normal(scale=0.05)
-                        rows.append(dict(model=model, method=method, size=size, seed=seed, step=step, forgetting=f,
-                                         sst2_score=0.8 - 0.1 * f))
+                        rows.append(
+                            dict(
+                                model=model,
+                                method=method,
+                                size=size,
+                                seed=seed,
+                                step=step,
+                                forgetting=f,
+                                sst2_score=0.8 - 0.1 * f,
+                            )
+                        )
     return pd.DataFrame(rows)
 
 
@@ -210,9 +238,11 @@ def test_base_counts_once_per_model_with_several_seeds():
     once = two[~((two["method"] == "base") & (two["seed"] == 1))]
     boot = Bootstrap(n_resamples=100)
     specs = ["within_model", "model", "method"]
-    for fn in (lambda d: correlation_table(d, ["forgetting"], ["sst2_score"], specs, boot),
-               lambda d: partial_table(d, "forgetting", ["sst2_score"], ["size"], specs, boot),
-               lambda d: regression_table(d, ["sst2_score"], ["forgetting"], specs, 0.95)):
+    for fn in (
+        lambda d: correlation_table(d, ["forgetting"], ["sst2_score"], specs, boot),
+        lambda d: partial_table(d, "forgetting", ["sst2_score"], ["size"], specs, boot),
+        lambda d: regression_table(d, ["sst2_score"], ["forgetting"], specs, 0.95),
+    ):
         pd.testing.assert_frame_equal(fn(two), fn(once))
     sizes = {(by, label): len(g) for by, label, g in groups(two, specs)}
     assert sizes[("model", "bert")] == 1 + 2 * 3 * 2 * 2 and sizes[("method", "cda")] == 2 * (1 + 3 * 2 * 2)
@@ -252,9 +282,20 @@ def two_model_frame():
     for model, x0, x_scale, y0 in (("bert", 0.0, 1.0, 0.6), ("llama", 5.0, 4.0, 0.9)):
         for size in range(6):
             f = x0 + x_scale * rng.uniform(0, 1, 3)
-            parts.append(pd.DataFrame(dict(model=model, method="cda", size=size, seed=0, step=[1, 2, 3],
-                                           forgetting=f, other=rng.normal(size=3),
-                                           sst2_score=y0 - 0.05 * (f - x0) / x_scale + rng.normal(0, 0.005, 3))))
+            parts.append(
+                pd.DataFrame(
+                    dict(
+                        model=model,
+                        method="cda",
+                        size=size,
+                        seed=0,
+                        step=[1, 2, 3],
+                        forgetting=f,
+                        other=rng.normal(size=3),
+                        sst2_score=y0 - 0.05 * (f - x0) / x_scale + rng.normal(0, 0.005, 3),
+                    )
+                )
+            )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -273,8 +314,9 @@ def test_within_model_standardises_before_pooling():
     assert (corr["n_rows"] == 36).all() and (corr["n_clusters"] == 12).all()
     # regression: a model-fixed-effect OLS on each model's standardised values (dummies add nothing)
     reg = regression_table(df, ["sst2_score"], ["forgetting", "other"], ["within_model"], 0.95).set_index("term")
-    design = np.column_stack([zscore_within(df, "forgetting"), zscore_within(df, "other"),
-                              df["model"] == "bert", df["model"] == "llama"]).astype(float)
+    design = np.column_stack(
+        [zscore_within(df, "forgetting"), zscore_within(df, "other"), df["model"] == "bert", df["model"] == "llama"]
+    ).astype(float)
     coef, *_ = np.linalg.lstsq(design, zy, rcond=None)
     assert reg.loc[["forgetting", "other"], "coef"].tolist() == pytest.approx(coef[:2].tolist())
     assert reg.loc["intercept", "coef"] == pytest.approx(0, abs=1e-12) and reg.loc["forgetting", "p"] < 0.01
@@ -290,12 +332,14 @@ def test_figure_one_resamples_runs_and_counts_the_base_once(tmp_path):
     df = metrics_frame(seeds=(0, 1))
     df["lm_measure"] = "nll"
     boot = Bootstrap(n_resamples=200)
-    numbers = downstream_vs_forgetting(df, "forgetting", "sst2_score", boot, [str(tmp_path / "f1.png")],
-                                       caption="c", dpi=40, width=6, height=3)
+    numbers = downstream_vs_forgetting(
+        df, "forgetting", "sst2_score", boot, [str(tmp_path / "f1.png")], caption="c", dpi=40, width=6, height=3
+    )
     table = correlation_table(df, ["forgetting"], ["sst2_score"], ["model"], boot).set_index(["group", "method"])
     for model in ("bert", "llama"):
         expected = table.loc[(model, "pearson")]
         got = numbers[model]
         assert got["n"] == expected["n_rows"] == 25 and got["n_clusters"] == expected["n_clusters"] == 13
         assert (got["r"], got["p"], got["ci_low"], got["ci_high"]) == pytest.approx(
-            (expected["r"], expected["p"], expected["ci_low"], expected["ci_high"]))
+            (expected["r"], expected["p"], expected["ci_low"], expected["ci_high"])
+        )

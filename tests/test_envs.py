@@ -70,6 +70,7 @@ def env_pins(path: Path) -> dict[str, str]:
 
 # --- The workflow: which script runs in which environment ------------------------------------------------
 
+
 def env_keys() -> dict[str, Path]:
     """The ENVS dict of the rules (key -> environment file), read from the .smk file defining it."""
     for smk in sorted(RULES_DIR.glob("*.smk")):
@@ -83,7 +84,7 @@ def rule_blocks(text: str):
     starts = list(re.finditer(r"^(?:rule|checkpoint)\s+(\w+)\s*:", text, re.MULTILINE))
     for match in starts:
         body = []
-        for line in text[match.end():].splitlines()[1:]:
+        for line in text[match.end() :].splitlines()[1:]:
             if line.strip() and not line[0].isspace():
                 break
             body.append(line)
@@ -92,7 +93,8 @@ def rule_blocks(text: str):
 
 def rule_envs() -> list[tuple[str, str | None, Path]]:
     """(rule, ENVS key or None, script) of every rule that runs a script; a conda: directive that is not
-    ENVS["key"] fails here."""
+    ENVS["key"] fails here. A script path with a wildcard (figure_{wildcards.figure}.py) stands for every
+    script it matches (a path matching none is returned as it is, so that the missing script is reported)."""
     found = []
     for smk in sorted(RULES_DIR.glob("*.smk")):
         for rule, body in rule_blocks(smk.read_text()):
@@ -103,13 +105,16 @@ def rule_envs() -> list[tuple[str, str | None, Path]]:
             key = None
             if conda:
                 env = re.fullmatch(r"ENVS\[[\"'](\w+)[\"']\],?", conda[1].strip())
-                assert env, f"{smk.name}: rule {rule}: conda: {conda[1].strip()} is not ENVS[\"<key>\"]"
+                assert env, f'{smk.name}: rule {rule}: conda: {conda[1].strip()} is not ENVS["<key>"]'
                 key = env[1]
-            found.append((rule, key, (RULES_DIR / script[1]).resolve()))
+            path = RULES_DIR / script[1]
+            matches = sorted(path.parent.glob(re.sub(r"\{[^}]*\}", "*", path.name))) if "{" in path.name else []
+            found += [(rule, key, match.resolve()) for match in matches or [path]]
     return found
 
 
 # --- What a script imports, statically -----------------------------------------------------------------
+
 
 def module_files(dotted: str) -> list[Path]:
     """Files of a fairforget module and of the packages above it (their __init__ runs first); a
@@ -193,6 +198,7 @@ def needed_distributions(script: Path) -> dict[str, set[str]]:
 
 # --- Tests ------------------------------------------------------------------------------------------------
 
+
 def test_there_are_environments():
     """A glob that finds nothing would make every other test here pass vacuously."""
     assert ENV_FILES, f"no environment files in {ENVS_DIR}"
@@ -207,8 +213,9 @@ def test_env_file_is_well_formed(path):
     assert env.get("name"), f"{path.name}: no name"
     assert env.get("channels"), f"{path.name}: no channels"
     conda = [dep for dep in env.get("dependencies") or [] if not isinstance(dep, dict)]
-    assert sorted(conda) == sorted([f"python={PYTHON}", "pip"]), \
+    assert sorted(conda) == sorted([f"python={PYTHON}", "pip"]), (
         f"{path.name}: conda dependencies {conda}, expected python={PYTHON} and pip (packages go under pip:)"
+    )
     entries = pip_entries(env)
     assert entries, f"{path.name}: no pip: section"
     loose = [entry for entry in entries if not PIN.match(str(entry))]
@@ -275,8 +282,9 @@ def test_envs_cover_their_scripts_imports():
         pins = env_pins(envs[key])
         for dist, where in sorted(needed_distributions(script).items()):
             if dist not in pins:
-                problems.append(f"rule {rule} ({script.name}, env {key}): {dist} not pinned, needed by "
-                                f"{', '.join(sorted(where))}")
+                problems.append(
+                    f"rule {rule} ({script.name}, env {key}): {dist} not pinned, needed by {', '.join(sorted(where))}"
+                )
     assert not problems, "\n".join(problems)
 
 

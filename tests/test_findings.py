@@ -5,17 +5,33 @@ import pandas as pd
 import pytest
 
 from fairforget.correlation import Bootstrap
-from fairforget.findings import (base_glue_row, base_loss_row, finding1, finding2, finding3, findings_table,
-                                 markdown_table, paired_difference_ci, trivial_glue_baseline, verdict)
+from fairforget.findings import (
+    base_glue_row,
+    base_loss_row,
+    finding1,
+    finding2,
+    finding3,
+    findings_table,
+    markdown_table,
+    paired_difference_ci,
+    trivial_glue_baseline,
+    verdict,
+)
 
 BOOT = Bootstrap(n_resamples=300, seed=0)
 
 
-@pytest.mark.parametrize("low, high, sign, expected", [
-    (0.1, 0.3, +1, "supported"), (-0.3, -0.1, +1, "contradicted"), (-0.3, -0.1, -1, "supported"),
-    (0.1, 0.3, -1, "contradicted"), (-0.1, 0.2, +1, "inconclusive at this scale"),
-    (math.nan, math.nan, +1, "inconclusive at this scale (no CI)"),
-])
+@pytest.mark.parametrize(
+    "low, high, sign, expected",
+    [
+        (0.1, 0.3, +1, "supported"),
+        (-0.3, -0.1, +1, "contradicted"),
+        (-0.3, -0.1, -1, "supported"),
+        (0.1, 0.3, -1, "contradicted"),
+        (-0.1, 0.2, +1, "inconclusive at this scale"),
+        (math.nan, math.nan, +1, "inconclusive at this scale (no CI)"),
+    ],
+)
 def test_verdict_needs_the_whole_ci_on_one_side(low, high, sign, expected):
     assert verdict(low, high, sign) == expected
 
@@ -24,16 +40,37 @@ def synthetic_table(slope_forgetting: float, seed: int = 0) -> pd.DataFrame:
     """One model: base, cda at three sizes x two seeds x two steps, replay at the largest size; downstream falls
     with forgetting, forgetting rises with size by `slope_forgetting` per doubling."""
     rng = np.random.default_rng(seed)
-    rows = [dict(model="m", method="base", size=0, seed=0, step=0, alpha=np.nan, forgetting=0.0, crows=60.0,
-                 selective_crows_gap=0.0)]
+    rows = [
+        dict(
+            model="m",
+            method="base",
+            size=0,
+            seed=0,
+            step=0,
+            alpha=np.nan,
+            forgetting=0.0,
+            crows=60.0,
+            selective_crows_gap=0.0,
+        )
+    ]
     for method, sizes in (("cda", [100, 400, 1600]), ("replay", [1600])):
         for size in sizes:
             for s in (0, 1):
                 for step in (50, 100):
                     f = 0.1 + slope_forgetting * math.log2(size / 100) + step / 1000 + rng.normal(0, 0.005)
-                    rows.append(dict(model="m", method=method, size=size, seed=s, step=step, alpha=np.nan,
-                                     forgetting=f, crows=60 - 2 * math.log2(size / 100) + rng.normal(0, 0.1),
-                                     selective_crows_gap=0.05 * math.log2(size / 100) + rng.normal(0, 0.005)))
+                    rows.append(
+                        dict(
+                            model="m",
+                            method=method,
+                            size=size,
+                            seed=s,
+                            step=step,
+                            alpha=np.nan,
+                            forgetting=f,
+                            crows=60 - 2 * math.log2(size / 100) + rng.normal(0, 0.1),
+                            selective_crows_gap=0.05 * math.log2(size / 100) + rng.normal(0, 0.005),
+                        )
+                    )
     df = pd.DataFrame(rows)
     df["downstream_avg"] = 0.8 - df["forgetting"] + rng.normal(0, 0.002, len(df))
     df["downstream_avg_ci_low"], df["downstream_avg_ci_high"] = df["downstream_avg"] - 0.01, df["downstream_avg"] + 0.01
@@ -82,9 +119,15 @@ def test_finding3_judges_each_remedy_against_the_reference():
     assert forgetting["estimate"] == pytest.approx(-0.1) and forgetting["verdict"] == "contradicted"
     assert forgetting["n"] == 2 and "seeds [0, 1]" in forgetting["measure"]
     assert downstream["claim"].startswith("replay does not improve downstream")
-    table = findings_table(df, {"m": "m (masked LM)"}, boot=BOOT, remedies_reference="cda", remedies_size=1600,
-                           size_figure={"method": "cda", "stereotype": "crows", "selective": "selective_crows_gap"},
-                           lm_results={"m": lm})
+    table = findings_table(
+        df,
+        {"m": "m (masked LM)"},
+        boot=BOOT,
+        remedies_reference="cda",
+        remedies_size=1600,
+        size_figure={"method": "cda", "stereotype": "crows", "selective": "selective_crows_gap"},
+        lm_results={"m": lm},
+    )
     assert list(table["finding"]) == ["1", "2", "2", "2", "2", "3", "3"]
     markdown = markdown_table(table)
     assert markdown.count("\n") == len(table) + 2 and "| m (masked LM) | 3 | replay does not reduce" in markdown
@@ -99,8 +142,15 @@ def test_base_targets():
     assert base_glue_row("m", "sst2", result, 0.5, 0.75)["target_met"]
     assert not base_glue_row("m", "sst2", result, 0.5, 0.85)["target_met"]
     assert not base_glue_row("m", "sst2", result, 0.78, None)["target_met"]  # CI reaches below the baseline
-    metrics = {"kind": "masked", "parameters": 5, "train_tokens": 10, "heldout_loss": 5.0, "unigram_heldout_loss": 6.9,
-               "tokens_per_second": 1.0, "wall_s": 60}
+    metrics = {
+        "kind": "masked",
+        "parameters": 5,
+        "train_tokens": 10,
+        "heldout_loss": 5.0,
+        "unigram_heldout_loss": 6.9,
+        "tokens_per_second": 1.0,
+        "wall_s": 60,
+    }
     row = base_loss_row("m", metrics, 1.5)
     assert row["below_unigram"] == pytest.approx(1.9) and row["target_met"]
     assert not base_loss_row("m", dict(metrics, heldout_loss=5.5), 1.5)["target_met"]

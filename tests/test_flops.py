@@ -1,14 +1,28 @@
 import pytest
 import torch
-from transformers import (BertConfig, BertForMaskedLM, LlamaConfig, LlamaForCausalLM, ModernBertConfig,
-                          ModernBertForMaskedLM, RobertaPreLayerNormConfig, RobertaPreLayerNormForMaskedLM)
+from transformers import (
+    BertConfig,
+    BertForMaskedLM,
+    LlamaConfig,
+    LlamaForCausalLM,
+    ModernBertConfig,
+    ModernBertForMaskedLM,
+    RobertaPreLayerNormConfig,
+    RobertaPreLayerNormForMaskedLM,
+)
 
 from fairforget.flops import model_flops_per_token, parameter_counts, training_flops_per_token
 from fairforget.modeling import mlm_head
 
 D, HEADS, FFN, VOCAB, POSITIONS, LAYERS, T = 8, 2, 12, 50, 16, 2, 16
-SHAPE = dict(vocab_size=VOCAB, hidden_size=D, num_hidden_layers=LAYERS, num_attention_heads=HEADS,
-             intermediate_size=FFN, max_position_embeddings=POSITIONS)
+SHAPE = dict(
+    vocab_size=VOCAB,
+    hidden_size=D,
+    num_hidden_layers=LAYERS,
+    num_attention_heads=HEADS,
+    intermediate_size=FFN,
+    max_position_embeddings=POSITIONS,
+)
 
 
 def test_training_flops_per_token_by_hand():
@@ -19,7 +33,8 @@ def test_training_flops_per_token_by_hand():
     full = 3 * (forward_weights + forward_attention + forward_head)  # backward = 2 x forward
     assert training_flops_per_token(body, LAYERS, T, D, head) == full
     assert training_flops_per_token(body, LAYERS, T, D, head, head_fraction=0.25) == (
-        3 * (forward_weights + forward_attention + 0.25 * forward_head))
+        3 * (forward_weights + forward_attention + 0.25 * forward_head)
+    )
     assert training_flops_per_token(1000, 2, 16, 8, 400) == 11472
 
 
@@ -58,14 +73,21 @@ def embedding_tables(model) -> list[torch.nn.Parameter]:
 MODERNBERT_IDS = dict(pad_token_id=0, cls_token_id=1, sep_token_id=2, bos_token_id=1, eos_token_id=2)  # within VOCAB
 MODELS = {
     "bert": lambda: BertForMaskedLM(BertConfig(**SHAPE)),
-    "roberta-prelayernorm": lambda: RobertaPreLayerNormForMaskedLM(RobertaPreLayerNormConfig(
-        **dict(SHAPE, max_position_embeddings=POSITIONS + 2), type_vocab_size=2)),  # as scratch_bert builds it
-    "modernbert": lambda: ModernBertForMaskedLM(ModernBertConfig(**SHAPE, **MODERNBERT_IDS, global_attn_every_n_layers=1)),
-    "modernbert-biases": lambda: ModernBertForMaskedLM(ModernBertConfig(
-        **SHAPE, **MODERNBERT_IDS, norm_bias=True, attention_bias=True, mlp_bias=True, classifier_bias=True)),
+    "roberta-prelayernorm": lambda: RobertaPreLayerNormForMaskedLM(
+        RobertaPreLayerNormConfig(**dict(SHAPE, max_position_embeddings=POSITIONS + 2), type_vocab_size=2)
+    ),  # as scratch_bert builds it
+    "modernbert": lambda: ModernBertForMaskedLM(
+        ModernBertConfig(**SHAPE, **MODERNBERT_IDS, global_attn_every_n_layers=1)
+    ),
+    "modernbert-biases": lambda: ModernBertForMaskedLM(
+        ModernBertConfig(
+            **SHAPE, **MODERNBERT_IDS, norm_bias=True, attention_bias=True, mlp_bias=True, classifier_bias=True
+        )
+    ),
     "llama": lambda: LlamaForCausalLM(LlamaConfig(**SHAPE, num_key_value_heads=HEADS, tie_word_embeddings=True)),
-    "llama-gqa-untied-biases": lambda: LlamaForCausalLM(LlamaConfig(
-        **SHAPE, num_key_value_heads=1, tie_word_embeddings=False, attention_bias=True, mlp_bias=True)),
+    "llama-gqa-untied-biases": lambda: LlamaForCausalLM(
+        LlamaConfig(**SHAPE, num_key_value_heads=1, tie_word_embeddings=False, attention_bias=True, mlp_bias=True)
+    ),
 }
 
 

@@ -37,8 +37,9 @@ def test_evaluate_module_agrees_offline():
 
     pred, ref = [1, 1, 0, 1, 0, 0, 1, 1], [1, 0, 0, 1, 0, 1, 1, 1]
     for task in ("sst2", "mrpc", "cola"):
-        assert evaluate.load(metric_path("glue"), task).compute(predictions=pred, references=ref) == \
-            pytest.approx(task_metrics(task, pred, ref))
+        assert evaluate.load(metric_path("glue"), task).compute(predictions=pred, references=ref) == pytest.approx(
+            task_metrics(task, pred, ref)
+        )
     p, r = [0.1, 2.0, 3.5, 4.0, 1.0], [0.0, 2.5, 3.0, 5.0, 1.5]
     got = evaluate.load(metric_path("glue"), "stsb").compute(predictions=p, references=r)
     assert got == pytest.approx(task_metrics("stsb", p, r), abs=1e-6)
@@ -54,8 +55,13 @@ def test_score_ci_brackets_the_score():
 
 
 def test_every_mirror_task(data_dir, tmp_path):
-    expected = {"sst2": (67349, 872), "cola": (8551, 1043), "mrpc": (3667, 408), "rte": (2490, 277),
-                "stsb": (5749, 1500)}
+    expected = {
+        "sst2": (67349, 872),
+        "cola": (8551, 1043),
+        "mrpc": (3667, 408),
+        "rte": (2490, 277),
+        "stsb": (5749, 1500),
+    }
     for task, counts in expected.items():
         for split, n in zip(("train", "dev"), counts):
             out = tmp_path / f"{task}-{split}.jsonl"
@@ -76,13 +82,19 @@ def test_hub_rows_keep_the_hub_label_order():
     assert rows == [{"text": "A", "text_pair": "B", "label": 1}]
 
 
-@pytest.mark.parametrize("task, content, message", [
-    ("rte", "index\tsentence1\tsentence2\tlabel\n0\ta\tb\tentailment\n1\ta\tb\tmaybe\n",
-     r"line 3: label 'maybe' is not one of"),
-    ("stsb", "sentence1\tsentence2\tscore\na\tb\t4.2\na\tb\thigh\n", r"line 3: expected a numeric 'score'"),
-    ("sst2", "sentence\tlabel\ngood film\t1\nno label here\n", r"line 3: expected columns"),
-    ("sst2", "sentence\tlabel\ngood film\t7\n", r"line 2: label 7 outside 0..1"),
-])
+@pytest.mark.parametrize(
+    "task, content, message",
+    [
+        (
+            "rte",
+            "index\tsentence1\tsentence2\tlabel\n0\ta\tb\tentailment\n1\ta\tb\tmaybe\n",
+            r"line 3: label 'maybe' is not one of",
+        ),
+        ("stsb", "sentence1\tsentence2\tscore\na\tb\t4.2\na\tb\thigh\n", r"line 3: expected a numeric 'score'"),
+        ("sst2", "sentence\tlabel\ngood film\t1\nno label here\n", r"line 3: expected columns"),
+        ("sst2", "sentence\tlabel\ngood film\t7\n", r"line 2: label 7 outside 0..1"),
+    ],
+)
 def test_bad_rows_name_file_and_line(tmp_path, task, content, message):
     path = tmp_path / "train.tsv"
     path.write_text(content)
@@ -102,13 +114,25 @@ def test_probe_on_tiny_models(fixture, task, request, tmp_path):
     tokenizer.save_pretrained(tmp_path / "model")
     rng = np.random.default_rng(0)
     if task == "stsb":
-        rows = [{"text": t, "text_pair": texts[(i + 1) % len(texts)], "label": float(rng.uniform(0, 5))}
-                for i, t in enumerate(texts)]
+        rows = [
+            {"text": t, "text_pair": texts[(i + 1) % len(texts)], "label": float(rng.uniform(0, 5))}
+            for i, t in enumerate(texts)
+        ]
     else:
         rows = [{"text": t, "label": int("she" in t or "woman" in t)} for t in texts]
-    result = finetune_classifier(str(tmp_path / "model"), task, rows[:60], rows[60:], seed=0, epochs=1,
-                                 learning_rate=1e-3, batch_size=16, max_length=32, work_dir=str(tmp_path / "work"),
-                                 ci_resamples=100)
+    result = finetune_classifier(
+        str(tmp_path / "model"),
+        task,
+        rows[:60],
+        rows[60:],
+        seed=0,
+        epochs=1,
+        learning_rate=1e-3,
+        batch_size=16,
+        max_length=32,
+        work_dir=str(tmp_path / "work"),
+        ci_resamples=100,
+    )
     assert set(result["metrics"]) == set(GLUE_TASKS[task].metrics)
     assert result["n_train"] == 60 and result["n_dev"] == 20 and result["train_steps"] == 4
     assert math.isfinite(result["score"]) and math.isfinite(result["train_loss"])
@@ -140,9 +164,19 @@ def test_probe_trains_a_bf16_checkpoint_in_float32(fixture, request, tmp_path, m
 
     monkeypatch.setattr(downstream, "Trainer", RecordingTrainer)
     rows = [{"text": t, "label": int("she" in t or "woman" in t)} for t in texts]
-    downstream.finetune_classifier(str(tmp_path / "model"), "sst2", rows[:60], rows[60:], seed=0, epochs=1,
-                                   learning_rate=1e-4, batch_size=16, max_length=32, work_dir=str(tmp_path / "work"),
-                                   ci_resamples=10)
+    downstream.finetune_classifier(
+        str(tmp_path / "model"),
+        "sst2",
+        rows[:60],
+        rows[60:],
+        seed=0,
+        epochs=1,
+        learning_rate=1e-4,
+        batch_size=16,
+        max_length=32,
+        work_dir=str(tmp_path / "work"),
+        ci_resamples=10,
+    )
     after = dict(seen["model"].named_parameters())
     assert {p.dtype for p in after.values()} == {torch.float32}
     # a small step that bf16 weights (8 bits of mantissa) would round away still moves the pretrained weights
@@ -160,8 +194,9 @@ def test_linear_probe_reads_the_frozen_embeddings(fixture, request, tmp_path):
     model.save_pretrained(tmp_path / "model")
     tokenizer.save_pretrained(tmp_path / "model")
     rows = [{"text": t, "label": int("she" in t or "woman" in t)} for t in texts]
-    result = linear_probe(str(tmp_path / "model"), "sst2", rows[:60], rows[60:], seed=0, max_length=32,
-                          ci_resamples=100)
+    result = linear_probe(
+        str(tmp_path / "model"), "sst2", rows[:60], rows[60:], seed=0, max_length=32, ci_resamples=100
+    )
     assert result["probe"] == "linear" and result["n_train"] == 60 and result["n_dev"] == 20
     assert result["score"] == 1.0  # the four distinct sentences are linearly separable by their embeddings
     from transformers import AutoModel
@@ -173,15 +208,22 @@ def test_linear_probe_reads_the_frozen_embeddings(fixture, request, tmp_path):
     v = sentence_features(base, tokenizer, texts[1:4], 32)
     np.testing.assert_allclose(pairs, np.hstack([u, v, np.abs(u - v), u * v]), rtol=1e-5)
     # padding leaves a sentence's embedding unchanged: it is the mean over its own tokens only
-    np.testing.assert_allclose(sentence_features(base, tokenizer, [texts[0]], 32)[0],
-                               sentence_features(base, tokenizer, [texts[0], texts[0] + " and more words"], 32)[0],
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        sentence_features(base, tokenizer, [texts[0]], 32)[0],
+        sentence_features(base, tokenizer, [texts[0], texts[0] + " and more words"], 32)[0],
+        rtol=1e-4,
+        atol=1e-5,
+    )
     # batching by length returns the rows in input order, each as it is alone
     mixed = [texts[0] + " and more words", texts[1], texts[2] + " again and again"]
-    np.testing.assert_allclose(sentence_features(base, tokenizer, mixed, 32, batch_size=2),
-                               np.vstack([sentence_features(base, tokenizer, [t], 32) for t in mixed]),
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        sentence_features(base, tokenizer, mixed, 32, batch_size=2),
+        np.vstack([sentence_features(base, tokenizer, [t], 32) for t in mixed]),
+        rtol=1e-4,
+        atol=1e-5,
+    )
     stsb = [{"text": t, "text_pair": t, "label": float(i % 5)} for i, t in enumerate(texts)]
-    regression = linear_probe(str(tmp_path / "model"), "stsb", stsb[:60], stsb[60:], seed=0, max_length=32,
-                              ci_resamples=100)
+    regression = linear_probe(
+        str(tmp_path / "model"), "stsb", stsb[:60], stsb[60:], seed=0, max_length=32, ci_resamples=100
+    )
     assert set(regression["metrics"]) == {"pearson", "spearmanr"}

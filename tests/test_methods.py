@@ -6,14 +6,22 @@ import torch
 from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
 
 from fairforget.finetune import finetune
-from fairforget.method_config import checkpoint_names
-from fairforget.methods import (WeightPenalty, diagonal_fisher, freeze, interpolate, method_spec, method_specs,
-                                mix_replay, wise_ft, wise_ft_sources)
+from fairforget.method_config import checkpoint_names, method_spec, method_specs, wise_ft_sources
+from fairforget.methods import WeightPenalty, diagonal_fisher, freeze, interpolate, mix_replay, wise_ft
 from fairforget.modeling import load_lm
 from fairforget.training import heldout_loss, tokenize_blocks
 
-CFG = dict(max_steps=20, save_steps=[10, 20], batch_size=8, learning_rate=3e-3, warmup_steps=0, max_length=16,
-           mlm_probability=0.15, gradient_accumulation_steps=1, checkpoint_every=None)
+CFG = dict(
+    max_steps=20,
+    save_steps=[10, 20],
+    batch_size=8,
+    learning_rate=3e-3,
+    warmup_steps=0,
+    max_length=16,
+    mlm_probability=0.15,
+    gradient_accumulation_steps=1,
+    checkpoint_every=None,
+)
 
 
 @pytest.fixture(scope="module", params=["masked", "causal"])
@@ -35,8 +43,17 @@ def run(base, spec, tmp_path, fisher=None, **cfg):
     cfg = dict(CFG, **cfg)
     names = checkpoint_names(cfg)
     dirs = {name: str(tmp_path / name) for name in names}
-    metrics = finetune(path, records, method_spec("m", spec), cfg, seed=0, checkpoint_dirs=dirs,
-                       state_dir=str(tmp_path / "state"), general_texts=general, fisher=fisher)
+    metrics = finetune(
+        path,
+        records,
+        method_spec("m", spec),
+        cfg,
+        seed=0,
+        checkpoint_dirs=dirs,
+        state_dir=str(tmp_path / "state"),
+        general_texts=general,
+        fisher=fisher,
+    )
     model, _, _ = load_lm(dirs[names[-1]], device="cpu")
     return model, metrics
 
@@ -165,8 +182,11 @@ def test_penalty_under_data_parallel_equals_the_unwrapped_one(tiny_mlm, with_fis
     """DataParallel / DDP prefix every parameter name with `module.`; matched by name, the L2-SP / EWC
     penalty used to find nothing and add 0 without a word."""
     model = tiny_mlm[0]
-    fisher = {n: torch.rand(p.shape, generator=torch.Generator().manual_seed(1))
-              for n, p in model.named_parameters()} if with_fisher else None
+    fisher = (
+        {n: torch.rand(p.shape, generator=torch.Generator().manual_seed(1)) for n, p in model.named_parameters()}
+        if with_fisher
+        else None
+    )
     penalty = WeightPenalty(torch.nn.DataParallel(model), 1.0, fisher)  # built from a wrapped model too
     moved = perturbed(model)
     plain = penalty(moved)
@@ -239,8 +259,9 @@ def test_epoch_budget_trains_for_passes_over_the_blocks(bert_with_pooler, tmp_pa
     cfg = dict(CFG, budget="epochs", epochs=2, save_fractions=[0.5])
     dirs = {name: str(tmp_path / name) for name in checkpoint_names(cfg)}
     assert list(dirs) == ["frac0.5", "frac1"]
-    metrics = finetune(path, records, method_spec("cda", {}), cfg, seed=0, checkpoint_dirs=dirs,
-                       state_dir=str(tmp_path / "s"))
+    metrics = finetune(
+        path, records, method_spec("cda", {}), cfg, seed=0, checkpoint_dirs=dirs, state_dir=str(tmp_path / "s")
+    )
     per_epoch = math.ceil(metrics["blocks"] / CFG["batch_size"])
     assert metrics["max_steps"] == 2 * per_epoch and metrics["passes"] == 2
     assert metrics["checkpoint_steps"] == {"frac0.5": per_epoch, "frac1": 2 * per_epoch}
@@ -248,3 +269,23 @@ def test_epoch_budget_trains_for_passes_over_the_blocks(bert_with_pooler, tmp_pa
     json.dumps(metrics)  # train_metrics.json takes it as is
     half, final = (weights(load_lm(dirs[n], device="cpu")[0]) for n in ("frac0.5", "frac1"))
     assert any(not torch.equal(half[n], final[n]) for n in final)
+
+
+@pytest.mark.parametrize("fixture", ["tiny_mlm", "tiny_llama"])
+def test_general_text_fisher_is_seeded_and_covers_every_trained_weight(fixture, request):
+    """EWC's Fisher from general text: a non-negative tensor per trainable weight, on at most max_blocks blocks,
+    the same for the same seed (blocks and masks) and the diagonal Fisher of those batches."""
+    from fairforget.training import general_text_fisher
+
+    model, tokenizer, texts = request.getfixturevalue(fixture)
+    kind = "masked" if fixture == "tiny_mlm" else "causal"
+    settings = dict(max_length=16, max_blocks=6, batch_size=2, mlm_probability=0.15)
+    fisher, n_blocks = general_text_fisher(model, tokenizer, kind, texts, seed=0, **settings)
+    assert n_blocks == 6
+    trained = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert set(fisher) == trained and all((f >= 0).all() for f in fisher.values())
+    assert any(f.sum() > 0 for f in fisher.values())
+    again, _ = general_text_fisher(model, tokenizer, kind, texts, seed=0, **settings)
+    assert all(torch.equal(fisher[n], again[n]) for n in fisher)
+    other, _ = general_text_fisher(model, tokenizer, kind, texts, seed=1, **settings)
+    assert any(not torch.equal(fisher[n], other[n]) for n in fisher)

@@ -40,16 +40,52 @@ def table():
     rng = np.random.default_rng(0)
     rows = []
     for model in ("bert", "llama"):
-        rows.append(dict(model=model, method="base", size=0, seed=0, step=0, alpha=np.nan, forgetting=0.0,
-                         crows=60.0, selective_crows_gap=0.0, sst2_score=0.8))
+        rows.append(
+            dict(
+                model=model,
+                method="base",
+                size=0,
+                seed=0,
+                step=0,
+                alpha=np.nan,
+                forgetting=0.0,
+                crows=60.0,
+                selective_crows_gap=0.0,
+                sst2_score=0.8,
+            )
+        )
         for method in ("cda", "replay"):
             for size in (100, 200, 400):
                 for step in (50, 100):
                     f = size / 400 * step / 100 + rng.normal(scale=0.02)
-                    rows.append(dict(model=model, method=method, size=size, seed=0, step=step, alpha=np.nan,
-                                     forgetting=f, crows=60 - 5 * f, selective_crows_gap=-f, sst2_score=0.8 - 0.1 * f))
-        rows.append(dict(model=model, method="wise_ft", size=400, seed=0, step=100, alpha=0.5, forgetting=0.3,
-                         crows=58.0, selective_crows_gap=-0.3, sst2_score=0.77))
+                    rows.append(
+                        dict(
+                            model=model,
+                            method=method,
+                            size=size,
+                            seed=0,
+                            step=step,
+                            alpha=np.nan,
+                            forgetting=f,
+                            crows=60 - 5 * f,
+                            selective_crows_gap=-f,
+                            sst2_score=0.8 - 0.1 * f,
+                        )
+                    )
+        rows.append(
+            dict(
+                model=model,
+                method="wise_ft",
+                size=400,
+                seed=0,
+                step=100,
+                alpha=0.5,
+                forgetting=0.3,
+                crows=58.0,
+                selective_crows_gap=-0.3,
+                sst2_score=0.77,
+            )
+        )
     return plotting.downstream_frame(pd.DataFrame(rows))
 
 
@@ -58,11 +94,13 @@ def test_every_figure_draws_and_returns_its_numbers(table, tmp_path):
         return [str(tmp_path / f"{name}.png"), str(tmp_path / f"{name}.pdf")]
 
     style = dict(caption="A caption.", dpi=60, width=8, height=3)
-    one = plotting.downstream_vs_forgetting(table, "forgetting", "sst2_score", Bootstrap(n_resamples=200),
-                                            outputs("f1"), **style)
+    one = plotting.downstream_vs_forgetting(
+        table, "forgetting", "sst2_score", Bootstrap(n_resamples=200), outputs("f1"), **style
+    )
     assert one["bert"]["r"] < -0.99 and one["bert"]["n"] == 14 and one["bert"]["ci_high"] < 0
-    two = plotting.stereotype_vs_size(table, "cda", ["crows", "selective_crows_gap", "forgetting"], outputs("f2"),
-                                      **style)
+    two = plotting.stereotype_vs_size(
+        table, "cda", ["crows", "selective_crows_gap", "forgetting"], outputs("f2"), **style
+    )
     # final step: forgetting = size / 400, i.e. 0.25, 0.5, 1.0 over log2 sizes 0, 1, 2 -> OLS slope 0.375
     assert two["forgetting"]["llama"]["slope_per_doubling"]["slope"] == pytest.approx(0.375, abs=0.03)
     three = plotting.remedies(table, 400, "downstream_avg", "cda", outputs("f3"), **style)
@@ -88,9 +126,12 @@ def test_a_missing_ci_is_never_drawn_as_a_bar(table, tmp_path):
     """Figure 3 once drew NaN CIs as zero-width caps under a caption promising a CI."""
     outputs = [str(tmp_path / "f3.png"), str(tmp_path / "f3.pdf")]
     style = dict(caption="A caption.", dpi=60, width=8, height=3)
-    with_ci = table.assign(forgetting_ci_low=table["forgetting"] - 0.05, forgetting_ci_high=table["forgetting"] + 0.05,
-                           downstream_avg_ci_low=table["downstream_avg"] - 0.02,
-                           downstream_avg_ci_high=table["downstream_avg"] + 0.02)
+    with_ci = table.assign(
+        forgetting_ci_low=table["forgetting"] - 0.05,
+        forgetting_ci_high=table["forgetting"] + 0.05,
+        downstream_avg_ci_low=table["downstream_avg"] - 0.02,
+        downstream_avg_ci_high=table["downstream_avg"] + 0.02,
+    )
     assert plotting.remedies(with_ci, 400, "downstream_avg", "cda", outputs, **style)["without_ci"] == []
     without = with_ci.drop(columns=["downstream_avg_ci_low", "downstream_avg_ci_high"])  # one seed, no CI
     missing = plotting.remedies(without, 400, "downstream_avg", "cda", outputs, **style)["without_ci"]

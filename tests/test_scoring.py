@@ -3,11 +3,17 @@ import math
 import numpy as np
 import pytest
 import torch
+from reference_scorers import causal_reference, masked_reference
 
 from fairforget.modeling import load_lm
-from fairforget.scoring import (causal_sequence, heldout_lm_loss, heldout_tokens, masked_token_logprobs,
-                                masked_token_scores, sliding_windows)
-from reference_scorers import causal_reference, masked_reference
+from fairforget.scoring import (
+    causal_sequence,
+    heldout_lm_loss,
+    heldout_tokens,
+    masked_token_logprobs,
+    masked_token_scores,
+    sliding_windows,
+)
 
 
 def test_batched_logprobs_equal_reference(tiny_mlm):
@@ -88,7 +94,7 @@ def test_causal_heldout_loss_equals_reference(fixture, request):
     # short windows in padded batches: every token scored once, each with its window's context
     short = heldout_lm_loss(model, tokenizer, "causal", texts, max_tokens=40, max_length=12, stride=5, batch_size=3)
     windows = sliding_windows(ids, 12, 5)
-    expected = -np.mean([lp for window, first in windows for lp in causal_reference(model, window)[first - 1:]])
+    expected = -np.mean([lp for window, first in windows for lp in causal_reference(model, window)[first - 1 :]])
     assert short["n_tokens"] == 40 and short["nll"] == pytest.approx(expected, abs=1e-4)
     checkpoint = perturbed(model)
     with_kl = heldout_lm_loss(checkpoint, tokenizer, "causal", texts, 40, 12, 5, batch_size=3, base_model=model)
@@ -97,15 +103,18 @@ def test_causal_heldout_loss_equals_reference(fixture, request):
         with torch.no_grad():
             base_lp = torch.log_softmax(model(input_ids=torch.tensor([window])).logits[0], -1)
             ckpt_lp = torch.log_softmax(checkpoint(input_ids=torch.tensor([window])).logits[0], -1)
-        reference_kl += (base_lp.exp() * (base_lp - ckpt_lp)).sum(-1)[first - 1:len(window) - 1].tolist()
+        reference_kl += (base_lp.exp() * (base_lp - ckpt_lp)).sum(-1)[first - 1 : len(window) - 1].tolist()
     assert with_kl["kl_base"] > 0 and with_kl["kl_base"] == pytest.approx(np.mean(reference_kl), abs=1e-5)
     same = heldout_lm_loss(model, tokenizer, "causal", texts, 40, 12, 5, base_model=model)
     assert same["kl_base"] == pytest.approx(0, abs=1e-6)
 
 
 def test_load_lm_detects_the_model_kind(tiny_mlm, tiny_llama, tiny_gpt2, tmp_path):
-    for name, (model, tokenizer, _), kind in (("bert", tiny_mlm, "masked"), ("llama", tiny_llama, "causal"),
-                                               ("gpt2", tiny_gpt2, "causal")):
+    for name, (model, tokenizer, _), kind in (
+        ("bert", tiny_mlm, "masked"),
+        ("llama", tiny_llama, "causal"),
+        ("gpt2", tiny_gpt2, "causal"),
+    ):
         model.save_pretrained(tmp_path / name)
         tokenizer.save_pretrained(tmp_path / name)
         loaded, _, got = load_lm(str(tmp_path / name))

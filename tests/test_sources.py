@@ -3,7 +3,7 @@ import csv
 import pytest
 
 from fairforget import sources
-from fairforget.io import read_jsonl
+from fairforget.io import read_jsonl, write_jsonl
 
 
 def test_missing_mirror_file_names_file_and_layout(tmp_path):
@@ -61,16 +61,32 @@ def test_fetch_stereoset_from_hub_layout(tmp_path, monkeypatch):
 
     from fairforget.stereotypes import read_stereoset
 
-    features = datasets.Features({
-        "id": datasets.Value("string"), "target": datasets.Value("string"), "bias_type": datasets.Value("string"),
-        "context": datasets.Value("string"),
-        "sentences": datasets.Sequence({
-            "sentence": datasets.Value("string"), "id": datasets.Value("string"),
-            "gold_label": datasets.ClassLabel(names=["anti-stereotype", "stereotype", "unrelated"])}),
-    })
-    row = {"id": "x1", "target": "mother", "bias_type": "gender", "context": "my mother is BLANK.",
-           "sentences": {"sentence": ["my mother is kind.", "my mother is rude.", "my mother is blue."],
-                         "id": ["a", "b", "c"], "gold_label": [1, 0, 2]}}
+    features = datasets.Features(
+        {
+            "id": datasets.Value("string"),
+            "target": datasets.Value("string"),
+            "bias_type": datasets.Value("string"),
+            "context": datasets.Value("string"),
+            "sentences": datasets.Sequence(
+                {
+                    "sentence": datasets.Value("string"),
+                    "id": datasets.Value("string"),
+                    "gold_label": datasets.ClassLabel(names=["anti-stereotype", "stereotype", "unrelated"]),
+                }
+            ),
+        }
+    )
+    row = {
+        "id": "x1",
+        "target": "mother",
+        "bias_type": "gender",
+        "context": "my mother is BLANK.",
+        "sentences": {
+            "sentence": ["my mother is kind.", "my mother is rude.", "my mother is blue."],
+            "id": ["a", "b", "c"],
+            "gold_label": [1, 0, 2],
+        },
+    }
     fake = datasets.Dataset.from_list([row], features=features)
     monkeypatch.setattr(sources, "_load_hub", lambda *args, **kwargs: fake)
     assert sources.fetch_stereoset(None, str(tmp_path / "s.json")) == 1
@@ -86,8 +102,10 @@ def test_gated_model_without_token_names_hf_token(monkeypatch, tmp_path):
     from fairforget.sources import fetch_model
 
     def gated(hub_id, **kwargs):
-        raise OSError(f"You are trying to access a gated repo.\nMake sure to have access to it at "
-                      f"https://huggingface.co/{hub_id}.")
+        raise OSError(
+            f"You are trying to access a gated repo.\nMake sure to have access to it at "
+            f"https://huggingface.co/{hub_id}."
+        )
 
     monkeypatch.setattr(transformers.AutoConfig, "from_pretrained", gated)
     monkeypatch.delenv("HF_TOKEN", raising=False)
@@ -118,13 +136,33 @@ def test_fetched_masked_lm_keeps_its_published_pooler(tmp_path):
 
     from fairforget.modeling import train_wordpiece_tokenizer
 
-    tokenizer = train_wordpiece_tokenizer(["he is a nurse .", "she is a doctor ."] * 10, vocab_size=100,
-                                          max_length=16)
+    tokenizer = train_wordpiece_tokenizer(["he is a nurse .", "she is a doctor ."] * 10, vocab_size=100, max_length=16)
     torch.manual_seed(0)
-    published = BertForPreTraining(BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1,
-                                              num_attention_heads=2, intermediate_size=32))
+    published = BertForPreTraining(
+        BertConfig(
+            vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32
+        )
+    )
     published.save_pretrained(tmp_path / "hub")
     tokenizer.save_pretrained(tmp_path / "hub")
     assert sources.fetch_model(str(tmp_path / "hub"), str(tmp_path / "base")) == "masked"
     probe = AutoModelForSequenceClassification.from_pretrained(tmp_path / "base", num_labels=2)
     assert torch.equal(probe.bert.pooler.dense.weight, published.bert.pooler.dense.weight)
+
+
+def test_sample_texts_is_a_seeded_uniform_sample_of_the_corpus(tmp_path):
+    """Reservoir sampling over several files: blank texts skipped; all texts when there are fewer than asked;
+    otherwise exactly max_texts distinct texts, the same for the same seed, each text about equally likely."""
+    (tmp_path / "a.txt").write_text("".join(f"text {i}\n" for i in range(12)) + "   \n")
+    write_jsonl(tmp_path / "b.jsonl", [{"text": f"text {i}"} for i in range(12, 20)] + [{"text": " "}])
+    paths = [tmp_path / "a.txt", tmp_path / "b.jsonl"]
+    everything = [f"text {i}" for i in range(20)]
+    assert sources.sample_texts(paths, 50, seed=0) == (everything, 20)
+    sample, seen = sources.sample_texts(paths, 5, seed=0)
+    assert seen == 20 and len(set(sample)) == 5 and set(sample) <= set(everything)
+    assert sources.sample_texts(paths, 5, seed=0) == (sample, 20)
+    counts = {t: 0 for t in everything}
+    for seed in range(2000):
+        for text in sources.sample_texts(paths, 5, seed=seed)[0]:
+            counts[text] += 1
+    assert all(0.2 < n / 2000 < 0.3 for n in counts.values()), counts  # 5 of 20: 0.25 each

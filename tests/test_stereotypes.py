@@ -6,40 +6,88 @@ import math
 import numpy as np
 import pytest
 import torch
+from reference_scorers import (
+    bias_bench_crows_reference,
+    causal_reference,
+    crows_masked_reference,
+    crows_reference_order,
+    crows_reference_tally,
+    lm_eval_crows_reference,
+    metric_py_reference,
+    sent_bias_weat_reference,
+    stereoset_evaluator_reference,
+    stereoset_masked_reference,
+)
 
 from fairforget.scoring import causal_sequence
-from fairforget.stereotypes import (association, blank_filler, crows_pairs_scores, filler_tokens, read_crows_pairs,
-                                    read_seat_test, read_stereoset, seat_scores, sentence_embeddings, split_positions,
-                                    stereoset_metrics, stereoset_sentence_scores, weat_effect_size, weat_p_value)
-from reference_scorers import (bias_bench_crows_reference, causal_reference, crows_masked_reference,
-                               crows_reference_order, crows_reference_tally, lm_eval_crows_reference,
-                               metric_py_reference, sent_bias_weat_reference, stereoset_evaluator_reference,
-                               stereoset_masked_reference)
+from fairforget.stereotypes import (
+    association,
+    blank_filler,
+    crows_pairs_scores,
+    filler_tokens,
+    read_crows_pairs,
+    read_seat_test,
+    read_stereoset,
+    seat_scores,
+    sentence_embeddings,
+    split_positions,
+    stereoset_metrics,
+    stereoset_sentence_scores,
+    weat_effect_size,
+    weat_p_value,
+)
 
 PAIRS = [
     {"sent_more": "he is a nurse .", "sent_less": "she is a nurse .", "stereo_antistereo": "stereo"},
-    {"sent_more": "the man went to the market .", "sent_less": "the woman went to the market .",
-     "stereo_antistereo": "antistereo"},
+    {
+        "sent_more": "the man went to the market .",
+        "sent_less": "the woman went to the market .",
+        "stereo_antistereo": "antistereo",
+    },
     {"sent_more": "his brother saw the dog .", "sent_less": "her brother saw the dog .", "stereo_antistereo": "stereo"},
-    {"sent_more": "a woman saw her friend at the station .", "sent_less": "a man saw his friend at the station .",
-     "stereo_antistereo": "stereo"},
-    {"sent_more": "the doctor is a man .", "sent_less": "the doctor is a quick brown woman .",
-     "stereo_antistereo": "antistereo"},
+    {
+        "sent_more": "a woman saw her friend at the station .",
+        "sent_less": "a man saw his friend at the station .",
+        "stereo_antistereo": "stereo",
+    },
+    {
+        "sent_more": "the doctor is a man .",
+        "sent_less": "the doctor is a quick brown woman .",
+        "stereo_antistereo": "antistereo",
+    },
 ]
 
 ITEMS = [
-    {"id": "i1", "target": "mother", "context": "my mother is very BLANK.",
-     "sentences": {"stereotype": {"id": "a", "sentence": "my mother is very caring."},
-                   "anti-stereotype": {"id": "b", "sentence": "my mother is very lazy."},
-                   "unrelated": {"id": "c", "sentence": "my mother is very fox."}}},
-    {"id": "i2", "target": "mother", "context": "the BLANK went to the market.",
-     "sentences": {"stereotype": {"id": "d", "sentence": "the woman went to the market."},
-                   "anti-stereotype": {"id": "e", "sentence": "the doctor went to the market."},
-                   "unrelated": {"id": "f", "sentence": "the dog went to the market."}}},
-    {"id": "i3", "target": "sister", "context": "her sister saw a BLANK yesterday.",
-     "sentences": {"stereotype": {"id": "g", "sentence": "her sister saw a nurse yesterday."},
-                   "anti-stereotype": {"id": "h", "sentence": "her sister saw a brownish yesterday."},
-                   "unrelated": {"id": "k", "sentence": "her sister saw a station yesterday."}}},
+    {
+        "id": "i1",
+        "target": "mother",
+        "context": "my mother is very BLANK.",
+        "sentences": {
+            "stereotype": {"id": "a", "sentence": "my mother is very caring."},
+            "anti-stereotype": {"id": "b", "sentence": "my mother is very lazy."},
+            "unrelated": {"id": "c", "sentence": "my mother is very fox."},
+        },
+    },
+    {
+        "id": "i2",
+        "target": "mother",
+        "context": "the BLANK went to the market.",
+        "sentences": {
+            "stereotype": {"id": "d", "sentence": "the woman went to the market."},
+            "anti-stereotype": {"id": "e", "sentence": "the doctor went to the market."},
+            "unrelated": {"id": "f", "sentence": "the dog went to the market."},
+        },
+    },
+    {
+        "id": "i3",
+        "target": "sister",
+        "context": "her sister saw a BLANK yesterday.",
+        "sentences": {
+            "stereotype": {"id": "g", "sentence": "her sister saw a nurse yesterday."},
+            "anti-stereotype": {"id": "h", "sentence": "her sister saw a brownish yesterday."},
+            "unrelated": {"id": "k", "sentence": "her sister saw a station yesterday."},
+        },
+    },
 ]
 
 
@@ -65,8 +113,11 @@ def test_crows_masked_variants_equal_reference(tiny_mlm):
 
 # difflib is not symmetric: this pair's shared tokens depend on which sentence comes first, and the
 # references read antistereo pairs as (sent_less, sent_more)
-ASYMMETRIC = {"sent_more": "his brother saw her friend .", "sent_less": "her friend saw his brother .",
-              "stereo_antistereo": "antistereo"}
+ASYMMETRIC = {
+    "sent_more": "his brother saw her friend .",
+    "sent_less": "her friend saw his brother .",
+    "stereo_antistereo": "antistereo",
+}
 SAME = {"sent_more": "he is a nurse .", "sent_less": "he is a nurse .", "stereo_antistereo": "stereo"}
 
 
@@ -113,7 +164,6 @@ def test_crows_bias_bench_decides_as_bias_bench(tiny_mlm):
     assert got["skipped"] == sum(p is None for p in reference["pairs"]) == 2
 
 
-
 def test_crows_masked_variants_decide_as_references_on_real_pairs(tiny_mlm, data_dir):
     """The first 12 gender pairs of the real CSV that fit the tiny model's 32 positions (both directions;
     the tiny vocabulary spells most words out, so difflib often chooses between equal matches): every
@@ -123,9 +173,12 @@ def test_crows_masked_variants_decide_as_references_on_real_pairs(tiny_mlm, data
     pairs = [row for row in read_crows_pairs(data_dir / "crows_pairs" / "crows_pairs_anonymized.csv") if fits(row)][:12]
     assert {row["stereo_antistereo"] for row in pairs} == {"stereo", "antistereo"}
     result = crows_pairs_scores(model, tokenizer, "masked", pairs, batch_size=64)
-    for name, reference in (("nangia2020", metric_py_reference(model, tokenizer, pairs)),
-                            ("bias_bench", bias_bench_crows_reference(model, tokenizer, pairs))):
+    for name, reference in (
+        ("nangia2020", metric_py_reference(model, tokenizer, pairs)),
+        ("bias_bench", bias_bench_crows_reference(model, tokenizer, pairs)),
+    ):
         assert_tally_equal(result["variants"][name], result["pair_scores"][name], reference)
+
 
 def test_crows_rounding_is_each_references_own(tiny_mlm, monkeypatch):
     """metric.py rounds a Python float (round-half-even of the exact binary value); bias-bench rounds
@@ -170,7 +223,6 @@ def test_crows_causal_variants_equal_reference(fixture, request):
     assert result["likelihood"]["mean_stereo"] == pytest.approx(np.mean([s[0] for s in sums]), abs=1e-4)
 
 
-
 @pytest.mark.parametrize("fixture", ["tiny_llama", "tiny_gpt2"])
 def test_crows_causal_decides_as_lm_eval_and_bias_bench(fixture, request):
     """causal_sum as lm-evaluation-harness: acc = ll(sent_more) > ll(sent_less), a tie scores 0, no
@@ -198,6 +250,7 @@ def test_crows_causal_decides_as_lm_eval_and_bias_bench(fixture, request):
     assert got["value"] == pytest.approx(reference["metric"])
     for direction in ("stereo", "antistereo"):
         assert got["by_direction"][direction] == pytest.approx(reference[direction])
+
 
 def test_crows_reports_each_bias_type(tiny_mlm):
     model, tokenizer, _ = tiny_mlm
@@ -239,8 +292,13 @@ def test_stereoset_causal_equals_reference(tiny_gpt2):
     model, tokenizer, _ = tiny_gpt2
     got = stereoset_sentence_scores(model, tokenizer, "causal", ITEMS, batch_size=4)
     sentence = lambda item, label: item["sentences"][label]["sentence"]  # noqa: E731
-    expected = [[math.exp(np.mean(causal_reference(model, causal_sequence(tokenizer, sentence(item, label)))))
-                 for label in ("stereotype", "anti-stereotype", "unrelated")] for item in ITEMS]
+    expected = [
+        [
+            math.exp(np.mean(causal_reference(model, causal_sequence(tokenizer, sentence(item, label)))))
+            for label in ("stereotype", "anti-stereotype", "unrelated")
+        ]
+        for item in ITEMS
+    ]
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
@@ -358,8 +416,10 @@ def test_seat_reads_bias_bench_tests(tiny_mlm, data_dir):
     result = seat_scores(model, tokenizer, tests, n_samples=20_000)
     assert set(result["tests"]) == {"weat6", "weat7"}
     assert all(r["exact"] for r in result["tests"].values())  # C(16, 8) = 12,870 partitions
-    x, y, a, b = (sentence_embeddings(model, tokenizer, tests["weat6"][k]["examples"])
-                  for k in ("targ1", "targ2", "attr1", "attr2"))
+    x, y, a, b = (
+        sentence_embeddings(model, tokenizer, tests["weat6"][k]["examples"])
+        for k in ("targ1", "targ2", "attr1", "attr2")
+    )
     effect, p_value = sent_bias_weat_reference(x, y, a, b, 20_000, np.random.RandomState(0))
     assert result["tests"]["weat6"]["effect_size"] == pytest.approx(effect)
     assert result["tests"]["weat6"]["p_value"] == p_value
@@ -371,9 +431,12 @@ def test_seat_counts_a_repeated_example_once(tiny_mlm):
     """sent-bias keys sentence encodings by their text, so a repeated example counts once; unequal
     target sets (after that) are refused, as its permutation test asserts equal sizes."""
     model, tokenizer, _ = tiny_mlm
-    sets = {"targ1": ["he is a man .", "the brother went home .", "he is a man ."],
-            "targ2": ["she is a woman .", "her sister went home ."],
-            "attr1": ["a nurse .", "the station ."], "attr2": ["a doctor .", "the market ."]}
+    sets = {
+        "targ1": ["he is a man .", "the brother went home .", "he is a man ."],
+        "targ2": ["she is a woman .", "her sister went home ."],
+        "attr1": ["a nurse .", "the station ."],
+        "attr2": ["a doctor .", "the market ."],
+    }
     test = {k: {"category": k, "examples": v} for k, v in sets.items()}
     got = seat_scores(model, tokenizer, {"t": test}, n_samples=1000)["tests"]["t"]
     assert got["sizes"] == {"targ1": 2, "targ2": 2, "attr1": 2, "attr2": 2}

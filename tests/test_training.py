@@ -6,8 +6,11 @@ import pytest
 import torch
 from transformers import DataCollatorForLanguageModeling, TrainerCallback, set_seed
 
-from fairforget.modeling import load_masked_lm
+from fairforget.modeling import load_lm
 from fairforget.training import heldout_loss, masked_positions_loss, tokenize_blocks, train_lm
+
+# the tiny masked LM's training run used throughout: 30 steps are enough to lower its held-out loss by > 0.5
+TINY_RUN = dict(kind="masked", max_steps=30, batch_size=8, learning_rate=3e-3, seed=0, mlm_probability=0.15)
 
 
 def test_masked_positions_loss_equals_stock_loss(tiny_mlm):
@@ -27,14 +30,13 @@ def test_training_lowers_heldout_loss_and_saves_steps(tiny_mlm, tmp_path):
     blocks = tokenize_blocks(tokenizer, texts, 16)
     before = heldout_loss(model, tokenizer, blocks, "masked", 0.15, seed=1)
     steps = {5: str(tmp_path / "step5"), 30: str(tmp_path / "step30")}
-    train_lm(model, tokenizer, blocks, kind="masked", max_steps=30, batch_size=8, learning_rate=3e-3, seed=0,
-             mlm_probability=0.15, work_dir=str(tmp_path / "work"), step_dirs=steps)
+    train_lm(model, tokenizer, blocks, **TINY_RUN, work_dir=str(tmp_path / "work"), step_dirs=steps)
     after = heldout_loss(model, tokenizer, blocks, "masked", 0.15, seed=1)
     assert after < before - 0.5
-    reloaded, _ = load_masked_lm(steps[30])
+    reloaded, _, _ = load_lm(steps[30])
     for p, q in zip(model.parameters(), reloaded.parameters()):
         torch.testing.assert_close(p.detach(), q.detach())
-    early, _ = load_masked_lm(steps[5])
+    early, _, _ = load_lm(steps[5])
     assert any(not torch.equal(p, q) for p, q in zip(early.parameters(), reloaded.parameters()))
     assert not list(tmp_path.glob(".*tmp"))  # no half-written directories left behind
 
@@ -45,8 +47,18 @@ def test_training_is_deterministic(tiny_mlm, tmp_path):
     weights = []
     for run in range(2):
         m = copy.deepcopy(model)
-        train_lm(m, tokenizer, blocks, kind="masked", max_steps=5, batch_size=4, learning_rate=1e-3, seed=7,
-                 mlm_probability=0.15, work_dir=str(tmp_path / f"w{run}"))
+        train_lm(
+            m,
+            tokenizer,
+            blocks,
+            kind="masked",
+            max_steps=5,
+            batch_size=4,
+            learning_rate=1e-3,
+            seed=7,
+            mlm_probability=0.15,
+            work_dir=str(tmp_path / f"w{run}"),
+        )
         weights.append(torch.cat([p.detach().flatten() for p in m.parameters()]))
     assert torch.equal(weights[0], weights[1])
 
@@ -82,8 +94,9 @@ def test_interrupted_training_resumes_to_the_same_weights(fixture, request, tmp_
     uninterrupted = copy.deepcopy(model)
     assert train_lm(uninterrupted, tokenizer, blocks, work_dir=str(tmp_path / "a"), **args)["resumed_from_step"] == 0
     with pytest.raises(KeyboardInterrupt):
-        train_lm(copy.deepcopy(model), tokenizer, blocks, work_dir=str(tmp_path / "b"), callbacks=(Interrupt(25),),
-                 **args)
+        train_lm(
+            copy.deepcopy(model), tokenizer, blocks, work_dir=str(tmp_path / "b"), callbacks=(Interrupt(25),), **args
+        )
     resumed = copy.deepcopy(model)
     assert train_lm(resumed, tokenizer, blocks, work_dir=str(tmp_path / "b"), **args)["resumed_from_step"] == 20
     for p, q in zip(uninterrupted.parameters(), resumed.parameters()):
@@ -122,20 +135,36 @@ def test_causal_collator_keeps_the_eos_labels(tiny_llama):
 FINETUNE = dict(max_steps=100, save_steps=[50], batch_size=8, gradient_accumulation_steps=2)
 
 
-@pytest.mark.parametrize("cfg, n_blocks, expected_steps, expected_checkpoints", [
-    # steps: max_steps whatever the data; checkpoints at save_steps
-    (dict(FINETUNE), 1000, 100, {"step50": 50, "step100": 100}),
-    (dict(FINETUNE), 10, 100, {"step50": 50, "step100": 100}),
-    # epochs: the Trainer's epoch is ceil(ceil(blocks / batch) / accumulation) updates
-    (dict(FINETUNE, budget="epochs", epochs=2, save_fractions=[0.25]), 1000, 2 * 63,
-     {"frac0.25": 32, "frac1": 126}),
-    (dict(FINETUNE, budget="epochs", epochs=2, save_fractions=[0.25]), 40, 2 * 3, {"frac0.25": 2, "frac1": 6}),
-    (dict(FINETUNE, budget="epochs", epochs=0.5, save_fractions=[0.5, 1]), 160, 5, {"frac0.5": 2, "frac1": 5}),
-    # tokens: batch x accumulation x block length per step, whatever the data
-    (dict(FINETUNE, budget="tokens", tokens=16 * 32 * 10, save_fractions=[0.5]), 7, 10, {"frac0.5": 5, "frac1": 10}),
-    (dict(FINETUNE, budget="tokens", tokens=16 * 32 * 10 + 1, save_fractions=[0.5]), 7, 11,
-     {"frac0.5": 6, "frac1": 11}),
-])
+@pytest.mark.parametrize(
+    "cfg, n_blocks, expected_steps, expected_checkpoints",
+    [
+        # steps: max_steps whatever the data; checkpoints at save_steps
+        (dict(FINETUNE), 1000, 100, {"step50": 50, "step100": 100}),
+        (dict(FINETUNE), 10, 100, {"step50": 50, "step100": 100}),
+        # epochs: the Trainer's epoch is ceil(ceil(blocks / batch) / accumulation) updates
+        (
+            dict(FINETUNE, budget="epochs", epochs=2, save_fractions=[0.25]),
+            1000,
+            2 * 63,
+            {"frac0.25": 32, "frac1": 126},
+        ),
+        (dict(FINETUNE, budget="epochs", epochs=2, save_fractions=[0.25]), 40, 2 * 3, {"frac0.25": 2, "frac1": 6}),
+        (dict(FINETUNE, budget="epochs", epochs=0.5, save_fractions=[0.5, 1]), 160, 5, {"frac0.5": 2, "frac1": 5}),
+        # tokens: batch x accumulation x block length per step, whatever the data
+        (
+            dict(FINETUNE, budget="tokens", tokens=16 * 32 * 10, save_fractions=[0.5]),
+            7,
+            10,
+            {"frac0.5": 5, "frac1": 10},
+        ),
+        (
+            dict(FINETUNE, budget="tokens", tokens=16 * 32 * 10 + 1, save_fractions=[0.5]),
+            7,
+            11,
+            {"frac0.5": 6, "frac1": 11},
+        ),
+    ],
+)
 def test_budget_resolves_to_steps_for_each_unit(cfg, n_blocks, expected_steps, expected_checkpoints):
     from fairforget.method_config import checkpoint_names, resolve_budget
 
@@ -147,13 +176,16 @@ def test_budget_resolves_to_steps_for_each_unit(cfg, n_blocks, expected_steps, e
     assert budget["tokens"] == expected_steps * 16 * 32
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"budget": "minutes"}, r"finetune\.budget.*'minutes' is not one of"),
-    ({"budget": "epochs"}, r"finetune\.epochs': None is not of type 'number'"),  # config.yaml's epochs: null
-    ({"budget": "tokens", "tokens": 1000}, r"finetune\.save_fractions': None is not of type 'array'"),
-    ({"budget": "epochs", "epochs": 1, "save_fractions": [0, 0.5]}, r"finetune\.save_fractions\.0"),
-    ({"budget": "epochs", "epochs": "absent"}, r"config key 'finetune': 'epochs' is a required property"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"budget": "minutes"}, r"finetune\.budget.*'minutes' is not one of"),
+        ({"budget": "epochs"}, r"finetune\.epochs': None is not of type 'number'"),  # config.yaml's epochs: null
+        ({"budget": "tokens", "tokens": 1000}, r"finetune\.save_fractions': None is not of type 'array'"),
+        ({"budget": "epochs", "epochs": 1, "save_fractions": [0, 0.5]}, r"finetune\.save_fractions\.0"),
+        ({"budget": "epochs", "epochs": "absent"}, r"config key 'finetune': 'epochs' is a required property"),
+    ],
+)
 def test_config_schema_rejects_a_bad_budget(change, message):
     from fairforget.config import ConfigError, merged_config, validate_config
 
@@ -176,7 +208,13 @@ def test_budget_errors_name_the_key():
         checkpoint_names(dict(FINETUNE, save_steps=[500]))
     # a rule's params hold only the keys of the unit in use: other units' values rerun nothing
     cfg = dict(FINETUNE, budget="epochs", epochs=1, tokens=None, save_fractions=[0.5])
-    assert set(budget_settings(cfg)) == {"budget", "epochs", "save_fractions", "batch_size", "gradient_accumulation_steps"}
+    assert set(budget_settings(cfg)) == {
+        "budget",
+        "epochs",
+        "save_fractions",
+        "batch_size",
+        "gradient_accumulation_steps",
+    }
     spelled_out = dict(FINETUNE, budget="steps", epochs=None, tokens=None, save_fractions=None)
     assert budget_settings(spelled_out) == budget_settings(FINETUNE) == FINETUNE  # as before `budget` existed
 
@@ -188,14 +226,29 @@ def test_heldout_curve_is_recorded_at_every_log_and_at_the_end(tiny_mlm, tmp_pat
     model = copy.deepcopy(model)
     blocks = tokenize_blocks(tokenizer, texts, 16)
     curve = HeldoutCurveCallback(lambda m: heldout_loss(m, tokenizer, blocks, "masked", 0.15, seed=1), 8 * 16)
-    train_lm(model, tokenizer, blocks, kind="masked", max_steps=25, batch_size=8, learning_rate=3e-3, seed=0,
-             mlm_probability=0.15, work_dir=str(tmp_path / "work"), logging_steps=10, callbacks=(curve,))
+    train_lm(
+        model,
+        tokenizer,
+        blocks,
+        **TINY_RUN | {"max_steps": 25},
+        work_dir=str(tmp_path / "work"),
+        logging_steps=10,
+        callbacks=(curve,),
+    )
     assert [r["step"] for r in curve.rows] == [10, 20, 25]
     assert [r["tokens"] for r in curve.rows] == [1280, 2560, 3200]
     assert all(r["train_loss"] is not None for r in curve.rows[:2]) and curve.rows[2]["train_loss"] is None
-    assert curve.rows[-1]["heldout_loss"] == pytest.approx(heldout_loss(model, tokenizer, blocks, "masked", 0.15,
-                                                                        seed=1))
+    assert curve.rows[-1]["heldout_loss"] == pytest.approx(
+        heldout_loss(model, tokenizer, blocks, "masked", 0.15, seed=1)
+    )
     assert curve.rows[-1]["heldout_loss"] < curve.rows[0]["heldout_loss"]
+
+
+def assert_training_lowers_heldout_loss(model, tokenizer, blocks, tmp_path):
+    """30 masked-LM steps on `blocks` lower their held-out loss by more than half a nat."""
+    before = heldout_loss(model, tokenizer, blocks, "masked", 0.15, seed=1)
+    train_lm(model, tokenizer, blocks, **TINY_RUN, work_dir=str(tmp_path / "work"))
+    assert heldout_loss(model, tokenizer, blocks, "masked", 0.15, seed=1) < before - 0.5
 
 
 def test_pre_layer_norm_bert_trains_and_loads_as_a_masked_lm(tiny_mlm, tmp_path):
@@ -204,20 +257,19 @@ def test_pre_layer_norm_bert_trains_and_loads_as_a_masked_lm(tiny_mlm, tmp_path)
     from fairforget.modeling import scratch_bert, usable_length
 
     _, tokenizer, texts = tiny_mlm
-    model = scratch_bert(len(tokenizer), 32, 2, 2, 64, max_positions=16, seed=0, pre_layer_norm=True,
-                         pad_token_id=tokenizer.pad_token_id)
+    model = scratch_bert(
+        len(tokenizer), 32, 2, 2, 64, max_positions=16, seed=0, pre_layer_norm=True, pad_token_id=tokenizer.pad_token_id
+    )
     assert type(model).__name__ == "RobertaPreLayerNormForMaskedLM"
     assert usable_length(model, 10_000) == 16
     blocks = tokenize_blocks(tokenizer, texts, 16)
-    before = heldout_loss(model, tokenizer, blocks, "masked", 0.15, seed=1)
-    train_lm(model, tokenizer, blocks, kind="masked", max_steps=30, batch_size=8, learning_rate=3e-3, seed=0,
-             mlm_probability=0.15, work_dir=str(tmp_path / "work"))
-    assert heldout_loss(model, tokenizer, blocks, "masked", 0.15, seed=1) < before - 0.5
+    assert_training_lowers_heldout_loss(model, tokenizer, blocks, tmp_path)
     model.save_pretrained(tmp_path / "m")
     tokenizer.save_pretrained(tmp_path / "m")
-    reloaded, _ = load_masked_lm(str(tmp_path / "m"))
-    batch = tokenizer(["he is a nurse " * 20], truncation=True, max_length=usable_length(reloaded, 10_000),
-                      return_tensors="pt")
+    reloaded, _, _ = load_lm(str(tmp_path / "m"))
+    batch = tokenizer(
+        ["he is a nurse " * 20], truncation=True, max_length=usable_length(reloaded, 10_000), return_tensors="pt"
+    )
     assert reloaded(**batch).logits.shape[1] == 16
 
 
@@ -237,7 +289,4 @@ def test_modernbert_scores_masked_positions_with_its_own_head(tiny_mlm, tmp_path
         full = model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits[rows, cols]
         sparse = logits_at(model, ids, torch.ones_like(ids), rows, cols)
     torch.testing.assert_close(sparse, full)
-    before = heldout_loss(model, tokenizer, blocks, "masked", 0.15, seed=1)
-    train_lm(model, tokenizer, blocks, kind="masked", max_steps=30, batch_size=8, learning_rate=3e-3, seed=0,
-             mlm_probability=0.15, work_dir=str(tmp_path / "work"))
-    assert heldout_loss(model, tokenizer, blocks, "masked", 0.15, seed=1) < before - 0.5
+    assert_training_lowers_heldout_loss(model, tokenizer, blocks, tmp_path)

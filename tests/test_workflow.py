@@ -16,9 +16,8 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from safetensors.torch import load_file
-
 from conftest import REPO
+from safetensors.torch import load_file
 
 pytestmark = pytest.mark.workflow
 
@@ -27,17 +26,28 @@ MICRO = {
     "models": [{"name": "scratch-bert", "path": "scratch"}],
     "methods": ["cda", "wise_ft"],
     "method_settings": {"wise_ft": {"wise_ft": {"of": "cda", "alphas": [0.5]}}},
-    "scratch": {"vocab_size": 1000, "hidden_size": 32, "num_heads": 2, "intermediate_size": 64, "max_length": 32,
-                "max_steps": 30, "batch_size": 16, "warmup_steps": 0, "max_corpus_rows": 4000},
+    "scratch": {
+        "vocab_size": 1000,
+        "hidden_size": 32,
+        "num_heads": 2,
+        "intermediate_size": 64,
+        "max_length": 32,
+        "max_steps": 30,
+        "batch_size": 16,
+        "warmup_steps": 0,
+        "max_corpus_rows": 4000,
+    },
     "finetune": {"max_steps": 4, "save_steps": [2, 4], "batch_size": 4, "max_length": 32},
-    "evaluation": {"crows_pairs": {"max_pairs": 12}, "forgetting": {"max_tokens": 60, "max_length": 32},
-                   "seat": {"tests": ["weat6", "sent-weat7"], "n_samples": 2000}},
+    "evaluation": {
+        "crows_pairs": {"max_pairs": 12},
+        "forgetting": {"max_tokens": 60, "max_length": 32},
+        "seat": {"tests": ["weat6", "sent-weat7"], "n_samples": 2000},
+    },
     "downstream": {"tasks": ["stsb"], "train_size": 64, "batch_size": 16, "max_length": 32, "ci_resamples": 200},
     "analysis": {"bootstrap": {"n_resamples": 200, "confidence": 0.95, "method": "percentile", "seed": 0}},
 }
-FIGURE_RULES = {f"figure_{name}": 1 for name in
-                ("downstream_vs_forgetting", "stereotype_vs_size", "remedies", "dynamics", "frontier")}
-TABLE_RULES = {"metrics_table": 1, "analysis": 1, **FIGURE_RULES, "all": 1}
+FIGURE_NAMES = ("downstream_vs_forgetting", "stereotype_vs_size", "remedies", "dynamics", "frontier")
+TABLE_RULES = {"metrics_table": 1, "analysis": 1, "figure": len(FIGURE_NAMES), "all": 1}
 
 
 def snakemake(workdir: Path, *args: str, overlays=()) -> str:
@@ -53,8 +63,11 @@ def planned_jobs(output: str) -> dict[str, int]:
     if "Nothing to be done" in output:
         return {}
     table = output.split("Job stats:", 1)[1]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)
-            if m.group(1) != "total"}
+    return {
+        m.group(1): int(m.group(2))
+        for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)
+        if m.group(1) != "total"
+    }
 
 
 def copy_workflow(work: Path) -> Path:
@@ -66,11 +79,22 @@ def copy_workflow(work: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory, data_dir):
+def built_workdir(tmp_path_factory, data_dir):
+    """The micro workflow run once to the end; tests get their own copy of it (workdir)."""
     work = copy_workflow(tmp_path_factory.mktemp("workflow"))
     micro = dict(MICRO, data_dir=str(data_dir))
     (work / "micro.yaml").write_text(yaml.safe_dump(micro))
     snakemake(work)
+    return work
+
+
+@pytest.fixture
+def workdir(built_workdir, tmp_path):
+    """A copy of the built work directory (results/, resources/ and Snakemake's metadata, modification times
+    kept), so that a test that reruns or changes something cannot change what another test sees: the tests
+    pass in any order."""
+    work = tmp_path / "workflow"
+    shutil.copytree(built_workdir, work, symlinks=True)
     return work
 
 
@@ -86,10 +110,22 @@ def test_tables_and_figure(workdir):
     run = json.loads((workdir / "results/eval/scratch-bert/cda/size20/seed0/lm_loss.json").read_text())["checkpoints"]
     assert list(run) == ["step2", "step4"] and [r["model_path"][-5:] for r in run.values()] == ["step2", "step4"]
     assert run["step2"]["nll"] != run["step4"]["nll"]
-    expected = {"crows", "crows_nangia2020", "crows_bias_bench", "stereoset_ss", "stereoset_lms", "stereoset_icat",
-                "seat_mean_abs_effect", "seat_weat6_effect", "seat_sent-weat7_p", "lm_kl_base",
-                "selective_crows_stereo", "selective_crows_gap", "selective_stereoset_stereo",
-                "selective_stereoset_gap"}
+    expected = {
+        "crows",
+        "crows_nangia2020",
+        "crows_bias_bench",
+        "stereoset_ss",
+        "stereoset_lms",
+        "stereoset_icat",
+        "seat_mean_abs_effect",
+        "seat_weat6_effect",
+        "seat_sent-weat7_p",
+        "lm_kl_base",
+        "selective_crows_stereo",
+        "selective_crows_gap",
+        "selective_stereoset_stereo",
+        "selective_stereoset_gap",
+    }
     assert expected <= set(metrics.columns), expected - set(metrics.columns)
     # overall forgetting on WikiText and on the corpus' in-domain held-out slice, each with a paired CI
     for name in ("forgetting", "forgetting_indomain"):
@@ -114,11 +150,14 @@ def test_tables_and_figure(workdir):
     across = corr[(corr["group_by"] == "within_model") & (corr["x"] == "forgetting")]
     assert len(across) == 3 and (across["n_rows"] == 4).all() and across["r"].notna().all()
     assert set(pd.read_csv(workdir / "results/tables/regression.csv")["term"]) == {
-        "intercept", "forgetting", "selective_crows_gap"}
+        "intercept",
+        "forgetting",
+        "selective_crows_gap",
+    }
     assert "dof" in pd.read_csv(workdir / "results/tables/partial_correlations.csv")
-    for name in FIGURE_RULES:
+    for name in FIGURE_NAMES:
         for ext in ("png", "pdf"):
-            assert (workdir / f"results/figures/{name[len('figure_'):]}.{ext}").stat().st_size > 1000
+            assert (workdir / f"results/figures/{name}.{ext}").stat().st_size > 1000
     numbers = json.loads((workdir / "results/figures/downstream_vs_forgetting.json").read_text())
     assert numbers["pearson_by_model"]["scratch-bert"]["n"] == 4
 
@@ -134,7 +173,9 @@ def test_pretraining_curve_and_figure(workdir):
 
 def test_docs_results_writes_findings_figures_and_the_readme_block(workdir):
     shutil.copy(REPO / "README.md", workdir / "README.md")
-    (workdir / "docs.yaml").write_text(yaml.safe_dump({"docs_results": {"out_dir": "docs_out", "base_tasks": ["stsb"]}}))
+    (workdir / "docs.yaml").write_text(
+        yaml.safe_dump({"docs_results": {"out_dir": "docs_out", "base_tasks": ["stsb"]}})
+    )
     snakemake(workdir, "docs_results", overlays=["docs.yaml"])
     out = workdir / "docs_out"
     table = pd.read_csv(out / "findings.csv")
@@ -167,12 +208,34 @@ def test_indomain_heldout_text_is_never_trained_on(workdir, data_dir):
 
 
 def test_report_has_every_figure_caption_and_the_config(workdir):
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "--report", "report.html", "--configfile",
-                           "config/offline.yaml", "micro.yaml"], cwd=workdir, capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--report",
+            "report.html",
+            "--configfile",
+            "config/offline.yaml",
+            "micro.yaml",
+        ],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     html = (workdir / "report.html").read_text()
-    for phrase in ("Finding 1", "Finding 2", "Finding 3", "Training dynamics", "Fairness-utility frontier",
-                   "partial correlation", "Configuration of this run", "method_settings", "scratch-bert"):
+    for phrase in (
+        "Finding 1",
+        "Finding 2",
+        "Finding 3",
+        "Training dynamics",
+        "Fairness-utility frontier",
+        "partial correlation",
+        "Configuration of this run",
+        "method_settings",
+        "scratch-bert",
+    ):
         assert phrase.lower() in html.lower(), phrase
 
 
@@ -182,8 +245,9 @@ def test_second_run_has_nothing_to_do(workdir):
 
 def test_figure_option_reruns_only_the_figure(workdir):
     (workdir / "figure.yaml").write_text(yaml.safe_dump({"figures": {"frontier": {"ideal": 45}}}))
-    jobs = planned_jobs(snakemake(workdir, "-n", overlays=["figure.yaml"]))
-    assert jobs == {"figure_frontier": 1, "all": 1}
+    output = snakemake(workdir, "-n", overlays=["figure.yaml"])
+    assert planned_jobs(output) == {"figure": 1, "all": 1}
+    assert re.findall(r"wildcards: figure=(\w+)", output) == ["frontier"]
 
 
 def test_new_downstream_seed_schedules_only_its_jobs(workdir):
@@ -193,8 +257,11 @@ def test_new_downstream_seed_schedules_only_its_jobs(workdir):
 
 def test_new_task_and_task_setting_schedule_only_their_jobs(workdir):
     (workdir / "task.yaml").write_text(yaml.safe_dump({"downstream": {"tasks": ["stsb", "rte"]}}))
-    assert planned_jobs(snakemake(workdir, "-n", overlays=["task.yaml"])) == {"fetch_glue": 2, "downstream": 3,
-                                                                              **TABLE_RULES}
+    assert planned_jobs(snakemake(workdir, "-n", overlays=["task.yaml"])) == {
+        "fetch_glue": 2,
+        "downstream": 3,
+        **TABLE_RULES,
+    }
     (workdir / "setting.yaml").write_text(yaml.safe_dump({"downstream": {"task_settings": {"stsb": {"epochs": 3}}}}))
     assert planned_jobs(snakemake(workdir, "-n", overlays=["setting.yaml"])) == {"downstream": 3, **TABLE_RULES}
 
@@ -202,17 +269,36 @@ def test_new_task_and_task_setting_schedule_only_their_jobs(workdir):
 def test_new_size_schedules_only_its_jobs(workdir):
     (workdir / "size.yaml").write_text(yaml.safe_dump({"cda": {"sizes": [20, 40]}}))
     jobs = planned_jobs(snakemake(workdir, "-n", overlays=["size.yaml"]))
-    assert jobs == {"cda_subset": 1, "finetune": 1, "wise_ft": 1, "crows_pairs": 2, "stereoset": 2, "seat": 2,
-                    "lm_loss": 2, "lm_loss_indomain": 2, "downstream": 2, **TABLE_RULES}  # a job per run
+    assert jobs == {
+        "cda_subset": 1,
+        "finetune": 1,
+        "wise_ft": 1,
+        "crows_pairs": 2,
+        "stereoset": 2,
+        "seat": 2,
+        "lm_loss": 2,
+        "lm_loss_indomain": 2,
+        "downstream": 2,
+        **TABLE_RULES,
+    }  # a job per run
 
 
 def test_method_setting_reruns_only_that_method(workdir):
     """A new WiSE-FT alpha adds its model only and re-evaluates that WiSE-FT run; nothing trained is redone."""
-    (workdir / "alpha.yaml").write_text(yaml.safe_dump(
-        {"method_settings": {"wise_ft": {"wise_ft": {"of": "cda", "alphas": [0.5, 0.25]}}}}))
+    (workdir / "alpha.yaml").write_text(
+        yaml.safe_dump({"method_settings": {"wise_ft": {"wise_ft": {"of": "cda", "alphas": [0.5, 0.25]}}}})
+    )
     jobs = planned_jobs(snakemake(workdir, "-n", overlays=["alpha.yaml"]))
-    assert jobs == {"wise_ft": 1, "crows_pairs": 1, "stereoset": 1, "seat": 1, "lm_loss": 1, "lm_loss_indomain": 1,
-                    "downstream": 1, **TABLE_RULES}
+    assert jobs == {
+        "wise_ft": 1,
+        "crows_pairs": 1,
+        "stereoset": 1,
+        "seat": 1,
+        "lm_loss": 1,
+        "lm_loss_indomain": 1,
+        "downstream": 1,
+        **TABLE_RULES,
+    }
 
 
 def test_lint_reports_nothing(workdir):
@@ -236,11 +322,14 @@ def test_paper_config_and_slurm_profile_dry_run(args, tmp_path):
         alone = set(re.findall(r"^rule (\w+):", output, re.MULTILINE))  # a dry run prints local jobs so too
         groups = re.findall(r"Group job eval_(\S+) \(", output)
         assert not alone & set(evaluation), "evaluation jobs must go out in their run's group job"
-        local = {name for smk in (work / "workflow/rules").glob("*.smk")
-                 for block in re.findall(r"^localrules:\n((?:    \w+,\n)+)", smk.read_text(), re.MULTILINE)
-                 for name in re.findall(r"\w+", block)}
+        local = {
+            name
+            for smk in (work / "workflow/rules").glob("*.smk")
+            for block in re.findall(r"^localrules:\n((?:    \w+,\n)+)", smk.read_text(), re.MULTILINE)
+            for name in re.findall(r"\w+", block)
+        }
         downloads = {name for name in alone if name.startswith("fetch_")}
-        assert downloads and downloads | {"metrics_table", "analysis", "figure_frontier"} <= local
+        assert downloads and downloads | {"metrics_table", "analysis", "figure"} <= local
         assert "finetune" in alone and not local & {"finetune", "wise_ft", "ewc_fisher", *evaluation}
         assert len(groups) == len(set(groups)) == jobs["lm_loss"]  # one group job per run (lm_loss: one per run)
         members = re.findall(r"^    rule (\w+):", output, re.MULTILINE)
@@ -283,18 +372,34 @@ def test_evaluation_rules_score_a_causal_lm(workdir, tiny_llama, tmp_path):
 def test_killed_finetune_resumes_to_the_same_weights(workdir):
     """SIGKILL Snakemake and its fine-tuning job mid-way, rerun the rule: training continues from the newest
     complete Trainer checkpoint and ends at the same weights as an uninterrupted run with the same seed."""
-    (workdir / "resume.yaml").write_text(yaml.safe_dump(
-        {"seeds": [7], "finetune": {"max_steps": 1000, "save_steps": [500, 1000], "checkpoint_every": 50}}))
+    (workdir / "resume.yaml").write_text(
+        yaml.safe_dump(
+            {"seeds": [7], "finetune": {"max_steps": 1000, "save_steps": [500, 1000], "checkpoint_every": 50}}
+        )
+    )
     target = "results/models/scratch-bert/cda/size20/seed7/train_metrics.json"
     final = workdir / "results/models/scratch-bert/cda/size20/seed7/step1000/model.safetensors"
     trainer_dir = workdir / "results/train_state/scratch-bert/cda/size20/seed7/trainer"
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", target, "--configfile", "config/offline.yaml",
-           "micro.yaml", "resume.yaml"]
-    proc = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--cores",
+        "2",
+        target,
+        "--configfile",
+        "config/offline.yaml",
+        "micro.yaml",
+        "resume.yaml",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.monotonic() + 300
-    while not any(int(d.name.split("-")[1]) >= 100 and (d / "trainer_state.json").is_file()
-                  for d in trainer_dir.glob("checkpoint-*")):
+    while not any(
+        int(d.name.split("-")[1]) >= 100 and (d / "trainer_state.json").is_file()
+        for d in trainer_dir.glob("checkpoint-*")
+    ):
         assert proc.poll() is None and time.monotonic() < deadline, "training ended or stalled before a checkpoint"
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)

@@ -52,8 +52,11 @@ def downstream_columns(task: str, runs: list[dict]) -> dict:
     spread over seeds, and a 95% CI of the score (t-interval over seeds; with one seed, the bootstrap CI over
     that run's dev examples)."""
     scores = np.array([r["score"] for r in runs], dtype=float)
-    row = {f"{task}_score": scores.mean(), f"{task}_seeds": len(runs),
-           f"{task}_score_sd": scores.std(ddof=1) if len(runs) > 1 else math.nan}
+    row = {
+        f"{task}_score": scores.mean(),
+        f"{task}_seeds": len(runs),
+        f"{task}_score_sd": scores.std(ddof=1) if len(runs) > 1 else math.nan,
+    }
     if len(runs) > 1:
         half = stats.t.ppf(0.975, len(runs) - 1) * row[f"{task}_score_sd"] / math.sqrt(len(runs))
         row[f"{task}_score_ci_low"], row[f"{task}_score_ci_high"] = scores.mean() - half, scores.mean() + half
@@ -66,9 +69,13 @@ def downstream_columns(task: str, runs: list[dict]) -> dict:
 
 def read_downstream(entry: dict, cache: dict | None = None) -> dict[str, list[dict]]:
     """{task: [one result per downstream seed]} of an entry ({task: {seed: run result file}})."""
-    return {task: [dict(read_checkpoint(path, entry["checkpoint"], cache), downstream_seed=int(seed))
-                   for seed, path in sorted(paths.items())]
-            for task, paths in entry["downstream"].items()}
+    return {
+        task: [
+            dict(read_checkpoint(path, entry["checkpoint"], cache), downstream_seed=int(seed))
+            for seed, path in sorted(paths.items())
+        ]
+        for task, paths in entry["downstream"].items()
+    }
 
 
 def metrics_row(entry: dict, downstream: dict[str, list[dict]], cache: dict | None = None) -> dict:
@@ -81,9 +88,17 @@ def metrics_row(entry: dict, downstream: dict[str, list[dict]], cache: dict | No
         if entry.get(key):
             lm = read_checkpoint(entry[key], entry["checkpoint"], cache)
             low, high = lm.get("nll_ci95", [None, None])
-            row.update({f"{key}_measure": lm["measure"], f"{key}_nll": lm["nll"], f"{key}_nll_ci_low": low,
-                        f"{key}_nll_ci_high": high, f"{key}_perplexity": lm["perplexity"],
-                        f"{key}_tokens": lm["n_tokens"], f"{key}_kl_base": lm.get("kl_base")})
+            row.update(
+                {
+                    f"{key}_measure": lm["measure"],
+                    f"{key}_nll": lm["nll"],
+                    f"{key}_nll_ci_low": low,
+                    f"{key}_nll_ci_high": high,
+                    f"{key}_perplexity": lm["perplexity"],
+                    f"{key}_tokens": lm["n_tokens"],
+                    f"{key}_kl_base": lm.get("kl_base"),
+                }
+            )
     for task, runs in downstream.items():
         row.update(downstream_columns(task, runs))
     if downstream:
@@ -101,8 +116,10 @@ def downstream_avg_ci(downstream: dict[str, list[dict]], row: dict) -> tuple[flo
         return row[f"{tasks[0]}_score_ci_low"], row[f"{tasks[0]}_score_ci_high"]
     seeds = [sorted(r["downstream_seed"] for r in runs) for runs in downstream.values()]
     if len(seeds[0]) > 1 and all(s == seeds[0] for s in seeds):
-        per_seed = np.mean([[r["score"] for r in sorted(runs, key=lambda r: r["downstream_seed"])]
-                            for runs in downstream.values()], axis=0)
+        per_seed = np.mean(
+            [[r["score"] for r in sorted(runs, key=lambda r: r["downstream_seed"])] for runs in downstream.values()],
+            axis=0,
+        )
         half = stats.t.ppf(0.975, len(per_seed) - 1) * per_seed.std(ddof=1) / math.sqrt(len(per_seed))
     else:
         z = stats.norm.ppf(0.975)
@@ -130,22 +147,13 @@ def paired_forgetting_ci(checkpoint: dict, base: dict, where: str) -> list[float
     if "per_sequence_nll" not in checkpoint or "per_sequence_nll" not in base:
         return [math.nan, math.nan]
     if checkpoint["per_sequence_tokens"] != base["per_sequence_tokens"]:
-        raise ValueError(f"{where}: the checkpoint and its base model were scored on different sequences "
-                         f"({checkpoint['n_sequences']} vs {base['n_sequences']}); rerun both with the same settings")
-    return paired_sequence_bootstrap_ci(checkpoint["per_sequence_nll"], base["per_sequence_nll"],
-                                        checkpoint["per_sequence_tokens"])
-
-
-def metrics_table(entries: list[dict]) -> pd.DataFrame:
-    """The wide table: one row per evaluated model, plus each metric's change against the model's base row.
-
-    Every forgetting column is positive when something was forgotten. forgetting = checkpoint minus base
-    held-out NLL on WikiText-103 test (forgetting_indomain: on the corpus' held-out slice; *_rel: relative to the
-    base; *_ci_*: paired bootstrap over the scored sequences); selective_* = base minus checkpoint mean
-    log-likelihood (positive = the model finds the stereotypical sentences, or their preference over the
-    anti-stereotypical ones, less likely: that knowledge was forgotten).
-    Downstream columns are means over downstream seeds (see downstream_columns)."""
-    return tables(entries)[0]
+        raise ValueError(
+            f"{where}: the checkpoint and its base model were scored on different sequences "
+            f"({checkpoint['n_sequences']} vs {base['n_sequences']}); rerun both with the same settings"
+        )
+    return paired_sequence_bootstrap_ci(
+        checkpoint["per_sequence_nll"], base["per_sequence_nll"], checkpoint["per_sequence_tokens"]
+    )
 
 
 def one_base_entry_per_model(entries: list[dict]) -> list[dict]:
@@ -162,15 +170,24 @@ def one_base_entry_per_model(entries: list[dict]) -> list[dict]:
         if first is e:
             out.append(e)
         elif {k: v for k, v in e.items() if k != "seed"} != {k: v for k, v in first.items() if k != "seed"}:
-            raise ValueError(f"model {e['model']}: base entries of seeds {first['seed']} and {e['seed']} name "
-                             "different result files; the base model is evaluated once per model")
+            raise ValueError(
+                f"model {e['model']}: base entries of seeds {first['seed']} and {e['seed']} name "
+                "different result files; the base model is evaluated once per model"
+            )
     return out
 
 
 def tables(entries: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(wide, long): the wide table of metrics_table, and the tidy long table with one row per
-    (evaluated model, metric, downstream seed) holding per-seed downstream values and every other metric once.
-    One base row per model (one_base_entry_per_model)."""
+    """(wide, long) metrics tables. Wide: one row per evaluated model, plus each metric's change against the
+    model's base row. Long (tidy): one row per (evaluated model, metric, downstream seed), holding per-seed
+    downstream values and every other metric once. One base row per model (one_base_entry_per_model).
+
+    Every forgetting column is positive when something was forgotten. forgetting = checkpoint minus base
+    held-out NLL on WikiText-103 test (forgetting_indomain: on the corpus' held-out slice; *_rel: relative to the
+    base; *_ci_*: paired bootstrap over the scored sequences); selective_* = base minus checkpoint mean
+    log-likelihood (positive = the model finds the stereotypical sentences, or their preference over the
+    anti-stereotypical ones, less likely: that knowledge was forgotten).
+    Downstream columns are means over downstream seeds (see downstream_columns)."""
     entries = one_base_entry_per_model(entries)
     cache: dict = {}  # a run's result file holds all its checkpoints: parse it once
     downstream = [read_downstream(e, cache) for e in entries]
@@ -179,6 +196,7 @@ def tables(entries: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     missing = sorted(set(df["model"]) - set(df.loc[is_base, "model"]))
     if missing:
         raise ValueError(f"no base-model rows for {missing}: forgetting is measured against the base model")
+
     def base_value(column):
         return df["model"].map(df[is_base].groupby("model")[column].first())
 
@@ -191,10 +209,14 @@ def tables(entries: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
             continue
         df[name] = df[f"{key}_nll"] - base_value(f"{key}_nll")
         df[f"{name}_rel"] = df[name] / base_value(f"{key}_nll")
-        cis = [paired_forgetting_ci(read_checkpoint(e[key], e["checkpoint"], cache),
-                                    read_checkpoint(base_entry[e["model"]][key], base_entry[e["model"]]["checkpoint"],
-                                                    cache),
-                                    f"{e[key]} ({e['checkpoint']})") for e in entries]
+        cis = [
+            paired_forgetting_ci(
+                read_checkpoint(e[key], e["checkpoint"], cache),
+                read_checkpoint(base_entry[e["model"]][key], base_entry[e["model"]]["checkpoint"], cache),
+                f"{e[key]} ({e['checkpoint']})",
+            )
+            for e in entries
+        ]
         df[f"{name}_ci_low"], df[f"{name}_ci_high"] = [c[0] for c in cis], [c[1] for c in cis]
     order = df.sort_values(KEY_COLUMNS, key=lambda s: s.map(str) if s.dtype == object else s).index
     wide = df.loc[order].reset_index(drop=True)
@@ -203,14 +225,25 @@ def tables(entries: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def long_table(wide: pd.DataFrame, downstream: list[dict[str, list[dict]]]) -> pd.DataFrame:
     per_seed_prefixes = tuple(f"{task}_" for runs in downstream for task in runs) + ("downstream_avg",)
-    checkpoint_level = [c for c in wide.columns if c not in KEY_COLUMNS and not c.startswith(per_seed_prefixes)
-                        and pd.api.types.is_numeric_dtype(wide[c])]
+    checkpoint_level = [
+        c
+        for c in wide.columns
+        if c not in KEY_COLUMNS and not c.startswith(per_seed_prefixes) and pd.api.types.is_numeric_dtype(wide[c])
+    ]
     long = wide.melt(id_vars=KEY_COLUMNS, value_vars=checkpoint_level, var_name="metric").dropna(subset="value")
     long["downstream_seed"] = pd.NA
-    seeds = [dict({k: row[k] for k in KEY_COLUMNS}, metric=f"{task}_{name}", value=value,
-                  downstream_seed=run["downstream_seed"])
-             for (_, row), tasks in zip(wide.iterrows(), downstream) for task, runs in tasks.items() for run in runs
-             for name, value in (("score", run["score"]), *run["metrics"].items())]
+    seeds = [
+        dict(
+            {k: row[k] for k in KEY_COLUMNS},
+            metric=f"{task}_{name}",
+            value=value,
+            downstream_seed=run["downstream_seed"],
+        )
+        for (_, row), tasks in zip(wide.iterrows(), downstream)
+        for task, runs in tasks.items()
+        for run in runs
+        for name, value in (("score", run["score"]), *run["metrics"].items())
+    ]
     long = pd.concat([long, pd.DataFrame(seeds)], ignore_index=True) if seeds else long
     long["downstream_seed"] = long["downstream_seed"].astype("Int64")
     return long[[*KEY_COLUMNS, "downstream_seed", "metric", "value"]].reset_index(drop=True)

@@ -23,4 +23,3 @@ def paired_sequence_bootstrap_ci(sums, base_sums, counts, n_resamples: int = 100
     idx = np.random.default_rng(seed).integers(0, len(sums), size=(n_resamples, len(sums)))
     differences = (sums[idx].sum(axis=1) - base_sums[idx].sum(axis=1)) / counts[idx].sum(axis=1)
     return [float(np.percentile(differences, 2.5)), float(np.percentile(differences, 97.5))]
-

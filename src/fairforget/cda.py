@@ -29,8 +29,8 @@ import json
 import random
 import re
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 # after "her", these tokens mean "her" is an object pronoun (-> him), not a possessive (-> his);
 # after "his" they mean a predicative "his" (-> hers: "his was the best", "his and hers")
@@ -58,8 +58,10 @@ FLEXIBLE_FOLLOWERS = ADVERBS | frozenset(
     proud upset miserable""".split()
 )
 # lower-case words ending in -ly that are nouns, not adverbs ("her family .")
-LY_NOUNS = frozenset("family belly ally lily assembly supply reply jelly rally folly bully anomaly "
-                     "monopoly butterfly fly firefly melancholy".split())
+LY_NOUNS = frozenset(
+    "family belly ally lily assembly supply reply jelly rally folly bully anomaly "
+    "monopoly butterfly fly firefly melancholy".split()
+)
 # -ly adjectives, which modify a following noun as any adjective does ("her lovely, brilliant Paris")
 LY_ADJECTIVES = frozenset(
     """lovely lonely ugly friendly unfriendly holy elderly deadly costly lively silly curly jolly daily
@@ -80,8 +82,9 @@ BARE_VERBS = frozenset(
     forgive want keep""".split()
 )
 NAMING_VERBS = frozenset("call called calls calling name named names naming dubbed nicknamed".split())
-PREPOSITIONS = frozenset("at in to from of into near outside inside for by with around toward towards "
-                         "on onto upon".split())
+PREPOSITIONS = frozenset(
+    "at in to from of into near outside inside for by with around toward towards on onto upon".split()
+)
 OPENERS = frozenset("\"'(\u201c\u2018[")
 _TOKEN = re.compile(r"\s*([A-Za-z0-9][\w'-]*|\S)")
 _PREV = re.compile(r"([A-Za-z0-9][\w'-]*|\S)\s*$")
@@ -89,8 +92,9 @@ NAME_PAIRS_PATH = Path(__file__).parent / "data" / "name_pairs.json"
 
 
 def _checked_pair(entry, where: str) -> tuple[str, str]:
-    if not (isinstance(entry, (list, tuple)) and len(entry) == 2
-            and all(isinstance(w, str) and w.strip() for w in entry)):
+    if not (
+        isinstance(entry, (list, tuple)) and len(entry) == 2 and all(isinstance(w, str) and w.strip() for w in entry)
+    ):
         raise ValueError(f"{where}: {entry!r} is not a pair of two non-empty words")
     return entry[0].strip().lower(), entry[1].strip().lower()
 
@@ -127,8 +131,10 @@ def validate_user_pairs(pairs: list[tuple[str, str]], source: str) -> None:
             raise ValueError(f"{source}: entry {i} maps {male!r} to itself")
         for word in (male, female):
             if word in seen:
-                raise ValueError(f"{source}: entry {i} ({male!r}, {female!r}) maps {word!r} a second time "
-                                 f"(first in entry {seen[word]})")
+                raise ValueError(
+                    f"{source}: entry {i} ({male!r}, {female!r}) maps {word!r} a second time "
+                    f"(first in entry {seen[word]})"
+                )
             seen[word] = i
 
 
@@ -225,14 +231,19 @@ def _is_name(token: str | None) -> bool:
 
 def _is_adverb(token: str | None) -> bool:
     """A lower-case -ly word that is not a noun ("dearly", "gently"; not "family")."""
-    return _is_word(token) and token.islower() and len(token) > 3 and token.endswith("ly") \
-        and token not in LY_NOUNS and token not in LY_ADJECTIVES
+    return (
+        _is_word(token)
+        and token.islower()
+        and len(token) > 3
+        and token.endswith("ly")
+        and token not in LY_NOUNS
+        and token not in LY_ADJECTIVES
+    )
 
 
 def _is_participle(token: str | None) -> bool:
     """A lower-case -ing word that is not a common noun ("standing"; not "wedding")."""
-    return _is_word(token) and token.islower() and len(token) > 4 and token.endswith("ing") \
-        and token not in ING_NOUNS
+    return _is_word(token) and token.islower() and len(token) > 4 and token.endswith("ing") and token not in ING_NOUNS
 
 
 def _title_or_noun(token: str | None) -> bool:
@@ -251,22 +262,25 @@ def her_is_object(text: str, start: int, end: int) -> bool:
     participle that itself is followed by one ("her newly devoted friend"); anything else is an object."""
     tokens = next_tokens(text, end, 4)
     w1, w2 = tokens[0], tokens[1]
-    if w1 in OPENERS:                                   # her "Beautiful Weather"
+    if w1 in OPENERS:  # her "Beautiful Weather"
         return not _title_or_noun(w2)
-    if not _is_word(w1):                                # end of sentence or punctuation
+    if not _is_word(w1):  # end of sentence or punctuation
         return True
     low = w1.lower()
     if low in OBJECT_HER_FOLLOWERS or low in BARE_VERBS:
         return True
     prev = (prev_token(text, start) or "").lower()
     if low == "home" and prev in PREPOSITIONS:
-        return False                                    # "at her home ."
+        return False  # "at her home ."
     if prev in NAMING_VERBS and _is_name(w1):
-        return True                                     # "they called her Mollie"
-    i = 0                                               # an adverb modifies the next word: skip it
-    while i < 2 and (tokens[i] == "very" or _is_adverb(tokens[i])) \
-            and (_is_adverb(tokens[i + 1]) or _is_participle(tokens[i + 1])):
-        i += 1                                          # "her very quietly while", "her suddenly hanging"
+        return True  # "they called her Mollie"
+    i = 0  # an adverb modifies the next word: skip it
+    while (
+        i < 2
+        and (tokens[i] == "very" or _is_adverb(tokens[i]))
+        and (_is_adverb(tokens[i + 1]) or _is_participle(tokens[i + 1]))
+    ):
+        i += 1  # "her very quietly while", "her suddenly hanging"
     w1, w2 = tokens[i], tokens[i + 1]
     low = w1.lower()
     if _is_participle(w1) and low not in FLEXIBLE_FOLLOWERS:
@@ -282,17 +296,17 @@ def his_is_predicative(text: str, end: int) -> bool:
     """Predicative "his" (-> hers: "the car is his", "his was the best") vs determiner (-> her): a
     determiner is followed by a noun phrase, the same test as for possessive "her"."""
     w1, w2 = next_tokens(text, end)
-    if w1 in OPENERS or w1 == ")":                      # his "friend", (his) brother
+    if w1 in OPENERS or w1 == ")":  # his "friend", (his) brother
         return not _title_or_noun(w2)
     if w1 == "/" and (w2 or "").lower() == "her":
-        return False                                    # his/her
+        return False  # his/her
     if not _is_word(w1):
         return True
     if _is_name(w1):
-        return False                                    # his Deacon Board, his A Garland of Verse
+        return False  # his Deacon Board, his A Garland of Verse
     low = w1.lower()
     if low in ("and", "or") and (w2 or "").lower() == "her":
-        return False                                    # "his or her book": coordinated determiners
+        return False  # "his or her book": coordinated determiners
     if low in ADVERBS:
         return not _modifier_then_noun(w1, w2)
     # "his last", "his home near", "his back": nouns and adjectives after "his" make it a determiner
@@ -311,15 +325,33 @@ SENTENCE_STARTERS = frozenset(
     once while after before since for in on at of to with by from""".split()
 )
 FIXED_EXPRESSIONS = {  # (word, next word) pairs whose gendered word is not about a person
-    ("uncle", "sam"), ("mother", "tongue"), ("mother", "lode"), ("mother", "country"), ("mother", "nature"),
-    ("mother", "earth"), ("mother", "ship"), ("mother", "board"), ("sister", "ship"), ("sister", "ships"),
-    ("sister", "city"), ("sister", "cities"), ("sister", "paper"), ("sister", "papers"),
-    ("sister", "company"), ("sister", "companies"), ("sister", "station"), ("sister", "stations"),
-    ("chick", "pea"), ("chick", "peas"), ("boy", "oh"), ("man", "oh"),
+    ("uncle", "sam"),
+    ("mother", "tongue"),
+    ("mother", "lode"),
+    ("mother", "country"),
+    ("mother", "nature"),
+    ("mother", "earth"),
+    ("mother", "ship"),
+    ("mother", "board"),
+    ("sister", "ship"),
+    ("sister", "ships"),
+    ("sister", "city"),
+    ("sister", "cities"),
+    ("sister", "paper"),
+    ("sister", "papers"),
+    ("sister", "company"),
+    ("sister", "companies"),
+    ("sister", "station"),
+    ("sister", "stations"),
+    ("chick", "pea"),
+    ("chick", "peas"),
+    ("boy", "oh"),
+    ("man", "oh"),
 }
 INTERJECTION_WORDS = {("oh", "boy"), ("oh", "man")}  # (previous word, word): "oh boy", "man oh man"
-BIRD_WORDS = frozenset("vulture eagle bird birds hen hen's duck penguin owl ostrich hawk chicken robin "
-                       "baby newborn".split())
+BIRD_WORDS = frozenset(
+    "vulture eagle bird birds hen hen's duck penguin owl ostrich hawk chicken robin baby newborn".split()
+)
 OBJECT_PRONOUNS = frozenset("me him her them us you it himself herself themselves myself yourself".split())
 MODALS = frozenset("to will would can could should must might may".split())
 
@@ -330,11 +362,11 @@ def guard_miss(text, start, end, word):
     w1, _ = next_tokens(text, end)
     prev = prev_token(text, start)
     if word[0].isupper() and w1 == ".":
-        return KEEP                                     # "Jackson, Miss."
+        return KEEP  # "Jackson, Miss."
     if word[0].isupper() and _is_name(w1):
-        return "mr."                                    # "Miss Grant"
+        return "mr."  # "Miss Grant"
     if not _is_word(w1) and (prev is None or prev == "," or prev.lower() in VOCATIVE_CUES):
-        return None                                     # "excuse me miss", "Thank you, miss."
+        return None  # "excuse me miss", "Thank you, miss."
     return KEEP
 
 
@@ -379,7 +411,7 @@ def guard_king(text, start, end, word):
     if word[0].isupper() and _is_name(prev) and prev.lower() not in SENTENCE_STARTERS:
         return KEEP
     if word[0].isupper() and (w1 or "").lower() in STREET_WORDS:
-        return KEEP                                     # "King St."
+        return KEEP  # "King St."
     return None
 
 
@@ -405,9 +437,17 @@ def guard_groom(text, start, end, word):
     return KEEP if prev in MODALS or (w1 or "").lower() in OBJECT_PRONOUNS else None
 
 
-SENSE_GUARDS = {"miss": guard_miss, "sir": guard_sir, "lady": guard_lady, "lord": guard_lord,
-                "king": guard_king, "guy": guard_guy, "chick": guard_chick, "chicks": guard_chick,
-                "groom": guard_groom}
+SENSE_GUARDS = {
+    "miss": guard_miss,
+    "sir": guard_sir,
+    "lady": guard_lady,
+    "lord": guard_lord,
+    "king": guard_king,
+    "guy": guard_guy,
+    "chick": guard_chick,
+    "chicks": guard_chick,
+    "groom": guard_groom,
+}
 
 
 class CounterfactualAugmenter:
@@ -416,7 +456,7 @@ class CounterfactualAugmenter:
     def __init__(self, directed: Iterable[tuple[str, str]]):
         self.swap = build_swap_map(directed)
         if self.swap.get("his") == "her":
-            self.swap.setdefault("hers", "his")         # the lists omit "hers"; "his" may become "hers"
+            self.swap.setdefault("hers", "his")  # the lists omit "hers"; "his" may become "hers"
         # boundaries: letters/digits/underscore continue a word; apostrophes, hyphens, punctuation do not.
         # Every listed word starts with a letter, so \b is the start boundary. The trie is greedy and
         # backtracks, so "chairmen" is preferred to "chairman" and "hers" to "her".
@@ -488,11 +528,11 @@ def split_sentences(text: str) -> list[str]:
     sentences, start = [], 0
     for m in _BOUNDARY.finditer(text):
         if text[m.start()] == ".":
-            token = text[start:m.start()].rsplit(None, 1)[-1] if text[start:m.start()].strip() else ""
+            token = text[start : m.start()].rsplit(None, 1)[-1] if text[start : m.start()].strip() else ""
             token = token.lstrip("\"'([")
             if token.lower() in ABBREVIATIONS or len(token) == 1 or re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", token):
                 continue
-        sentence = text[start:m.end()].strip()
+        sentence = text[start : m.end()].strip()
         if sentence:
             sentences.append(sentence)
         start = m.end()
@@ -502,8 +542,9 @@ def split_sentences(text: str) -> list[str]:
     return sentences
 
 
-def extract_candidates(texts: Iterable[str], augmenter, min_words: int, max_words: int,
-                       stats: Counter) -> Iterator[dict]:
+def extract_candidates(
+    texts: Iterable[str], augmenter, min_words: int, max_words: int, stats: Counter
+) -> Iterator[dict]:
     """Unique sentences within the length limits that contain a listed word, with their counterfactual."""
     seen: set[bytes] = set()
     for text in texts:
@@ -533,8 +574,11 @@ def swap_statistics(stats: Counter) -> dict:
     her = {"his": swaps.get("her->his", 0), "him": swaps.get("her->him", 0)}
     total_her = her["his"] + her["him"]
     summary = {k: v for k, v in stats.items() if not k.startswith("swap:")}
-    summary.update(swaps=swaps, swaps_total=sum(swaps.values()),
-                   her_resolution=her | {"share_his": her["his"] / total_her if total_her else None})
+    summary.update(
+        swaps=swaps,
+        swaps_total=sum(swaps.values()),
+        her_resolution=her | {"share_his": her["his"] / total_her if total_her else None},
+    )
     return summary
 
 

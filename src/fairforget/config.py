@@ -39,8 +39,10 @@ def validate_config(config: dict, schema_path: str) -> None:
         raise ConfigError("config key 'cda.min_words': larger than cda.max_words, so no sentence would qualify")
     for i, model in enumerate(config["models"]):
         if model.get("scratch") and model["path"] != "scratch":
-            raise ConfigError(f"config key 'models.{i}.scratch': {model['name']!r} is not a scratch model (path "
-                              f"{model['path']!r}); only models with path 'scratch' are pretrained in the pipeline")
+            raise ConfigError(
+                f"config key 'models.{i}.scratch': {model['name']!r} is not a scratch model (path "
+                f"{model['path']!r}); only models with path 'scratch' are pretrained in the pipeline"
+            )
     names = [m["name"] for m in config["models"]]
     if len(set(names)) != len(names):
         raise ConfigError(f"config key 'models': model names must be unique, got {names}")
@@ -48,21 +50,31 @@ def validate_config(config: dict, schema_path: str) -> None:
     for key in ("stereotype_vs_size.method", "remedies.reference", "dynamics.method"):
         block, option = key.split(".")
         if figures[block][option] not in config["methods"]:
-            raise ConfigError(f"config key 'figures.{key}': {figures[block][option]!r} is not one of the configured "
-                              f"methods {config['methods']}")
+            raise ConfigError(
+                f"config key 'figures.{key}': {figures[block][option]!r} is not one of the configured "
+                f"methods {config['methods']}"
+            )
     for block in ("downstream_vs_forgetting", "remedies", "frontier"):
         task = figures[block]["task"]
         if task != "avg" and task not in config["downstream"]["tasks"]:
-            raise ConfigError(f"config key 'figures.{block}.task': {task!r} is not in downstream.tasks "
-                              f"{config['downstream']['tasks']} (or use avg)")
-
+            raise ConfigError(
+                f"config key 'figures.{block}.task': {task!r} is not in downstream.tasks "
+                f"{config['downstream']['tasks']} (or use avg)"
+            )
 
     if not config["evaluation"]["forgetting"]["indomain"]:
         analysis = config["analysis"]
-        used = {"analysis.x": analysis["x"], "analysis.partial.x": [analysis["partial"]["x"]],
-                "analysis.regression.predictors": analysis["regression"]["predictors"],
-                **{f"figures.{block}.{option}": [value] for block, options in figures.items()
-                   for option, value in options.items() if isinstance(value, str)}}
+        used = {
+            "analysis.x": analysis["x"],
+            "analysis.partial.x": [analysis["partial"]["x"]],
+            "analysis.regression.predictors": analysis["regression"]["predictors"],
+            **{
+                f"figures.{block}.{option}": [value]
+                for block, options in figures.items()
+                for option, value in options.items()
+                if isinstance(value, str)
+            },
+        }
         for key, columns in used.items():
             indomain = [c for c in columns if "indomain" in c]
             if indomain:
@@ -78,6 +90,7 @@ def scratch_settings(shared: dict, model: dict) -> dict:
 def merged_config(paths) -> dict:
     """Config files merged the way `snakemake --configfile a b` merges them over the workflow's configfile:
     mappings key by key, everything else (lists included) replaced. `paths`: config.yaml first."""
+
     def update(base, new):
         for key, value in new.items():
             if isinstance(value, dict) and isinstance(base.get(key), dict):

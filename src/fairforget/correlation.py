@@ -30,11 +30,12 @@ RUN, STRATUM = "_run", "_model"  # helper columns of a group: the run label and,
 class Bootstrap:
     n_resamples: int = 1000
     confidence: float = 0.95
-    method: str = "BCa"     # BCa | percentile | basic (scipy.stats.bootstrap's methods)
+    method: str = "BCa"  # BCa | percentile | basic (scipy.stats.bootstrap's methods)
     seed: int = 0
 
 
 # ---- runs: the unit of resampling -----------------------------------------------------------------------
+
 
 def one_base_per_model(df: pd.DataFrame) -> pd.DataFrame:
     """The base model is evaluated once per model, but older tables (and configs with several training seeds)
@@ -86,6 +87,7 @@ def _jackknife_weights(codes: np.ndarray, n_clusters: int) -> np.ndarray:
 
 # ---- weighted statistics: x, y (n,) or (b, n); w (b, n) -> (b,) ----------------------------------------
 
+
 def _varies(x, w) -> np.ndarray:
     """True where x takes more than one value among the rows of positive weight (exact, no rounding)."""
     x = np.broadcast_to(x, w.shape)
@@ -98,7 +100,7 @@ def _wpearson(x, y, w):
     xm = x - (w * x).sum(-1, keepdims=True) / sw
     ym = y - (w * y).sum(-1, keepdims=True) / sw
     ok = _varies(x, w) & _varies(y, w)
-    denom = np.sqrt((w * xm ** 2).sum(-1) * (w * ym ** 2).sum(-1))
+    denom = np.sqrt((w * xm**2).sum(-1) * (w * ym**2).sum(-1))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(ok, (w * xm * ym).sum(-1) / np.where(ok, denom, 1), np.nan)
 
@@ -136,8 +138,11 @@ WEIGHTED = {"pearson": _wpearson, "spearman": _wspearman, "kendall": _wkendall}
 
 def _wresiduals(v, z, w):
     """Residuals of weighted least squares of v on an intercept and the controls z (n, k), per weight row."""
-    design = np.column_stack([np.ones(z.shape[-2]), z]) if z.ndim == 2 else \
-        np.concatenate([np.ones((*z.shape[:-1], 1)), z], axis=-1)
+    design = (
+        np.column_stack([np.ones(z.shape[-2]), z])
+        if z.ndim == 2
+        else np.concatenate([np.ones((*z.shape[:-1], 1)), z], axis=-1)
+    )
     d = np.broadcast_to(design, (w.shape[0], *design.shape[-2:]))
     a = np.einsum("bn,bni,bnj->bij", w, d, d)
     c = np.einsum("bn,bni,bn->bi", w, d, np.broadcast_to(v, w.shape))
@@ -178,10 +183,11 @@ def _batched(fn, w, max_cells: int = 4_000_000):
     """fn over row blocks of the weights: the rank and sign statistics hold (block, n, n) arrays."""
     n = w.shape[1]
     step = max(1, max_cells // max(1, n * n))
-    return np.concatenate([fn(w[i:i + step]) for i in range(0, len(w), step)]) if len(w) else np.empty(0)
+    return np.concatenate([fn(w[i : i + step]) for i in range(0, len(w), step)]) if len(w) else np.empty(0)
 
 
 # ---- inference from the runs -------------------------------------------------------------------------
+
 
 def _jackknife_p(estimate: float, jack: np.ndarray) -> float:
     """Two-sided p of r = 0 from the leave-one-run-out standard error, t with G - 1 dof (the cluster
@@ -211,8 +217,8 @@ def _interval(estimate: float, theta_b: np.ndarray, jack: np.ndarray, boot: Boot
             return math.nan, math.nan
         z0 = ndtri(((defined < estimate).sum() + (defined <= estimate).sum()) / (2 * len(defined)))
         d = jack.mean() - jack
-        denom = (d ** 2).sum() ** 1.5
-        a = (d ** 3).sum() / (6 * denom) if denom > 0 else 0.0
+        denom = (d**2).sum() ** 1.5
+        a = (d**3).sum() / (6 * denom) if denom > 0 else 0.0
         levels = [ndtr(z0 + (z0 + z) / (1 - a * (z0 + z))) for z in (ndtri(alpha), -ndtri(alpha))]
         if np.isnan(levels).any():
             return math.nan, math.nan
@@ -222,8 +228,9 @@ def _interval(estimate: float, theta_b: np.ndarray, jack: np.ndarray, boot: Boot
     return float(low), float(high)
 
 
-def _run_inference(statistic, estimate: float, codes: np.ndarray, n_clusters: int, boot: Bootstrap | None,
-                   min_clusters: int) -> tuple[float, float, np.ndarray]:
+def _run_inference(
+    statistic, estimate: float, codes: np.ndarray, n_clusters: int, boot: Bootstrap | None, min_clusters: int
+) -> tuple[float, float, np.ndarray]:
     """(ci_low, ci_high, leave-one-run-out estimates) of statistic(weights (b, n)) -> (b,)."""
     jack = statistic(_jackknife_weights(codes, n_clusters))
     if boot is None or n_clusters < min_clusters:
@@ -292,8 +299,15 @@ def partial_correlation(x, y, controls, boot: Bootstrap | None = None, clusters=
     k = z.shape[1]
     dof = len(x) - 2 - k
     codes, g = _codes(clusters, len(x))
-    out = {"r": math.nan, "p": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n": len(x), "n_clusters": g,
-           "dof": dof}
+    out = {
+        "r": math.nan,
+        "p": math.nan,
+        "ci_low": math.nan,
+        "ci_high": math.nan,
+        "n": len(x),
+        "n_clusters": g,
+        "dof": dof,
+    }
     if strata is not None:
         strata = np.asarray(strata)
         ones = np.ones((1, len(x)))
@@ -309,9 +323,11 @@ def partial_correlation(x, y, controls, boot: Bootstrap | None = None, clusters=
     if strata is None:
         statistic = lambda w: _wpartial(x, y, z, w)  # noqa: E731
     else:
+
         def statistic(w):
             zw = np.stack([_standardise(c, w, strata) for c in z.T], axis=-1)
             return _wpartial(_standardise(x, w, strata), _standardise(y, w, strata), zw, w)
+
     out["ci_low"], out["ci_high"], jack = _run_inference(statistic, r, codes, g, boot, min_clusters=5)
     if clusters is not None:
         out["p"] = _jackknife_p(r, jack)
@@ -346,9 +362,22 @@ def ols(y, predictors: dict[str, np.ndarray], confidence: float = 0.95, clusters
         columns = [_standardise(c, ones, strata)[0] for c in columns]
     design = np.column_stack([np.ones(n), *columns])
     p = design.shape[1]
-    nan_rows = pd.DataFrame({"term": names, "coef": math.nan, "se": math.nan, "t": math.nan, "p": math.nan,
-                             "ci_low": math.nan, "ci_high": math.nan, "std_coef": math.nan, "r2": math.nan,
-                             "adj_r2": math.nan, "n": n, "n_clusters": g})
+    nan_rows = pd.DataFrame(
+        {
+            "term": names,
+            "coef": math.nan,
+            "se": math.nan,
+            "t": math.nan,
+            "p": math.nan,
+            "ci_low": math.nan,
+            "ci_high": math.nan,
+            "std_coef": math.nan,
+            "r2": math.nan,
+            "adj_r2": math.nan,
+            "n": n,
+            "n_clusters": g,
+        }
+    )
     if n <= p or np.linalg.matrix_rank(design) < p:
         return nan_rows
     coef, *_ = np.linalg.lstsq(design, y, rcond=None)
@@ -361,9 +390,16 @@ def ols(y, predictors: dict[str, np.ndarray], confidence: float = 0.95, clusters
         if strata is None:
             jack = _wls(y, design, jw)
         else:  # refit each leave-one-run-out table after standardising it again
-            jack = np.stack([_wls(_standardise(raw_y, w[None], strata)[0], np.column_stack(
-                [np.ones(n), *[_standardise(c, w[None], strata)[0] for c in raw_columns]]), w[None])[0]
-                for w in jw])
+            jack = np.stack(
+                [
+                    _wls(
+                        _standardise(raw_y, w[None], strata)[0],
+                        np.column_stack([np.ones(n), *[_standardise(c, w[None], strata)[0] for c in raw_columns]]),
+                        w[None],
+                    )[0]
+                    for w in jw
+                ]
+            )
         se = np.sqrt((g - 1) / g * ((jack - jack.mean(0)) ** 2).sum(0)) if g >= 3 else np.full(p, math.nan)
         dof = max(1, g - 1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -372,15 +408,26 @@ def ols(y, predictors: dict[str, np.ndarray], confidence: float = 0.95, clusters
     total = ((y - y.mean()) ** 2).sum()
     r2 = 1 - resid @ resid / total if total > 0 else math.nan
     sd = design.std(axis=0, ddof=1)
-    return pd.DataFrame({
-        "term": names, "coef": coef, "se": se, "t": t, "p": 2 * stats.t.sf(np.abs(t), dof),
-        "ci_low": coef - half, "ci_high": coef + half,
-        "std_coef": np.where(sd > 0, coef * sd / (y.std(ddof=1) or math.nan), math.nan),
-        "r2": r2, "adj_r2": 1 - (1 - r2) * (n - 1) / (n - p), "n": n, "n_clusters": g,
-    })
+    return pd.DataFrame(
+        {
+            "term": names,
+            "coef": coef,
+            "se": se,
+            "t": t,
+            "p": 2 * stats.t.sf(np.abs(t), dof),
+            "ci_low": coef - half,
+            "ci_high": coef + half,
+            "std_coef": np.where(sd > 0, coef * sd / (y.std(ddof=1) or math.nan), math.nan),
+            "r2": r2,
+            "adj_r2": 1 - (1 - r2) * (n - 1) / (n - p),
+            "n": n,
+            "n_clusters": g,
+        }
+    )
 
 
 # ---- over groups of the metrics table -------------------------------------------------------------------
+
 
 def groups(df: pd.DataFrame, specs: list[str]):
     """(group_by, group label, rows) for each spec: 'within_model' (every row; the statistics z-score each
@@ -391,8 +438,10 @@ def groups(df: pd.DataFrame, specs: list[str]):
     df = df.assign(**{RUN: run_clusters(df)})
     for spec in specs:
         if spec == "pooled":
-            raise ValueError("analysis group 'pooled' mixed models' scales (masked-LM pseudo-likelihood with "
-                             f"causal-LM NLL, different GLUE levels): use '{WITHIN_MODEL}'")
+            raise ValueError(
+                "analysis group 'pooled' mixed models' scales (masked-LM pseudo-likelihood with "
+                f"causal-LM NLL, different GLUE levels): use '{WITHIN_MODEL}'"
+            )
         if spec == WITHIN_MODEL:
             yield WITHIN_MODEL, "all", df
             continue
@@ -417,8 +466,9 @@ def _group_args(data: pd.DataFrame) -> dict:
     return {"clusters": data[RUN].to_numpy(), "strata": None if strata.isna().all() else strata.to_numpy()}
 
 
-def correlation_table(df: pd.DataFrame, xs: list[str], ys: list[str], group_specs: list[str],
-                      boot: Bootstrap) -> pd.DataFrame:
+def correlation_table(
+    df: pd.DataFrame, xs: list[str], ys: list[str], group_specs: list[str], boot: Bootstrap
+) -> pd.DataFrame:
     """Every (group, x, y, method): r, run-level p and bootstrap CI, n_rows, n_clusters. Rows with x or y
     missing are dropped per pair."""
     rows = []
@@ -433,26 +483,36 @@ def correlation_table(df: pd.DataFrame, xs: list[str], ys: list[str], group_spec
                 for method in CORRELATIONS:
                     res = correlation(pair[x], pair[y], method, boot, **args)
                     rows.append({"group_by": group_by, "group": group, "x": x, "y": y, "method": method, **res})
-    table = pd.DataFrame(rows, columns=["group_by", "group", "x", "y", "method", "r", "p", "ci_low", "ci_high", "n",
-                                        "n_clusters"])
+    table = pd.DataFrame(
+        rows, columns=["group_by", "group", "x", "y", "method", "r", "p", "ci_low", "ci_high", "n", "n_clusters"]
+    )
     return table.rename(columns={"n": "n_rows"})
 
 
-def partial_table(df: pd.DataFrame, x: str, ys: list[str], controls: list[str], group_specs: list[str],
-                  boot: Bootstrap) -> pd.DataFrame:
+def partial_table(
+    df: pd.DataFrame, x: str, ys: list[str], controls: list[str], group_specs: list[str], boot: Bootstrap
+) -> pd.DataFrame:
     rows = []
     for group_by, group, g in groups(df, group_specs):
         g = _prepared(g, group_by)
         for y in ys:
             data = g[[x, y, *controls, RUN, STRATUM]].dropna(subset=[x, y, *controls])
-            rows.append({"group_by": group_by, "group": group, "x": x, "y": y, "controls": "+".join(controls),
-                         **partial_correlation(data[x], data[y], data[controls].to_numpy(), boot,
-                                               **_group_args(data))})
+            rows.append(
+                {
+                    "group_by": group_by,
+                    "group": group,
+                    "x": x,
+                    "y": y,
+                    "controls": "+".join(controls),
+                    **partial_correlation(data[x], data[y], data[controls].to_numpy(), boot, **_group_args(data)),
+                }
+            )
     return pd.DataFrame(rows).rename(columns={"n": "n_rows"})
 
 
-def regression_table(df: pd.DataFrame, ys: list[str], predictors: list[str], group_specs: list[str],
-                     confidence: float) -> pd.DataFrame:
+def regression_table(
+    df: pd.DataFrame, ys: list[str], predictors: list[str], group_specs: list[str], confidence: float
+) -> pd.DataFrame:
     parts = []
     for group_by, group, g in groups(df, group_specs):
         g = _prepared(g, group_by)

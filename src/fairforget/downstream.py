@@ -8,12 +8,12 @@ import random
 
 import numpy as np
 import torch
-from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
-                          set_seed)
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer, set_seed
 
 from .glue import glue_task, score_ci, task_metrics
 from .metrics import metric_path
 from .modeling import usable_length
+from .scoring import length_batches
 from .training import training_arguments
 
 log = logging.getLogger(__name__)
@@ -62,12 +62,24 @@ def load_probe_model(model_path: str, num_labels: int, regression: bool):
     (Llama 3.2) would otherwise be probed in pure bf16 while its fine-tuned (float32) checkpoints are not,
     and the difference would show up as forgetting. bf16 compute on GPUs comes from autocast."""
     return AutoModelForSequenceClassification.from_pretrained(
-        model_path, dtype=torch.float32, num_labels=num_labels, problem_type="regression" if regression else None)
+        model_path, dtype=torch.float32, num_labels=num_labels, problem_type="regression" if regression else None
+    )
 
 
-def finetune_classifier(model_path: str, task: str, train_rows: list[dict], dev_rows: list[dict], *, seed: int,
-                        epochs: float, learning_rate: float, batch_size: int, max_length: int, work_dir: str,
-                        ci_resamples: int = 1000) -> dict:
+def finetune_classifier(
+    model_path: str,
+    task: str,
+    train_rows: list[dict],
+    dev_rows: list[dict],
+    *,
+    seed: int,
+    epochs: float,
+    learning_rate: float,
+    batch_size: int,
+    max_length: int,
+    work_dir: str,
+    ci_resamples: int = 1000,
+) -> dict:
     """Fine-tune `model_path` with a fresh classification (regression for STS-B) head on `task`; return the
     GLUE metrics on `dev_rows`, the task score's bootstrap CI over dev examples, and the run's sizes."""
     import evaluate
@@ -89,22 +101,36 @@ def finetune_classifier(model_path: str, task: str, train_rows: list[dict], dev_
     metric = evaluate.load(metric_path("glue"), task)
 
     def compute_metrics(pred):
-        return metric.compute(predictions=predictions_from_logits(pred.predictions, spec.regression),
-                              references=pred.label_ids)
+        return metric.compute(
+            predictions=predictions_from_logits(pred.predictions, spec.regression), references=pred.label_ids
+        )
 
     steps = max(1, int(round(epochs * len(train_rows) / batch_size)))
-    args = training_arguments(work_dir, steps, batch_size, learning_rate, seed, warmup_steps=int(0.1 * steps),
-                              logging_steps=max(1, steps // 5))
+    args = training_arguments(
+        work_dir,
+        steps,
+        batch_size,
+        learning_rate,
+        seed,
+        warmup_steps=int(0.1 * steps),
+        logging_steps=max(1, steps // 5),
+    )
     args.per_device_eval_batch_size = 128
     dev = dataset(dev_rows)
-    trainer = Trainer(model=model, args=args, train_dataset=dataset(train_rows), eval_dataset=dev,
-                      data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=compute_metrics)
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=dataset(train_rows),
+        eval_dataset=dev,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=compute_metrics,
+    )
     train_metrics = trainer.train().metrics
     output = trainer.predict(dev)
     predictions = predictions_from_logits(output.predictions, spec.regression)
     references = np.asarray(output.label_ids)
     metrics = task_metrics(task, predictions, references)
-    reported = {k[len("test_"):]: v for k, v in output.metrics.items() if k[len("test_"):] in metrics}
+    reported = {k[len("test_") :]: v for k, v in output.metrics.items() if k[len("test_") :] in metrics}
     if any(abs(reported[k] - metrics[k]) > 1e-6 for k in reported):  # the evaluate module and ours must agree
         raise RuntimeError(f"{task}: evaluate module {reported} disagrees with task_metrics {metrics}")
     score = metrics.pop("score")
@@ -126,12 +152,11 @@ def sentence_features(model, tokenizer, texts: list[str], max_length: int, batch
     embedding a linear probe reads, the same for masked and causal LMs. Texts are batched in order of length
     (as SentEval does), so a batch pads little: about 3x faster on GLUE sentences; rows come back in input order."""
     lengths = [len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
-    order = np.argsort(lengths, kind="stable")
     features = np.empty((len(texts), model.config.hidden_size), dtype=np.float32)
-    for i in range(0, len(texts), batch_size):
-        rows = order[i:i + batch_size]
-        batch = tokenizer([texts[j] for j in rows], truncation=True, max_length=max_length, padding=True,
-                          return_tensors="pt")
+    for rows in length_batches(lengths, batch_size):
+        batch = tokenizer(
+            [texts[j] for j in rows], truncation=True, max_length=max_length, padding=True, return_tensors="pt"
+        )
         hidden = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
         mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         features[rows] = ((hidden * mask).sum(1) / mask.sum(1)).float().numpy()
@@ -148,8 +173,17 @@ def probe_features(model, tokenizer, rows: list[dict], max_length: int) -> np.nd
     return np.hstack([u, v, np.abs(u - v), u * v])
 
 
-def linear_probe(model_path: str, task: str, train_rows: list[dict], dev_rows: list[dict], *, seed: int,
-                 max_length: int, ci_resamples: int = 1000, regularisation: float = 1.0) -> dict:
+def linear_probe(
+    model_path: str,
+    task: str,
+    train_rows: list[dict],
+    dev_rows: list[dict],
+    *,
+    seed: int,
+    max_length: int,
+    ci_resamples: int = 1000,
+    regularisation: float = 1.0,
+) -> dict:
     """A linear model on the checkpoint's frozen sentence embeddings (probe_features, standardised on the
     training rows): logistic regression for the classification tasks, ridge regression for STS-B; GLUE's
     metrics on `dev_rows` and the score's bootstrap CI over dev examples, as finetune_classifier reports them.
@@ -168,8 +202,11 @@ def linear_probe(model_path: str, task: str, train_rows: list[dict], dev_rows: l
     x_train, x_dev = (probe_features(model, tokenizer, rows, max_length) for rows in (train_rows, dev_rows))
     y_train = np.asarray([r["label"] for r in train_rows], dtype=float if spec.regression else int)
     references = np.asarray([r["label"] for r in dev_rows], dtype=float if spec.regression else int)
-    head = (Ridge(alpha=regularisation) if spec.regression else
-            LogisticRegression(C=1.0 / regularisation, max_iter=2000, random_state=seed))
+    head = (
+        Ridge(alpha=regularisation)
+        if spec.regression
+        else LogisticRegression(C=1.0 / regularisation, max_iter=2000, random_state=seed)
+    )
     probe = make_pipeline(StandardScaler(), head).fit(x_train, y_train)
     predictions = probe.predict(x_dev)
     metrics = task_metrics(task, predictions, references)

@@ -9,8 +9,8 @@ What each finding is measured by (the claims as docs/results/README.md states th
    numbers figure 2 draws), t-interval. And (d) selective and overall forgetting rise together: Pearson r over
    all that method's checkpoints, run-level cluster bootstrap. The direction of (b) is the project's statement
    of the finding ("selective forgetting of stereotypes goes down with more CDA data while overall forgetting
-   goes up"); the first reproduction run claimed the opposite sign by mistake and was corrected after it, with
-   its estimate and CI unchanged (docs/results/README.md says so).
+   goes up"); the first reproduction run (two saved steps per run) claimed the opposite sign by mistake and was
+   corrected after it, with its estimate and CI unchanged; the three-step run was made with this direction.
 3. Remedies: for each method other than the reference (plain CDA) at the remedies size, final checkpoints, the
    difference remedy - reference of (a) overall forgetting, CI from a paired bootstrap over the held-out
    sequences (the per-sequence NLLs of both, averaged over the training seeds they share); claimed: not below 0
@@ -47,20 +47,49 @@ def verdict(ci_low: float, ci_high: float, claimed_sign: int) -> str:
 
 
 def _row(model, family, finding, claim, measure, estimate, ci_low, ci_high, n, claimed_sign) -> dict:
-    return dict(model=model, family=family, finding=finding, claim=claim, measure=measure, estimate=float(estimate),
-                ci_low=float(ci_low), ci_high=float(ci_high), n=n, verdict=verdict(ci_low, ci_high, claimed_sign))
+    return dict(
+        model=model,
+        family=family,
+        finding=finding,
+        claim=claim,
+        measure=measure,
+        estimate=float(estimate),
+        ci_low=float(ci_low),
+        ci_high=float(ci_high),
+        n=n,
+        verdict=verdict(ci_low, ci_high, claimed_sign),
+    )
 
 
 def finding1(df: pd.DataFrame, model: str, family: str, boot: Bootstrap, y: str = "downstream_avg") -> list[dict]:
     rows = df[df["model"] == model].dropna(subset=["forgetting", y])
     res = correlation(rows["forgetting"], rows[y], "pearson", boot, clusters=run_clusters(rows))
-    return [_row(model, family, "1", "downstream performance falls as overall forgetting rises",
-                 f"Pearson r({y}, forgetting), every checkpoint; CI: bootstrap over {res['n_clusters']} runs",
-                 res["r"], res["ci_low"], res["ci_high"], res["n"], -1)]
+    return [
+        _row(
+            model,
+            family,
+            "1",
+            "downstream performance falls as overall forgetting rises",
+            f"Pearson r({y}, forgetting), every checkpoint; CI: bootstrap over {res['n_clusters']} runs",
+            res["r"],
+            res["ci_low"],
+            res["ci_high"],
+            res["n"],
+            -1,
+        )
+    ]
 
 
-def finding2(df: pd.DataFrame, model: str, family: str, method: str, stereotype: str, selective: str,
-             boot: Bootstrap, ideal: float = 50.0) -> list[dict]:
+def finding2(
+    df: pd.DataFrame,
+    model: str,
+    family: str,
+    method: str,
+    stereotype: str,
+    selective: str,
+    boot: Bootstrap,
+    ideal: float = 50.0,
+) -> list[dict]:
     rows = df[(df["model"] == model) & (df["method"] == method)]
     final = final_rows(rows).assign(stereotype_bias=lambda d: (d[stereotype] - ideal).abs())
     out = []
@@ -70,13 +99,37 @@ def finding2(df: pd.DataFrame, model: str, family: str, method: str, stereotype:
         ("forgetting", "overall forgetting rises with more CDA data", +1),
     ]:
         fit = slope_per_doubling(final, column)
-        out.append(_row(model, family, "2", claim, f"OLS slope per doubling of CDA size, {method} final checkpoints; "
-                        f"CI: t-interval", fit["slope"], fit["ci_low"], fit["ci_high"], fit["n"], sign))
+        out.append(
+            _row(
+                model,
+                family,
+                "2",
+                claim,
+                f"OLS slope per doubling of CDA size, {method} final checkpoints; CI: t-interval",
+                fit["slope"],
+                fit["ci_low"],
+                fit["ci_high"],
+                fit["n"],
+                sign,
+            )
+        )
     pair = rows.dropna(subset=[selective, "forgetting"])
     res = correlation(pair[selective], pair["forgetting"], "pearson", boot, clusters=run_clusters(pair))
-    out.append(_row(model, family, "2", "selective and overall forgetting rise together",
-                    f"Pearson r({selective}, forgetting), every {method} checkpoint; CI: bootstrap over "
-                    f"{res['n_clusters']} runs", res["r"], res["ci_low"], res["ci_high"], res["n"], +1))
+    out.append(
+        _row(
+            model,
+            family,
+            "2",
+            "selective and overall forgetting rise together",
+            f"Pearson r({selective}, forgetting), every {method} checkpoint; CI: bootstrap over "
+            f"{res['n_clusters']} runs",
+            res["r"],
+            res["ci_low"],
+            res["ci_high"],
+            res["n"],
+            +1,
+        )
+    )
     return out
 
 
@@ -85,13 +138,16 @@ def paired_difference_ci(remedy_files: list[dict], reference_files: list[dict]) 
     and the 95% CI resampling the held-out sequences both were scored on (paired)."""
     tokens = {tuple(f["per_sequence_tokens"]) for f in remedy_files + reference_files}
     if len(tokens) != 1:
-        raise ValueError("remedy and reference checkpoints were scored on different held-out sequences; rerun them "
-                         "with the same evaluation.forgetting settings")
+        raise ValueError(
+            "remedy and reference checkpoints were scored on different held-out sequences; rerun them "
+            "with the same evaluation.forgetting settings"
+        )
     counts = np.asarray(remedy_files[0]["per_sequence_tokens"], dtype=float)
     remedy = np.mean([f["per_sequence_nll"] for f in remedy_files], axis=0)
     reference = np.mean([f["per_sequence_nll"] for f in reference_files], axis=0)
-    return float((remedy.sum() - reference.sum()) / counts.sum()), paired_sequence_bootstrap_ci(remedy, reference,
-                                                                                                 counts)
+    return float((remedy.sum() - reference.sum()) / counts.sum()), paired_sequence_bootstrap_ci(
+        remedy, reference, counts
+    )
 
 
 def _mean_with_ci(rows: pd.DataFrame, column: str) -> tuple[float, float]:
@@ -101,8 +157,9 @@ def _mean_with_ci(rows: pd.DataFrame, column: str) -> tuple[float, float]:
     return float(rows[column].mean()), float(math.sqrt((ses**2).sum()) / len(rows))
 
 
-def finding3(df: pd.DataFrame, model: str, family: str, reference: str, size: int, lm_results: dict,
-             y: str = "downstream_avg") -> list[dict]:
+def finding3(
+    df: pd.DataFrame, model: str, family: str, reference: str, size: int, lm_results: dict, y: str = "downstream_avg"
+) -> list[dict]:
     """`lm_results`: {(method, seed, alpha or None): the run's final checkpoint entry of lm_loss.json} at `size`."""
     final = final_rows(df[(df["model"] == model) & (df["size"] == size)])
     final = final.assign(alpha=final["alpha"] if "alpha" in final else np.nan)
@@ -112,40 +169,77 @@ def finding3(df: pd.DataFrame, model: str, family: str, reference: str, size: in
     for method, alpha in variants.itertuples(index=False):
         alpha = None if pd.isna(alpha) else float(alpha)
         name = method if alpha is None else f"{method} α={alpha:g}"
-        rows = final[(final["method"] == method) & (final["alpha"].isna() if alpha is None else final["alpha"] == alpha)]
+        rows = final[
+            (final["method"] == method) & (final["alpha"].isna() if alpha is None else final["alpha"] == alpha)
+        ]
         seeds = sorted(set(rows["seed"]) & set(ref["seed"]))
         scored = [s for s in seeds if (method, s, alpha) in lm_results and (reference, s, None) in lm_results]
         if scored:
-            estimate, (low, high) = paired_difference_ci([lm_results[(method, s, alpha)] for s in scored],
-                                                         [lm_results[(reference, s, None)] for s in scored])
-            out.append(_row(model, family, "3", f"{name} does not reduce overall forgetting vs {reference}",
-                            f"forgetting difference ({name} - {reference}), size {size}, seeds {scored}; CI: paired "
-                            f"bootstrap over held-out sequences", estimate, low, high, len(scored), +1))
+            estimate, (low, high) = paired_difference_ci(
+                [lm_results[(method, s, alpha)] for s in scored], [lm_results[(reference, s, None)] for s in scored]
+            )
+            out.append(
+                _row(
+                    model,
+                    family,
+                    "3",
+                    f"{name} does not reduce overall forgetting vs {reference}",
+                    f"forgetting difference ({name} - {reference}), size {size}, seeds {scored}; CI: paired "
+                    f"bootstrap over held-out sequences",
+                    estimate,
+                    low,
+                    high,
+                    len(scored),
+                    +1,
+                )
+            )
         a, b = rows[rows["seed"].isin(seeds)], ref[ref["seed"].isin(seeds)]
         if seeds and f"{y}_ci_low" in a:
             (ma, sa), (mb, sb) = _mean_with_ci(a, y), _mean_with_ci(b, y)
             half = stats.norm.ppf(0.975) * math.sqrt(sa**2 + sb**2)
-            out.append(_row(model, family, "3", f"{name} does not improve downstream performance vs {reference}",
-                            f"{y} difference ({name} - {reference}), size {size}, seeds {seeds}; CI: dev-set "
-                            f"bootstrap CIs combined", ma - mb, ma - mb - half, ma - mb + half, len(seeds), -1))
+            out.append(
+                _row(
+                    model,
+                    family,
+                    "3",
+                    f"{name} does not improve downstream performance vs {reference}",
+                    f"{y} difference ({name} - {reference}), size {size}, seeds {seeds}; CI: dev-set "
+                    f"bootstrap CIs combined",
+                    ma - mb,
+                    ma - mb - half,
+                    ma - mb + half,
+                    len(seeds),
+                    -1,
+                )
+            )
     return out
 
 
-def findings_table(df: pd.DataFrame, families: dict[str, str], *, boot: Bootstrap, size_figure: dict,
-                   remedies_reference: str, remedies_size: int, lm_results: dict[str, dict]) -> pd.DataFrame:
+def findings_table(
+    df: pd.DataFrame,
+    families: dict[str, str],
+    *,
+    boot: Bootstrap,
+    size_figure: dict,
+    remedies_reference: str,
+    remedies_size: int,
+    lm_results: dict[str, dict],
+) -> pd.DataFrame:
     """Every finding's rows for every model (families: model -> family label), in COLUMNS order."""
     df = one_base_per_model(df)
     rows = []
     for model, family in families.items():
         rows += finding1(df, model, family, boot)
-        rows += finding2(df, model, family, size_figure["method"], size_figure["stereotype"],
-                         size_figure["selective"], boot)
+        rows += finding2(
+            df, model, family, size_figure["method"], size_figure["stereotype"], size_figure["selective"], boot
+        )
         rows += finding3(df, model, family, remedies_reference, remedies_size, lm_results.get(model, {}))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def markdown_table(table: pd.DataFrame, digits: int = 3) -> str:
     """The findings as a markdown table (one row per finding and model)."""
+
     def number(v):
         return "n/a" if pd.isna(v) else f"{v:.{digits}f}"
 
@@ -154,8 +248,10 @@ def markdown_table(table: pd.DataFrame, digits: int = 3) -> str:
 
     lines = ["| family | finding | claim | estimate | 95% CI | n | verdict |", "|---|---|---|---|---|---|---|"]
     for r in table.itertuples():
-        lines.append(f"| {text(r.family)} | {r.finding} | {text(r.claim)} | {number(r.estimate)} | "
-                     f"[{number(r.ci_low)}, {number(r.ci_high)}] | {r.n} | {r.verdict} |")
+        lines.append(
+            f"| {text(r.family)} | {r.finding} | {text(r.claim)} | {number(r.estimate)} | "
+            f"[{number(r.ci_low)}, {number(r.ci_high)}] | {r.n} | {r.verdict} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -176,16 +272,33 @@ def base_glue_row(model: str, task: str, result: dict, baseline: float, minimum:
     whole 95% CI lies above the baseline (and above `minimum` when the task has one, e.g. SST-2 >= 0.75)."""
     low, high = result["score_ci95"]
     met = low > baseline and (minimum is None or result["score"] >= minimum)
-    return dict(model=model, task=task, score=result["score"], ci_low=low, ci_high=high, baseline=baseline,
-                minimum=minimum, target_met=bool(met))
+    return dict(
+        model=model,
+        task=task,
+        score=result["score"],
+        ci_low=low,
+        ci_high=high,
+        baseline=baseline,
+        minimum=minimum,
+        target_met=bool(met),
+    )
 
 
 def base_loss_row(model: str, metrics: dict, margin: float) -> dict:
     """A base model's held-out loss against the unigram entropy of the same text: the target is a loss at
     least `margin` nats below it."""
     below = metrics["unigram_heldout_loss"] - metrics["heldout_loss"]
-    return dict(model=model, kind=metrics["kind"], parameters=metrics["parameters"],
-                train_tokens=metrics["train_tokens"], epochs=metrics.get("epochs"),
-                heldout_loss=metrics["heldout_loss"], unigram_heldout_loss=metrics["unigram_heldout_loss"],
-                below_unigram=below, target_below=margin, target_met=bool(below >= margin),
-                tokens_per_second=metrics["tokens_per_second"], wall_minutes=metrics["wall_s"] / 60)
+    return dict(
+        model=model,
+        kind=metrics["kind"],
+        parameters=metrics["parameters"],
+        train_tokens=metrics["train_tokens"],
+        epochs=metrics.get("epochs"),
+        heldout_loss=metrics["heldout_loss"],
+        unigram_heldout_loss=metrics["unigram_heldout_loss"],
+        below_unigram=below,
+        target_below=margin,
+        target_met=bool(below >= margin),
+        tokens_per_second=metrics["tokens_per_second"],
+        wall_minutes=metrics["wall_s"] / 60,
+    )

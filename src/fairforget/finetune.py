@@ -71,9 +71,17 @@ def load_for_training(base: str, spec: dict):
     return model, tokenizer, kind, restore
 
 
-def finetune(base: str, records: list[dict], spec: dict, cfg: dict, seed: int, checkpoint_dirs: dict[str, str],
-             state_dir: str, general_texts: list[str] | None = None,
-             fisher: dict[str, torch.Tensor] | None = None) -> dict:
+def finetune(
+    base: str,
+    records: list[dict],
+    spec: dict,
+    cfg: dict,
+    seed: int,
+    checkpoint_dirs: dict[str, str],
+    state_dir: str,
+    general_texts: list[str] | None = None,
+    fisher: dict[str, torch.Tensor] | None = None,
+) -> dict:
     """Fine-tune `base` with method `spec` (see methods.method_spec) under the `finetune` config `cfg` for
     its budget (steps, epochs or tokens); write each checkpoint (step<N> or frac<f>, see
     method_config.checkpoint_names) to checkpoint_dirs[name]; return the run's metrics."""
@@ -91,13 +99,21 @@ def finetune(base: str, records: list[dict], spec: dict, cfg: dict, seed: int, c
         general_blocks = tokenize_blocks(tokenizer, general_texts, block_size)
         n_objective = len(blocks)
         blocks = mix_replay(blocks, general_blocks, spec["replay_ratio"], seed)
-        log.info("replay: %d general-text blocks mixed with %d objective blocks", len(blocks) - n_objective, n_objective)
+        log.info(
+            "replay: %d general-text blocks mixed with %d objective blocks", len(blocks) - n_objective, n_objective
+        )
     budget = resolve_budget(cfg, len(blocks), block_size)
     unknown = sorted(set(checkpoint_dirs) - set(budget["checkpoint_steps"]))
     if unknown:
         raise ValueError(f"checkpoints {unknown} are not saved under this budget {sorted(budget['checkpoint_steps'])}")
-    log.info("budget %s = %s: %d steps, %.2f passes over %d blocks", budget["unit"], budget["value"],
-             budget["max_steps"], budget["passes"], len(blocks))
+    log.info(
+        "budget %s = %s: %d steps, %.2f passes over %d blocks",
+        budget["unit"],
+        budget["value"],
+        budget["max_steps"],
+        budget["passes"],
+        len(blocks),
+    )
     if spec.get("freeze"):
         freeze(model, spec["freeze"].get("embeddings", False), spec["freeze"].get("layers", 0))
     if spec.get("lora"):
@@ -111,9 +127,15 @@ def finetune(base: str, records: list[dict], spec: dict, cfg: dict, seed: int, c
             raise ValueError("ewc > 0 needs the base model's Fisher information")
         penalty = WeightPenalty(model, spec["ewc"], fisher)
 
-    fingerprint = run_fingerprint(spec=spec, cfg=cfg, seed=seed, checkpoints=budget["checkpoint_steps"],
-                                  base=base_files(base), blocks=hashlib.sha256(json.dumps(blocks).encode()).hexdigest(),
-                                  fisher=sum(float(f.double().sum()) for f in fisher.values()) if fisher else None)
+    fingerprint = run_fingerprint(
+        spec=spec,
+        cfg=cfg,
+        seed=seed,
+        checkpoints=budget["checkpoint_steps"],
+        base=base_files(base),
+        blocks=hashlib.sha256(json.dumps(blocks).encode()).hexdigest(),
+        fisher=sum(float(f.double().sum()) for f in fisher.values()) if fisher else None,
+    )
     state = prepare_state_dir(state_dir, fingerprint)
     exports = {name: str(state / "export" / name) for name in checkpoint_dirs}
     step_dirs = {}
@@ -121,12 +143,22 @@ def finetune(base: str, records: list[dict], spec: dict, cfg: dict, seed: int, c
         step_dirs.setdefault(budget["checkpoint_steps"][name], []).append(out)
     max_steps = budget["max_steps"]
     metrics = train_lm(
-        model, tokenizer, blocks, kind=kind, max_steps=max_steps, batch_size=cfg["batch_size"],
-        learning_rate=cfg["learning_rate"], seed=seed, work_dir=str(state / "trainer"),
-        mlm_probability=cfg["mlm_probability"], step_dirs=step_dirs,
+        model,
+        tokenizer,
+        blocks,
+        kind=kind,
+        max_steps=max_steps,
+        batch_size=cfg["batch_size"],
+        learning_rate=cfg["learning_rate"],
+        seed=seed,
+        work_dir=str(state / "trainer"),
+        mlm_probability=cfg["mlm_probability"],
+        step_dirs=step_dirs,
         export=lambda m, out: save_for_evaluation(m, tokenizer, out, restore, extra_tensors=pooler),
-        warmup_steps=cfg["warmup_steps"], logging_steps=max(1, max_steps // 10),
-        gradient_accumulation_steps=cfg.get("gradient_accumulation_steps", 1), penalty=penalty,
+        warmup_steps=cfg["warmup_steps"],
+        logging_steps=max(1, max_steps // 10),
+        gradient_accumulation_steps=cfg.get("gradient_accumulation_steps", 1),
+        penalty=penalty,
         checkpoint_every=cfg.get("checkpoint_every"),
     )
     missing = [str(p) for p in exports.values() if not Path(p).is_dir()]

@@ -23,8 +23,9 @@ Plain arithmetic on a transformers config: no torch needed.
 from __future__ import annotations
 
 
-def training_flops_per_token(body_params: int, n_layers: int, seq_len: int, attention_dim: int, head_params: int,
-                             head_fraction: float = 1.0) -> float:
+def training_flops_per_token(
+    body_params: int, n_layers: int, seq_len: int, attention_dim: int, head_params: int, head_fraction: float = 1.0
+) -> float:
     """Model FLOPs of forward + backward per training token. head_params: the head's parameters doing matmul
     work per position with logits (d * V plus a masked LM's transform); head_fraction: the share of tokens
     with logits (1 for causal LMs, the masked share for masked LMs)."""
@@ -46,8 +47,12 @@ def parameter_counts(config) -> dict[str, int]:
     which the head term counts), `body` (non-embedding, outside the head), `head` (non-embedding, in the
     vocabulary head: a masked LM's transform dense, LayerNorm and output bias), `non_embedding` = body + head,
     `total` (= sum of p.numel() over model.parameters(), tied weights once)."""
-    d, n_layers, ffn, vocab = (config.hidden_size, config.num_hidden_layers, config.intermediate_size,
-                               config.vocab_size)
+    d, n_layers, ffn, vocab = (
+        config.hidden_size,
+        config.num_hidden_layers,
+        config.intermediate_size,
+        config.vocab_size,
+    )
     if config.model_type in ("bert", "roberta-prelayernorm"):
         embedding = (vocab + config.max_position_embeddings + config.type_vocab_size) * d
         # a layer: Q, K, V, output dense (weights + biases), two LayerNorms, the feed-forward pair
@@ -76,10 +81,17 @@ def parameter_counts(config) -> dict[str, int]:
         head = d * d + (d if config.classifier_bias else 0) + norm + (vocab if config.decoder_bias else 0)
         embedding = vocab * d * (1 if config.tie_word_embeddings else 2)
     else:
-        raise ValueError(f"no parameter count for model_type {config.model_type!r}; "
-                         "expected bert, roberta-prelayernorm, modernbert or llama")
-    return {"embedding": embedding, "body": body, "head": head, "non_embedding": body + head,
-            "total": embedding + body + head}
+        raise ValueError(
+            f"no parameter count for model_type {config.model_type!r}; "
+            "expected bert, roberta-prelayernorm, modernbert or llama"
+        )
+    return {
+        "embedding": embedding,
+        "body": body,
+        "head": head,
+        "non_embedding": body + head,
+        "total": embedding + body + head,
+    }
 
 
 def model_flops_per_token(config, kind: str, seq_len: int, mlm_probability: float = 0.15) -> float:
@@ -89,5 +101,11 @@ def model_flops_per_token(config, kind: str, seq_len: int, mlm_probability: floa
         raise ValueError(f"kind must be 'masked' or 'causal', got {kind!r}")
     counts = parameter_counts(config)
     head_fraction = mlm_probability if kind == "masked" else 1.0
-    return training_flops_per_token(counts["body"], config.num_hidden_layers, seq_len, attention_dim(config),
-                                    config.hidden_size * config.vocab_size + counts["head"], head_fraction)
+    return training_flops_per_token(
+        counts["body"],
+        config.num_hidden_layers,
+        seq_len,
+        attention_dim(config),
+        config.hidden_size * config.vocab_size + counts["head"],
+        head_fraction,
+    )

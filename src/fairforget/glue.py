@@ -19,11 +19,11 @@ import numpy as np
 @dataclass(frozen=True)
 class GlueTask:
     name: str
-    metrics: tuple[str, ...]          # GLUE's metrics for the task; the task score is their mean
-    mirror_dir: str                   # folder under <data_dir>/glue/
-    text_columns: tuple[str, ...]     # TSV columns: sentence, or sentence pair
+    metrics: tuple[str, ...]  # GLUE's metrics for the task; the task score is their mean
+    mirror_dir: str  # folder under <data_dir>/glue/
+    text_columns: tuple[str, ...]  # TSV columns: sentence, or sentence pair
     label_column: str
-    hub_columns: tuple[str, ...]      # nyu-mll/glue columns
+    hub_columns: tuple[str, ...]  # nyu-mll/glue columns
     dev_file: str = "dev.tsv"
     hub_dev_split: str = "validation"
     label_names: tuple[str, ...] = ()  # string labels of the TSV, in the Hub's class order
@@ -34,19 +34,58 @@ class GlueTask:
 
 GLUE_TASKS = {
     "sst2": GlueTask("sst2", ("accuracy",), "SST-2", ("sentence",), "label", ("sentence",)),
-    "cola": GlueTask("cola", ("matthews_correlation",), "CoLA", ("sentence",), "label", ("sentence",),
-                     header=("source", "label", "original_label", "sentence")),
-    "mrpc": GlueTask("mrpc", ("accuracy", "f1"), "MRPC", ("#1 String", "#2 String"), "Quality",
-                     ("sentence1", "sentence2")),
-    "rte": GlueTask("rte", ("accuracy",), "RTE", ("sentence1", "sentence2"), "label", ("sentence1", "sentence2"),
-                    label_names=("entailment", "not_entailment")),
-    "stsb": GlueTask("stsb", ("pearson", "spearmanr"), "STS-B", ("sentence1", "sentence2"), "score",
-                     ("sentence1", "sentence2"), regression=True, num_labels=1),
-    "qnli": GlueTask("qnli", ("accuracy",), "QNLI", ("question", "sentence"), "label", ("question", "sentence"),
-                     label_names=("entailment", "not_entailment")),
-    "mnli": GlueTask("mnli", ("accuracy",), "MNLI", ("sentence1", "sentence2"), "gold_label",
-                     ("premise", "hypothesis"), dev_file="dev_matched.tsv", hub_dev_split="validation_matched",
-                     label_names=("entailment", "neutral", "contradiction"), num_labels=3),
+    "cola": GlueTask(
+        "cola",
+        ("matthews_correlation",),
+        "CoLA",
+        ("sentence",),
+        "label",
+        ("sentence",),
+        header=("source", "label", "original_label", "sentence"),
+    ),
+    "mrpc": GlueTask(
+        "mrpc", ("accuracy", "f1"), "MRPC", ("#1 String", "#2 String"), "Quality", ("sentence1", "sentence2")
+    ),
+    "rte": GlueTask(
+        "rte",
+        ("accuracy",),
+        "RTE",
+        ("sentence1", "sentence2"),
+        "label",
+        ("sentence1", "sentence2"),
+        label_names=("entailment", "not_entailment"),
+    ),
+    "stsb": GlueTask(
+        "stsb",
+        ("pearson", "spearmanr"),
+        "STS-B",
+        ("sentence1", "sentence2"),
+        "score",
+        ("sentence1", "sentence2"),
+        regression=True,
+        num_labels=1,
+    ),
+    "qnli": GlueTask(
+        "qnli",
+        ("accuracy",),
+        "QNLI",
+        ("question", "sentence"),
+        "label",
+        ("question", "sentence"),
+        label_names=("entailment", "not_entailment"),
+    ),
+    "mnli": GlueTask(
+        "mnli",
+        ("accuracy",),
+        "MNLI",
+        ("sentence1", "sentence2"),
+        "gold_label",
+        ("premise", "hypothesis"),
+        dev_file="dev_matched.tsv",
+        hub_dev_split="validation_matched",
+        label_names=("entailment", "neutral", "contradiction"),
+        num_labels=3,
+    ),
 }
 
 
@@ -92,8 +131,9 @@ def read_glue_tsv(task: GlueTask, path: str | Path):
         needed = (*task.text_columns, task.label_column)
         for lineno, row in enumerate(reader, 1 if task.header else 2):
             if any(row.get(c) is None for c in needed) or row[task.label_column] == "":
-                raise ValueError(f"{path}, line {lineno}: expected columns {list(needed)} with a label "
-                                 f"(GLUE {task.name} TSV layout)")
+                raise ValueError(
+                    f"{path}, line {lineno}: expected columns {list(needed)} with a label (GLUE {task.name} TSV layout)"
+                )
             yield _row(task, [row[c] for c in task.text_columns], row[task.label_column], f"{path}, line {lineno}")
 
 
@@ -136,15 +176,23 @@ def _correlation(fn, predictions, references) -> float:
     return float(fn(predictions, references).statistic)
 
 
-def score_ci(task: str, predictions, references, *, n_resamples: int = 1000, confidence: float = 0.95,
-             seed: int = 0) -> tuple[float, float]:
+def score_ci(
+    task: str, predictions, references, *, n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
     """Percentile bootstrap CI of the task score, resampling dev examples (the test-set noise of one run)."""
     from scipy import stats
 
     predictions, references = np.asarray(predictions), np.asarray(references)
     if len(references) < 2:
         return (math.nan, math.nan)
-    res = stats.bootstrap((predictions, references), lambda p, r: task_metrics(task, p, r)["score"], paired=True,
-                          vectorized=False, n_resamples=n_resamples, confidence_level=confidence,
-                          method="percentile", rng=np.random.default_rng(seed))
+    res = stats.bootstrap(
+        (predictions, references),
+        lambda p, r: task_metrics(task, p, r)["score"],
+        paired=True,
+        vectorized=False,
+        n_resamples=n_resamples,
+        confidence_level=confidence,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
     return (float(res.confidence_interval.low), float(res.confidence_interval.high))

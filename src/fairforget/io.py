@@ -9,8 +9,8 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 
 @contextlib.contextmanager
@@ -101,5 +101,8 @@ def provenance(model_path: str, data_paths: Iterable[str | os.PathLike]) -> dict
             versions[package] = version(package)
         except PackageNotFoundError:
             versions[package] = None
-    return {"model_path": str(model_path), "dataset_sha256": {str(p): sha256_file(p) for p in data_paths},
-            "versions": versions}
+    return {
+        "model_path": str(model_path),
+        "dataset_sha256": {str(p): sha256_file(p) for p in data_paths},
+        "versions": versions,
+    }

@@ -11,8 +11,9 @@ def setup_logging(log_path: str | None = None, level: int = logging.INFO) -> log
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_path:
         handlers.append(logging.FileHandler(log_path, mode="w"))
-    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s: %(message)s", handlers=handlers,
-                        force=True)
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(name)s %(levelname)s: %(message)s", handlers=handlers, force=True
+    )
     logging.captureWarnings(True)
     warnings.filterwarnings("default")
     # an uncaught error goes to the job's log file too, not only to the terminal

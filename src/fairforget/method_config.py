@@ -17,14 +17,19 @@ def method_spec(name: str, spec: dict | None) -> dict:
     spec.setdefault("ewc", 0.0)
     spec.setdefault("sizes", None)
     if spec.get("wise_ft"):
-        extra = sorted(k for k in spec
-                       if k not in ("wise_ft", "objective", "cda_mode", "replay_ratio", "l2sp", "ewc", "sizes"))
+        extra = sorted(
+            k for k in spec if k not in ("wise_ft", "objective", "cda_mode", "replay_ratio", "l2sp", "ewc", "sizes")
+        )
         if extra or spec["objective"] != "cda" or spec["replay_ratio"] or spec["l2sp"] or spec["ewc"]:
-            raise ValueError(f"method_settings.{name}: wise_ft interpolates another method's checkpoint and takes no "
-                             f"training settings (found {extra or 'training settings'})")
+            raise ValueError(
+                f"method_settings.{name}: wise_ft interpolates another method's checkpoint and takes no "
+                f"training settings (found {extra or 'training settings'})"
+            )
     if spec.get("lora") and (spec["l2sp"] or spec["ewc"]):
-        raise ValueError(f"method_settings.{name}: l2sp/ewc pull the full weights towards the base, but lora trains "
-                         "adapters only (the base weights stay fixed); use one or the other")
+        raise ValueError(
+            f"method_settings.{name}: l2sp/ewc pull the full weights towards the base, but lora trains "
+            "adapters only (the base weights stay fixed); use one or the other"
+        )
     if spec["l2sp"] and spec["ewc"]:
         raise ValueError(f"method_settings.{name}: choose one of l2sp and ewc")
     return spec
@@ -60,8 +65,10 @@ def method_sizes(specs: dict[str, dict], sizes: list[int]) -> dict[str, list[int
     for name, source in wise_ft_sources(specs).items():
         missing = [s for s in chosen[name] if s not in chosen[source]]
         if missing:
-            raise ValueError(f"method_settings.{name}.sizes: {source!r} (wise_ft.of) does not run at sizes {missing}; "
-                             f"it runs at {chosen[source]}")
+            raise ValueError(
+                f"method_settings.{name}.sizes: {source!r} (wise_ft.of) does not run at sizes {missing}; "
+                f"it runs at {chosen[source]}"
+            )
     return chosen
 
 
@@ -75,8 +82,10 @@ def wise_ft_sources(specs: dict[str, dict]) -> dict[str, str]:
         source = wise["of"]
         if source not in specs or specs[source].get("wise_ft"):
             trained = [m for m, s in specs.items() if not s.get("wise_ft")]
-            raise ValueError(f"method_settings.{name}.wise_ft.of: {source!r} is not a trained method in `methods`; "
-                             f"expected one of {trained}")
+            raise ValueError(
+                f"method_settings.{name}.wise_ft.of: {source!r} is not a trained method in `methods`; "
+                f"expected one of {trained}"
+            )
         sources[name] = source
     return sources
 
@@ -88,8 +97,11 @@ def wise_ft_sources(specs: dict[str, dict]) -> dict[str, str]:
 # epoch budget depends on the subset's block count; checkpoints of epoch and token budgets are therefore
 # named by their share of the budget (frac0.5, frac1), those of step budgets by their step (step250).
 BUDGET_UNITS = ("steps", "epochs", "tokens")
-BUDGET_KEYS = {"steps": ("max_steps", "save_steps"), "epochs": ("epochs", "save_fractions"),
-               "tokens": ("tokens", "save_fractions")}
+BUDGET_KEYS = {
+    "steps": ("max_steps", "save_steps"),
+    "epochs": ("epochs", "save_fractions"),
+    "tokens": ("tokens", "save_fractions"),
+}
 
 
 def budget_unit(finetune: dict) -> str:
@@ -105,10 +117,16 @@ def budget_description(finetune: dict) -> str:
     of steps the size axis is confounded with how often each sentence is repeated."""
     unit = budget_unit(finetune)
     if unit == "steps":
-        tokens = (finetune["max_steps"] * finetune["batch_size"] * finetune.get("gradient_accumulation_steps", 1)
-                  * finetune["max_length"])
-        return (f"a fixed budget of {finetune['max_steps']:,} optimizer steps per run (about {tokens:,} training "
-                f"tokens), whatever the CDA size: smaller subsets are repeated more often")
+        tokens = (
+            finetune["max_steps"]
+            * finetune["batch_size"]
+            * finetune.get("gradient_accumulation_steps", 1)
+            * finetune["max_length"]
+        )
+        return (
+            f"a fixed budget of {finetune['max_steps']:,} optimizer steps per run (about {tokens:,} training "
+            f"tokens), whatever the CDA size: smaller subsets are repeated more often"
+        )
     if unit == "epochs":
         return f"{finetune['epochs']:g} passes over each run's CDA subset: larger subsets train for more steps"
     return f"a fixed budget of {finetune['tokens']:,} training tokens per run, whatever the CDA size"

@@ -13,13 +13,17 @@ import random
 
 import torch
 
-from .method_config import method_spec, method_specs, wise_ft_sources  # noqa: F401  (re-exported)
-
 log = logging.getLogger(__name__)
 
 # config attributes that hold each kind of dropout, by architecture family
-HIDDEN_DROPOUT_KEYS = ("hidden_dropout_prob", "hidden_dropout", "resid_pdrop", "embd_pdrop", "mlp_dropout",
-                       "embedding_dropout")  # BERT, ..., GPT-2, ModernBERT
+HIDDEN_DROPOUT_KEYS = (
+    "hidden_dropout_prob",
+    "hidden_dropout",
+    "resid_pdrop",
+    "embd_pdrop",
+    "mlp_dropout",
+    "embedding_dropout",
+)  # BERT, ..., GPT-2, ModernBERT
 ATTENTION_DROPOUT_KEYS = ("attention_probs_dropout_prob", "attention_dropout", "attn_pdrop")
 
 
@@ -51,8 +55,9 @@ def mix_replay(objective_blocks: list, general_blocks: list, ratio: float, seed:
     rng = random.Random(seed)
     full_copies, rest = divmod(n, len(general_blocks))
     if full_copies:
-        log.warning("replay: %d blocks wanted but only %d in the general-text sample; they repeat", n,
-                    len(general_blocks))
+        log.warning(
+            "replay: %d blocks wanted but only %d in the general-text sample; they repeat", n, len(general_blocks)
+        )
     return list(objective_blocks) + list(general_blocks) * full_copies + rng.sample(general_blocks, rest)
 
 
@@ -99,8 +104,11 @@ def freeze(model, embeddings: bool, layers: int) -> list[str]:
             modules.append(embedding_block)
         else:
             stack = layer_stack(model)
-            modules += [m for m in base.modules() if isinstance(m, torch.nn.Embedding)
-                        and not any(m is s for s in stack.modules())]
+            modules += [
+                m
+                for m in base.modules()
+                if isinstance(m, torch.nn.Embedding) and not any(m is s for s in stack.modules())
+            ]
     if layers:
         stack = layer_stack(model)
         if layers > len(stack):
@@ -109,14 +117,18 @@ def freeze(model, embeddings: bool, layers: int) -> list[str]:
     frozen = {id(p) for m in modules for p in m.parameters()}
     names = [n for n, p in model.named_parameters() if id(p) in frozen]
     if not names:
-        raise ValueError(f"freeze (embeddings={embeddings}, layers={layers}) selected no parameter of "
-                         f"{type(model).__name__}")
+        raise ValueError(
+            f"freeze (embeddings={embeddings}, layers={layers}) selected no parameter of {type(model).__name__}"
+        )
     for _, p in model.named_parameters():
         if id(p) in frozen:
             p.requires_grad_(False)
-    log.info("frozen: %d tensors (%.1fM of %.1fM parameters)", len(names),
-             sum(p.numel() for p in model.parameters() if not p.requires_grad) / 1e6,
-             sum(p.numel() for p in model.parameters()) / 1e6)
+    log.info(
+        "frozen: %d tensors (%.1fM of %.1fM parameters)",
+        len(names),
+        sum(p.numel() for p in model.parameters() if not p.requires_grad) / 1e6,
+        sum(p.numel() for p in model.parameters()) / 1e6,
+    )
     return names
 
 
@@ -129,8 +141,13 @@ def add_lora(model, r: int, alpha: float, dropout: float = 0.0, target_modules=N
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if not trainable:
         raise ValueError(f"lora.target_modules {target_modules} matched no module of {type(model).__name__}")
-    log.info("LoRA r=%d alpha=%s on %s: %.3fM trainable parameters", r, alpha,
-             sorted(model.peft_config["default"].target_modules), trainable / 1e6)
+    log.info(
+        "LoRA r=%d alpha=%s on %s: %.3fM trainable parameters",
+        r,
+        alpha,
+        sorted(model.peft_config["default"].target_modules),
+        trainable / 1e6,
+    )
     return model
 
 
@@ -159,8 +176,10 @@ class WeightPenalty(torch.nn.Module):
         if fisher is not None:
             missing = [n for n in self.names if n not in fisher]
             if missing:
-                raise ValueError(f"the Fisher file lacks {len(missing)} of the {len(self.names)} trained parameters, "
-                                 f"e.g. {missing[:3]} (it has e.g. {sorted(fisher)[:3]})")
+                raise ValueError(
+                    f"the Fisher file lacks {len(missing)} of the {len(self.names)} trained parameters, "
+                    f"e.g. {missing[:3]} (it has e.g. {sorted(fisher)[:3]})"
+                )
             self.fisher = {n: fisher[n].to(self.anchor[n]) for n in self.names}
 
     def forward(self, model) -> torch.Tensor:
@@ -171,8 +190,10 @@ class WeightPenalty(torch.nn.Module):
                 total = total + (sq * self.fisher[name].to(p.device) if self.fisher is not None else sq).sum()
                 matched += 1
         if not matched:
-            raise ValueError(f"the weight penalty matched none of its {len(self.anchor)} anchored parameters by name "
-                             f"(e.g. {self.names[:2]}); is this the model it was built from?")
+            raise ValueError(
+                f"the weight penalty matched none of its {len(self.anchor)} anchored parameters by name "
+                f"(e.g. {self.names[:2]}); is this the model it was built from?"
+            )
         return 0.5 * self.strength * total
 
 

@@ -7,7 +7,7 @@ pseudo-log-likelihood scoring affordable: the full head over every position domi
 from __future__ import annotations
 
 import logging
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 
@@ -53,12 +53,19 @@ def train_bpe_tokenizer(texts: Iterable[str], vocab_size: int, max_length: int):
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=CAUSAL_SPECIAL_TOKENS, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=CAUSAL_SPECIAL_TOKENS,
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     tok.train_from_iterator(texts, trainer=trainer)
-    tok.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", tok.token_to_id("<s>"))])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
-                                   model_max_length=max_length)
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A", special_tokens=[("<s>", tok.token_to_id("<s>"))]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>", model_max_length=max_length
+    )
 
 
 def train_scratch_tokenizer(architecture: str, texts: list[str], vocab_size: int, max_length: int):
@@ -71,30 +78,63 @@ def train_scratch_tokenizer(architecture: str, texts: list[str], vocab_size: int
     raise ValueError(f"unknown scratch architecture {architecture!r}; expected 'bert', 'modernbert' or 'llama'")
 
 
-def scratch_bert(vocab_size: int, hidden_size: int, num_layers: int, num_heads: int, intermediate_size: int,
-                 max_positions: int, seed: int, dropout: float = 0.1, pre_layer_norm: bool = False,
-                 pad_token_id: int = 0):
+def scratch_bert(
+    vocab_size: int,
+    hidden_size: int,
+    num_layers: int,
+    num_heads: int,
+    intermediate_size: int,
+    max_positions: int,
+    seed: int,
+    dropout: float = 0.1,
+    pre_layer_norm: bool = False,
+    pad_token_id: int = 0,
+):
     """A randomly initialised masked LM of BERT's shape (seeded): BertForMaskedLM (post-LN), or with
     pre_layer_norm RobertaPreLayerNormForMaskedLM, the same encoder with layer norm before each sublayer,
     which leaves the unigram plateau that a small post-LN BERT sits on for thousands of steps."""
-    from transformers import (BertConfig, BertForMaskedLM, RobertaPreLayerNormConfig, RobertaPreLayerNormForMaskedLM,
-                              set_seed)
+    from transformers import (
+        BertConfig,
+        BertForMaskedLM,
+        RobertaPreLayerNormConfig,
+        RobertaPreLayerNormForMaskedLM,
+        set_seed,
+    )
 
     set_seed(seed)
-    shape = dict(vocab_size=vocab_size, hidden_size=hidden_size, num_hidden_layers=num_layers,
-                 num_attention_heads=num_heads, intermediate_size=intermediate_size,
-                 hidden_dropout_prob=dropout, attention_probs_dropout_prob=dropout)
+    shape = dict(
+        vocab_size=vocab_size,
+        hidden_size=hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        intermediate_size=intermediate_size,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
+    )
     if pre_layer_norm:
         # RoBERTa numbers positions from pad_token_id + 1: the table needs that many more rows; two segment
         # types as BERT, so [CLS] a [SEP] b [SEP] pairs keep their token_type_ids
-        return RobertaPreLayerNormForMaskedLM(RobertaPreLayerNormConfig(
-            **shape, max_position_embeddings=max_positions + pad_token_id + 1, pad_token_id=pad_token_id,
-            type_vocab_size=2))
+        return RobertaPreLayerNormForMaskedLM(
+            RobertaPreLayerNormConfig(
+                **shape,
+                max_position_embeddings=max_positions + pad_token_id + 1,
+                pad_token_id=pad_token_id,
+                type_vocab_size=2,
+            )
+        )
     return BertForMaskedLM(BertConfig(**shape, max_position_embeddings=max_positions))
 
 
-def scratch_modernbert(tokenizer, hidden_size: int, num_layers: int, num_heads: int, intermediate_size: int,
-                       max_positions: int, seed: int, dropout: float = 0.0):
+def scratch_modernbert(
+    tokenizer,
+    hidden_size: int,
+    num_layers: int,
+    num_heads: int,
+    intermediate_size: int,
+    max_positions: int,
+    seed: int,
+    dropout: float = 0.0,
+):
     """A randomly initialised ModernBertForMaskedLM (seeded): pre-LN, rotary positions, GeGLU (intermediate_size
     per gate half), global attention in every layer at these lengths. Rotary positions make the local attention
     a masked token needs learnable at once; a small BERT with learned absolute positions sits on the unigram
@@ -103,18 +143,37 @@ def scratch_modernbert(tokenizer, hidden_size: int, num_layers: int, num_heads: 
 
     set_seed(seed)
     config = ModernBertConfig(
-        vocab_size=len(tokenizer), hidden_size=hidden_size, num_hidden_layers=num_layers,
-        num_attention_heads=num_heads, intermediate_size=intermediate_size, max_position_embeddings=max_positions,
-        global_attn_every_n_layers=1, local_attention=max_positions, hidden_activation="gelu",
-        embedding_dropout=dropout, mlp_dropout=dropout, attention_dropout=dropout,
-        pad_token_id=tokenizer.pad_token_id, cls_token_id=tokenizer.cls_token_id, sep_token_id=tokenizer.sep_token_id,
-        bos_token_id=tokenizer.cls_token_id, eos_token_id=tokenizer.sep_token_id,
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        intermediate_size=intermediate_size,
+        max_position_embeddings=max_positions,
+        global_attn_every_n_layers=1,
+        local_attention=max_positions,
+        hidden_activation="gelu",
+        embedding_dropout=dropout,
+        mlp_dropout=dropout,
+        attention_dropout=dropout,
+        pad_token_id=tokenizer.pad_token_id,
+        cls_token_id=tokenizer.cls_token_id,
+        sep_token_id=tokenizer.sep_token_id,
+        bos_token_id=tokenizer.cls_token_id,
+        eos_token_id=tokenizer.sep_token_id,
     )
     return ModernBertForMaskedLM(config)
 
 
-def scratch_llama(tokenizer, hidden_size: int, num_layers: int, num_heads: int, intermediate_size: int,
-                  max_positions: int, seed: int, dropout: float = 0.0):
+def scratch_llama(
+    tokenizer,
+    hidden_size: int,
+    num_layers: int,
+    num_heads: int,
+    intermediate_size: int,
+    max_positions: int,
+    seed: int,
+    dropout: float = 0.0,
+):
     """A randomly initialised LlamaForCausalLM of the given shape (seeded); Llama has attention dropout only."""
     from transformers import LlamaConfig, LlamaForCausalLM, set_seed
 
@@ -138,25 +197,22 @@ def scratch_llama(tokenizer, hidden_size: int, num_layers: int, num_heads: int, 
 
 def scratch_model(architecture: str, tokenizer, cfg: dict):
     """The scratch model of this architecture, shaped by the `scratch` config section."""
-    shape = dict(hidden_size=cfg["hidden_size"], num_layers=cfg["num_layers"], num_heads=cfg["num_heads"],
-                 intermediate_size=cfg["intermediate_size"], max_positions=cfg["max_length"], seed=cfg["seed"],
-                 dropout=cfg["dropout"])
+    shape = dict(
+        hidden_size=cfg["hidden_size"],
+        num_layers=cfg["num_layers"],
+        num_heads=cfg["num_heads"],
+        intermediate_size=cfg["intermediate_size"],
+        max_positions=cfg["max_length"],
+        seed=cfg["seed"],
+        dropout=cfg["dropout"],
+    )
     if architecture == "llama":
         return scratch_llama(tokenizer, **shape)
     if architecture == "modernbert":
         return scratch_modernbert(tokenizer, **shape)
-    return scratch_bert(len(tokenizer), **shape, pre_layer_norm=cfg.get("pre_layer_norm", False),
-                        pad_token_id=tokenizer.pad_token_id)
-
-
-def load_masked_lm(path: str):
-    """Model (eval mode) and tokenizer of a masked LM saved with save_pretrained or on the Hub."""
-    from transformers import AutoModelForMaskedLM, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForMaskedLM.from_pretrained(path)
-    model.eval()
-    return model, tokenizer
+    return scratch_bert(
+        len(tokenizer), **shape, pre_layer_norm=cfg.get("pre_layer_norm", False), pad_token_id=tokenizer.pad_token_id
+    )
 
 
 def model_kind(config) -> str:
@@ -190,8 +246,13 @@ def load_lm(path: str, device: torch.device | None = None, **config_overrides):
     # comes from autocast on GPUs only, with the vocabulary head kept in float32
     model = auto.from_pretrained(path, dtype=torch.float32, **config_overrides).to(device or scoring_device())
     model.eval()
-    log.info("loaded %s LM %s (%s, %.1fM parameters)", kind, path, type(model).__name__,
-             sum(p.numel() for p in model.parameters()) / 1e6)
+    log.info(
+        "loaded %s LM %s (%s, %.1fM parameters)",
+        kind,
+        path,
+        type(model).__name__,
+        sum(p.numel() for p in model.parameters()) / 1e6,
+    )
     return model, tokenizer, kind
 
 
@@ -216,8 +277,9 @@ def mlm_head(model) -> torch.nn.Module | None:
         head = getattr(model, name, None)
         if isinstance(head, torch.nn.Module):
             return head
-    if isinstance(getattr(model, "head", None), torch.nn.Module) and isinstance(getattr(model, "decoder", None),
-                                                                                 torch.nn.Module):
+    if isinstance(getattr(model, "head", None), torch.nn.Module) and isinstance(
+        getattr(model, "decoder", None), torch.nn.Module
+    ):
         return torch.nn.Sequential(model.head, model.decoder)  # ModernBERT: prediction head, then the decoder
     return None
 

@@ -19,9 +19,17 @@ from .correlation import Bootstrap, correlation, ols  # noqa: E402
 from .io import atomic_path  # noqa: E402
 
 STYLE = {
-    "font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "legend.fontsize": 6.5, "xtick.labelsize": 7,
-    "ytick.labelsize": 7, "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
-    "axes.spines.right": False, "savefig.bbox": "standard",
+    "font.size": 8,
+    "axes.titlesize": 9,
+    "axes.labelsize": 8,
+    "legend.fontsize": 6.5,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "savefig.bbox": "standard",
 }
 LABELS = {
     "forgetting": "overall forgetting (WikiText NLL − base NLL)",
@@ -46,7 +54,7 @@ LABELS = {
 
 def label(column: str) -> str:
     if column.endswith("_score") and column not in LABELS:
-        return f"{column[:-len('_score')].upper()} dev score (GLUE metric)"
+        return f"{column[: -len('_score')].upper()} dev score (GLUE metric)"
     return LABELS.get(column, column)
 
 
@@ -66,8 +74,10 @@ def downstream_frame(df: pd.DataFrame) -> pd.DataFrame:
 def require_columns(df: pd.DataFrame, columns, config_key: str) -> None:
     missing = [c for c in columns if c not in df.columns]
     if missing:
-        raise KeyError(f"config key '{config_key}': column(s) {missing} not in the metrics table "
-                       f"(available: {', '.join(sorted(df.columns))})")
+        raise KeyError(
+            f"config key '{config_key}': column(s) {missing} not in the metrics table "
+            f"(available: {', '.join(sorted(df.columns))})"
+        )
 
 
 def colours(names) -> dict:
@@ -111,8 +121,14 @@ def error_bars(ax, xs, means, lows, highs, **style) -> np.ndarray:
     xs, means, lows, highs = (np.asarray(v, dtype=float) for v in (xs, means, lows, highs))
     known = np.isfinite(means) & np.isfinite(lows) & np.isfinite(highs)
     if known.any():
-        ax.errorbar(xs[known], means[known], yerr=[means[known] - lows[known], highs[known] - means[known]],
-                    fmt="none", capsize=2, **style)
+        ax.errorbar(
+            xs[known],
+            means[known],
+            yerr=[means[known] - lows[known], highs[known] - means[known]],
+            fmt="none",
+            capsize=2,
+            **style,
+        )
     return np.flatnonzero(np.isfinite(means) & ~known)
 
 
@@ -120,8 +136,7 @@ def no_ci_note(missing: list[str]) -> str:
     """Caption sentence naming the values drawn without an error bar because they have no CI."""
     if not missing:
         return ""
-    return (f" Drawn without an error bar (no CI available, e.g. one seed and no measurement CI): "
-            f"{', '.join(missing)}.")
+    return f" Drawn without an error bar (no CI available, e.g. one seed and no measurement CI): {', '.join(missing)}."
 
 
 def check_error_bars(fig) -> None:
@@ -132,15 +147,19 @@ def check_error_bars(fig) -> None:
                 for lines in container.lines[2]:
                     for segment in lines.get_segments():  # matplotlib leaves a NaN interval's segment empty
                         if segment.size == 0 or not np.isfinite(segment).all():
-                            raise ValueError(f"axes {ax.get_ylabel()!r}: an error bar with a non-finite end "
-                                             f"({segment.tolist()}); draw none and say so in the caption")
+                            raise ValueError(
+                                f"axes {ax.get_ylabel()!r}: an error bar with a non-finite end "
+                                f"({segment.tolist()}); draw none and say so in the caption"
+                            )
 
 
 def wrap_to(text: str, inches: float, fontsize: float) -> str:
     """`text` broken into lines that fit `inches` at `fontsize` (about 0.6 em per character); explicit line
     breaks are kept."""
     chars = max(12, int(inches * 72 / (0.6 * fontsize)))
-    return "\n".join("\n".join(textwrap.wrap(line, width=chars, break_on_hyphens=False)) or line for line in text.split("\n"))
+    return "\n".join(
+        "\n".join(textwrap.wrap(line, width=chars, break_on_hyphens=False)) or line for line in text.split("\n")
+    )
 
 
 def fit_axis_labels(fig) -> None:
@@ -148,8 +167,7 @@ def fit_axis_labels(fig) -> None:
     into the next panel nor off the figure."""
     for ax in fig.axes:
         box = ax.get_position()
-        for axis, inches in ((ax.xaxis, box.width * fig.get_figwidth()),
-                             (ax.yaxis, box.height * fig.get_figheight())):
+        for axis, inches in ((ax.xaxis, box.width * fig.get_figwidth()), (ax.yaxis, box.height * fig.get_figheight())):
             text = axis.label.get_text()
             if text:
                 axis.label.set_text(wrap_to(text, inches, axis.label.get_fontsize()))
@@ -172,6 +190,11 @@ def save(fig, out_paths: list[str], caption: str, dpi: int, width: float) -> Non
     plt.close(fig)
 
 
+def page_settings(figure: dict) -> dict:
+    """A figure config block's dpi, width and height (inches), as the figure functions take them."""
+    return {key: figure[key] for key in ("dpi", "width", "height")}
+
+
 def _panels(n: int, width: float, height: float, nrows: int = 1, squeeze_rows: bool = False):
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(nrows, n, figsize=(width, height), squeeze=False)
@@ -187,8 +210,19 @@ def _fit_text(fit: dict, name: str = "r") -> str:
 
 # ---- figure 1 -------------------------------------------------------------------------------------------
 
-def downstream_vs_forgetting(df: pd.DataFrame, x: str, y: str, boot: Bootstrap, out_paths: list[str], *,
-                             caption: str, dpi: int, width: float, height: float) -> dict:
+
+def downstream_vs_forgetting(
+    df: pd.DataFrame,
+    x: str,
+    y: str,
+    boot: Bootstrap,
+    out_paths: list[str],
+    *,
+    caption: str,
+    dpi: int,
+    width: float,
+    height: float,
+) -> dict:
     """Finding 1: a panel per model, points coloured by method (base = star), least-squares line, Pearson r
     in the panel with its run-level p and bootstrap CI (checkpoints of one run are resampled together; the
     base counts once), as in correlations.csv."""
@@ -204,8 +238,17 @@ def downstream_vs_forgetting(df: pd.DataFrame, x: str, y: str, boot: Bootstrap, 
             data = df[df["model"] == model].dropna(subset=[x, y])
             for method, g in data.groupby("method", sort=False):
                 base = method == "base"
-                ax.scatter(g[x], g[y], color=colour[method], marker="*" if base else "o", s=140 if base else 22,
-                           edgecolor="black" if base else "none", alpha=0.85, label=method, zorder=3 if base else 2)
+                ax.scatter(
+                    g[x],
+                    g[y],
+                    color=colour[method],
+                    marker="*" if base else "o",
+                    s=140 if base else 22,
+                    edgecolor="black" if base else "none",
+                    alpha=0.85,
+                    label=method,
+                    zorder=3 if base else 2,
+                )
             fit = correlation(data[x], data[y], "pearson", boot, clusters=run_clusters(data))
             if not math.isnan(fit["r"]):
                 slope, intercept = np.polyfit(data[x], data[y], 1)
@@ -215,8 +258,14 @@ def downstream_vs_forgetting(df: pd.DataFrame, x: str, y: str, boot: Bootstrap, 
             fit["spearman"] = correlation(data[x], data[y], "spearman")["r"]
             numbers[model] = fit
             ax.set_title(model)
-            ax.text(0.02, 0.03, "Pearson " + _fit_text(fit), transform=ax.transAxes, fontsize=7,
-                    bbox=dict(facecolor="white", alpha=0.8, edgecolor="none"))
+            ax.text(
+                0.02,
+                0.03,
+                "Pearson " + _fit_text(fit),
+                transform=ax.transAxes,
+                fontsize=7,
+                bbox=dict(facecolor="white", alpha=0.8, edgecolor="none"),
+            )
             ax.set_xlabel(label(x))
             ax.set_ylabel(label(y))
             ax.legend(loc="upper right")
@@ -226,18 +275,33 @@ def downstream_vs_forgetting(df: pd.DataFrame, x: str, y: str, boot: Bootstrap, 
 
 # ---- figure 2 -------------------------------------------------------------------------------------------
 
+
 def slope_per_doubling(rows: pd.DataFrame, column: str) -> dict:
     """OLS slope of `column` on log2(CDA size) over the fine-tuned rows: the change per doubling of the data."""
     data = rows[["size", column]].dropna()
     if data["size"].nunique() < 2:
         return {"slope": math.nan, "ci_low": math.nan, "ci_high": math.nan, "p": math.nan, "n": len(data)}
     fit = ols(data[column], {"log2_size": np.log2(data["size"].astype(float))}).set_index("term").loc["log2_size"]
-    return {"slope": float(fit["coef"]), "ci_low": float(fit["ci_low"]), "ci_high": float(fit["ci_high"]),
-            "p": float(fit["p"]), "n": int(fit["n"])}
+    return {
+        "slope": float(fit["coef"]),
+        "ci_low": float(fit["ci_low"]),
+        "ci_high": float(fit["ci_high"]),
+        "p": float(fit["p"]),
+        "n": int(fit["n"]),
+    }
 
 
-def stereotype_vs_size(df: pd.DataFrame, method: str, columns: list[str], out_paths: list[str], *, caption: str,
-                       dpi: int, width: float, height: float) -> dict:
+def stereotype_vs_size(
+    df: pd.DataFrame,
+    method: str,
+    columns: list[str],
+    out_paths: list[str],
+    *,
+    caption: str,
+    dpi: int,
+    width: float,
+    height: float,
+) -> dict:
     """Finding 2: a panel per metric; a line per model over CDA sizes (final checkpoints of `method`, mean over
     seeds, 95% band), the base model as a dashed line, and the slope per doubling of CDA size in the legend."""
     rows = final_rows(df[df["method"].isin([method])])
@@ -249,19 +313,25 @@ def stereotype_vs_size(df: pd.DataFrame, method: str, columns: list[str], out_pa
         for ax, column in zip(axes, columns):
             numbers[column] = {}
             for model, g in rows.groupby("model"):
-                summary = pd.DataFrame([(size, *mean_ci(s, column)) for size, s in g.groupby("size")],
-                                       columns=["size", "mean", "low", "high"])
+                summary = pd.DataFrame(
+                    [(size, *mean_ci(s, column)) for size, s in g.groupby("size")],
+                    columns=["size", "mean", "low", "high"],
+                )
                 fit = slope_per_doubling(g, column)
                 numbers[column][model] = {"slope_per_doubling": fit, "by_size": summary.to_dict("list")}
-                text = "n/a" if math.isnan(fit["slope"]) else f"{fit['slope']:+.3g} [{fit['ci_low']:+.2g}, " \
-                                                            f"{fit['ci_high']:+.2g}]"
-                ax.plot(summary["size"], summary["mean"], "o-", color=colour[model],
-                        label=f"{model}\nslope/doubling {text}")
-                no_ci = error_bars(ax, summary["size"], summary["mean"], summary["low"], summary["high"],
-                                   ecolor=colour[model])
+                text = (
+                    "n/a"
+                    if math.isnan(fit["slope"])
+                    else f"{fit['slope']:+.3g} [{fit['ci_low']:+.2g}, {fit['ci_high']:+.2g}]"
+                )
+                ax.plot(
+                    summary["size"], summary["mean"], "o-", color=colour[model], label=f"{model}\nslope/doubling {text}"
+                )
+                no_ci = error_bars(
+                    ax, summary["size"], summary["mean"], summary["low"], summary["high"], ecolor=colour[model]
+                )
                 missing += [f"{model} {column} size {summary['size'][i]}" for i in no_ci]
-                ax.fill_between(summary["size"], summary["low"], summary["high"], color=colour[model], alpha=0.2,
-                                lw=0)
+                ax.fill_between(summary["size"], summary["low"], summary["high"], color=colour[model], alpha=0.2, lw=0)
                 base_value = base.loc[base["model"] == model, column].mean()
                 ax.axhline(base_value, color=colour[model], ls="--", lw=1)
             sizes = sorted(rows["size"].unique())
@@ -279,8 +349,19 @@ def stereotype_vs_size(df: pd.DataFrame, method: str, columns: list[str], out_pa
 
 # ---- figure 3 -------------------------------------------------------------------------------------------
 
-def remedies(df: pd.DataFrame, size: int, y: str, reference: str, out_paths: list[str], *, caption: str, dpi: int,
-             width: float, height: float) -> dict:
+
+def remedies(
+    df: pd.DataFrame,
+    size: int,
+    y: str,
+    reference: str,
+    out_paths: list[str],
+    *,
+    caption: str,
+    dpi: int,
+    width: float,
+    height: float,
+) -> dict:
     """Finding 3: overall forgetting and downstream score per method at one CDA size (final checkpoints; WiSE-FT
     per alpha), bars per model with 95% CIs; the reference method hatched, the base model's score dotted."""
     rows = final_rows(df[df["size"] == size]).copy()
@@ -302,18 +383,21 @@ def remedies(df: pd.DataFrame, size: int, y: str, reference: str, out_paths: lis
                 no_ci = error_bars(ax, xs, means, lows, highs, ecolor="black", elinewidth=0.8)
                 missing += [f"{model} {labels[j]} ({column})" for j in no_ci]
                 for lab, (m, lo, hi) in zip(labels, stats_):
-                    numbers.setdefault(model, {}).setdefault(lab, {})[column] = {"mean": m, "ci_low": lo,
-                                                                               "ci_high": hi}
+                    numbers.setdefault(model, {}).setdefault(lab, {})[column] = {"mean": m, "ci_low": lo, "ci_high": hi}
                 if column == y:
-                    ax.axhline(df.loc[(df["model"] == model) & (df["method"] == "base"), y].mean(),
-                               color=colour[model], ls=":", lw=1)
+                    ax.axhline(
+                        df.loc[(df["model"] == model) & (df["method"] == "base"), y].mean(),
+                        color=colour[model],
+                        ls=":",
+                        lw=1,
+                    )
             ax.set_xticks(np.arange(len(labels)), labels, rotation=35, ha="right")
             ax.set_ylabel(label(column))
             ax.legend(loc="best")
         save(fig, out_paths, caption + no_ci_note(missing), dpi, width)
-    for model, per_method in numbers.items():
+    for per_method in numbers.values():
         ref = per_method.get(reference, {})
-        for lab, values in per_method.items():
+        for values in per_method.values():
             for column, v in values.items():
                 v["minus_reference"] = v["mean"] - ref.get(column, {}).get("mean", math.nan)
     numbers["without_ci"] = missing
@@ -322,8 +406,18 @@ def remedies(df: pd.DataFrame, size: int, y: str, reference: str, out_paths: lis
 
 # ---- figure 4 -------------------------------------------------------------------------------------------
 
-def dynamics(df: pd.DataFrame, method: str, metrics: list[str], out_paths: list[str], *, caption: str, dpi: int,
-             width: float, height: float) -> dict:
+
+def dynamics(
+    df: pd.DataFrame,
+    method: str,
+    metrics: list[str],
+    out_paths: list[str],
+    *,
+    caption: str,
+    dpi: int,
+    width: float,
+    height: float,
+) -> dict:
     """Every metric against checkpoint step (0 = the base model), a line per CDA size, a row per model."""
     models = sorted(df["model"].unique())
     sizes = sorted(df.loc[df["method"] == method, "size"].unique())
@@ -338,8 +432,10 @@ def dynamics(df: pd.DataFrame, method: str, metrics: list[str], out_paths: list[
                 for k, size in enumerate(sizes):
                     runs = df[(df["model"] == model) & (df["method"] == method) & (df["size"] == size)]
                     runs = pd.concat([base, runs])
-                    summary = pd.DataFrame([(step, *mean_ci(s, column)) for step, s in runs.groupby("step")],
-                                           columns=["step", "mean", "low", "high"])
+                    summary = pd.DataFrame(
+                        [(step, *mean_ci(s, column)) for step, s in runs.groupby("step")],
+                        columns=["step", "mean", "low", "high"],
+                    )
                     shade = cmap(k / max(1, len(sizes) - 1) * 0.85)
                     ax.plot(summary["step"], summary["mean"], "o-", ms=3, color=shade, label=f"size {size}")
                     ax.fill_between(summary["step"], summary["low"], summary["high"], color=shade, alpha=0.15, lw=0)
@@ -354,6 +450,7 @@ def dynamics(df: pd.DataFrame, method: str, metrics: list[str], out_paths: list[
 
 
 # ---- figure 5 -------------------------------------------------------------------------------------------
+
 
 def checkpoint_step(step) -> int | float:
     """A checkpoint's position: an optimizer step (budget: steps) or a share of the budget (epochs, tokens)."""
@@ -371,8 +468,18 @@ def pareto_front(bias: np.ndarray, utility: np.ndarray) -> np.ndarray:
     return np.array(front, dtype=int)
 
 
-def frontier(df: pd.DataFrame, stereotype: str, ideal: float, y: str, out_paths: list[str], *, caption: str,
-             dpi: int, width: float, height: float) -> dict:
+def frontier(
+    df: pd.DataFrame,
+    stereotype: str,
+    ideal: float,
+    y: str,
+    out_paths: list[str],
+    *,
+    caption: str,
+    dpi: int,
+    width: float,
+    height: float,
+) -> dict:
     """Fairness-utility frontier: bias |stereotype score - ideal| against downstream score for every method,
     size and step, a panel per model; the Pareto front drawn and its points outlined."""
     models = sorted(df["model"].unique())
@@ -386,15 +493,30 @@ def frontier(df: pd.DataFrame, stereotype: str, ideal: float, y: str, out_paths:
             utility = data[y].to_numpy()
             for method, g in data.groupby("method", sort=False):
                 base = method == "base"
-                ax.scatter(bias[g.index], utility[g.index], color=colour[method], marker="*" if base else "o",
-                           s=140 if base else 14 + 6 * np.log2(g["size"].clip(lower=1)), alpha=0.8, label=method,
-                           edgecolor="black" if base else "none", zorder=3 if base else 2)
+                ax.scatter(
+                    bias[g.index],
+                    utility[g.index],
+                    color=colour[method],
+                    marker="*" if base else "o",
+                    s=140 if base else 14 + 6 * np.log2(g["size"].clip(lower=1)),
+                    alpha=0.8,
+                    label=method,
+                    edgecolor="black" if base else "none",
+                    zorder=3 if base else 2,
+                )
             front = pareto_front(bias, utility)
             ax.plot(bias[front], utility[front], "k-", lw=1.2, zorder=4, label="Pareto front")
             ax.scatter(bias[front], utility[front], facecolor="none", edgecolor="black", s=70, zorder=5)
-            numbers[model] = [dict(method_label=method_label(data.loc[i]), size=int(data.loc[i, "size"]),
-                                   step=checkpoint_step(data.loc[i, "step"]), bias=float(bias[i]), score=float(utility[i]))
-                              for i in front]
+            numbers[model] = [
+                dict(
+                    method_label=method_label(data.loc[i]),
+                    size=int(data.loc[i, "size"]),
+                    step=checkpoint_step(data.loc[i, "step"]),
+                    bias=float(bias[i]),
+                    score=float(utility[i]),
+                )
+                for i in front
+            ]
             ax.set_title(model)
             ax.set_xlabel(f"stereotype bias |{stereotype} − {ideal:g}|")
             ax.set_ylabel(label(y))
@@ -403,8 +525,16 @@ def frontier(df: pd.DataFrame, stereotype: str, ideal: float, y: str, out_paths:
     return numbers
 
 
-def pretraining_curves(curves: dict[str, pd.DataFrame], metrics: dict[str, dict], out_paths: list[str], *,
-                       caption: str, dpi: int, width: float, height: float) -> dict:
+def pretraining_curves(
+    curves: dict[str, pd.DataFrame],
+    metrics: dict[str, dict],
+    out_paths: list[str],
+    *,
+    caption: str,
+    dpi: int,
+    width: float,
+    height: float,
+) -> dict:
     """The base models' pretraining: a panel per scratch model, train and held-out loss against tokens seen,
     the held-out unigram entropy (a model that ignores context) and its final held-out loss; returns the
     numbers drawn, with how far below the unigram line each model ended."""
@@ -422,8 +552,12 @@ def pretraining_curves(curves: dict[str, pd.DataFrame], metrics: dict[str, dict]
         ax.set_xlabel("training tokens (millions)")
         ax.set_ylabel("loss (nats per token)")
         ax.legend(loc="upper right")
-        numbers[model] = {"final_heldout_loss": final, "unigram_heldout_loss": unigram,
-                          "below_unigram": unigram - final, "train_tokens": int(curve["tokens"].iloc[-1]),
-                          "curve": curve.to_dict("list")}
+        numbers[model] = {
+            "final_heldout_loss": final,
+            "unigram_heldout_loss": unigram,
+            "below_unigram": unigram - final,
+            "train_tokens": int(curve["tokens"].iloc[-1]),
+            "curve": curve.to_dict("list"),
+        }
     save(fig, out_paths, caption, dpi, width)
     return numbers

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from .io import read_json
 
@@ -34,8 +34,13 @@ def evaluate_checkpoints(names: Sequence[str], model_dirs, evaluate: Callable[[s
         log.info("checkpoint %d/%d: %s (%s)", done, len(names), name, model_dir)
         results[name] = evaluate(model_dir)
         elapsed = time.monotonic() - start
-        log.info("checkpoint %d/%d done; %.0f s elapsed, ETA %.0f s", done, len(names), elapsed,
-                 elapsed / done * (len(names) - done))
+        log.info(
+            "checkpoint %d/%d done; %.0f s elapsed, ETA %.0f s",
+            done,
+            len(names),
+            elapsed,
+            elapsed / done * (len(names) - done),
+        )
     return {"checkpoints": results}
 
 

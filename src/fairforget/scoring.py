@@ -30,13 +30,14 @@ log = logging.getLogger(__name__)
 MAX_LOGITS_ELEMENTS = 2**27
 
 
-def _autocast(device: torch.device):
+def bf16_autocast(device: torch.device):
+    """bf16 autocast on a GPU, nothing on a CPU: the scorers' compute precision (the vocabulary head stays float32)."""
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
-def _batches(lengths: list[int], batch_size: int, row_cost=lambda width: 0, budget: int = MAX_LOGITS_ELEMENTS):
+def length_batches(lengths: list[int], batch_size: int, row_cost=lambda width: 0, budget: int = MAX_LOGITS_ELEMENTS):
     """Indices into `lengths`, sorted by length and cut into batches of at most batch_size rows
     (and at most `budget` of row_cost(width) per batch), so that little padding is scored."""
     order = sorted(range(len(lengths)), key=lambda k: lengths[k])
@@ -58,8 +59,8 @@ def pad_batch(sequences: list[list[int]], tokenizer, device) -> tuple[torch.Tens
     ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(sequences), width), dtype=torch.long)
     for row, seq in enumerate(sequences):
-        ids[row, :len(seq)] = torch.tensor(seq)
-        mask[row, :len(seq)] = 1
+        ids[row, : len(seq)] = torch.tensor(seq)
+        mask[row, : len(seq)] = 1
     return ids.to(device), mask.to(device)
 
 
@@ -72,13 +73,22 @@ def _kl(base_logits: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
 
 def _check_same_vocabulary(model, base_model):
     if base_model is not None and base_model.config.vocab_size != model.config.vocab_size:
-        raise ValueError(f"KL needs one vocabulary: base model has {base_model.config.vocab_size} tokens, "
-                         f"checkpoint {model.config.vocab_size}")
+        raise ValueError(
+            f"KL needs one vocabulary: base model has {base_model.config.vocab_size} tokens, "
+            f"checkpoint {model.config.vocab_size}"
+        )
 
 
 @torch.inference_mode()
-def masked_token_scores(model, tokenizer, sequences: list[list[int]], positions: list[list[int]],
-                        batch_size: int = 128, desc: str = "scoring", base_model=None):
+def masked_token_scores(
+    model,
+    tokenizer,
+    sequences: list[list[int]],
+    positions: list[list[int]],
+    batch_size: int = 128,
+    desc: str = "scoring",
+    base_model=None,
+):
     """log p(sequences[i][j] | sequence with position j masked) for every j in positions[i].
 
     Returns (logprobs, kl): lists shaped like `positions`; kl (KL(base || model) at each masked
@@ -91,7 +101,7 @@ def masked_token_scores(model, tokenizer, sequences: list[list[int]], positions:
     logprobs = [[0.0] * len(pos) for pos in positions]
     kls = [[0.0] * len(pos) for pos in positions] if base_model is not None else None
     slot = {(i, p): k for i, pos in enumerate(positions) for k, p in enumerate(pos)}
-    batches = list(_batches([len(sequences[i]) for i, _ in copies], batch_size))
+    batches = list(length_batches([len(sequences[i]) for i, _ in copies], batch_size))
     for batch in tqdm(batches, desc=desc, unit="batch", mininterval=5):
         chunk = [copies[k] for k in batch]
         ids, mask = pad_batch([sequences[i] for i, _ in chunk], tokenizer, device)
@@ -99,10 +109,11 @@ def masked_token_scores(model, tokenizer, sequences: list[list[int]], positions:
         cols = torch.tensor([p for _, p in chunk], device=device)
         targets = ids[rows, cols].clone()
         ids[rows, cols] = tokenizer.mask_token_id
-        with _autocast(device):
+        with bf16_autocast(device):
             logits = logits_at(model, ids, mask, rows, cols, exact_head=True)
-            base_logits = (logits_at(base_model, ids, mask, rows, cols, exact_head=True)
-                           if base_model is not None else None)
+            base_logits = (
+                logits_at(base_model, ids, mask, rows, cols, exact_head=True) if base_model is not None else None
+            )
         picked = torch.log_softmax(logits.float(), dim=-1)[rows, targets].tolist()
         kl = _kl(base_logits, logits).tolist() if base_logits is not None else None
         for row, (i, p) in enumerate(chunk):
@@ -112,8 +123,9 @@ def masked_token_scores(model, tokenizer, sequences: list[list[int]], positions:
     return logprobs, kls
 
 
-def masked_token_logprobs(model, tokenizer, sequences, positions, batch_size: int = 128,
-                          desc: str = "scoring") -> list[list[float]]:
+def masked_token_logprobs(
+    model, tokenizer, sequences, positions, batch_size: int = 128, desc: str = "scoring"
+) -> list[list[float]]:
     """`masked_token_scores` without the KL."""
     return masked_token_scores(model, tokenizer, sequences, positions, batch_size, desc)[0]
 
@@ -135,8 +147,15 @@ def causal_sequence(tokenizer, text: str) -> list[int]:
 
 
 @torch.inference_mode()
-def causal_token_scores(model, tokenizer, sequences: list[list[int]], score_from: list[int] | None = None,
-                        batch_size: int = 32, desc: str = "scoring", base_model=None):
+def causal_token_scores(
+    model,
+    tokenizer,
+    sequences: list[list[int]],
+    score_from: list[int] | None = None,
+    batch_size: int = 32,
+    desc: str = "scoring",
+    base_model=None,
+):
     """log p(seq[t] | seq[:t]) for t = score_from[i] .. len(seq)-1 (score_from defaults to 1).
 
     Returns (logprobs, kl) as lists of per-sequence lists; kl is None without a base model.
@@ -150,14 +169,14 @@ def causal_token_scores(model, tokenizer, sequences: list[list[int]], score_from
     vocab = model.config.vocab_size * (2 if base_model is not None else 1)
     logprobs: list[list[float]] = [[] for _ in sequences]
     kls: list[list[float]] | None = [[] for _ in sequences] if base_model is not None else None
-    batches = list(_batches([len(s) for s in sequences], batch_size, row_cost=lambda width: width * vocab))
+    batches = list(length_batches([len(s) for s in sequences], batch_size, row_cost=lambda width: width * vocab))
     for batch in tqdm(batches, desc=desc, unit="batch", mininterval=5):
         ids, mask = pad_batch([sequences[i] for i in batch], tokenizer, device)
         # every scored position of the batch at once: logits at t-1 predict token t
         spans = [(row, range(score_from[i], len(sequences[i]))) for row, i in enumerate(batch)]
         rows = torch.tensor([row for row, span in spans for _ in span], dtype=torch.long, device=device)
         cols = torch.tensor([t - 1 for _, span in spans for t in span], dtype=torch.long, device=device)
-        with _autocast(device):
+        with bf16_autocast(device):
             logits = causal_logits_at(model, ids, mask, rows, cols)
             base_logits = causal_logits_at(base_model, ids, mask, rows, cols) if base_model is not None else None
         picked = torch.log_softmax(logits.float(), -1)[torch.arange(len(rows), device=device), ids[rows, cols + 1]]
@@ -165,9 +184,9 @@ def causal_token_scores(model, tokenizer, sequences: list[list[int]], score_from
         kl = _kl(base_logits, logits).tolist() if base_logits is not None else None
         start = 0
         for (_, span), i in zip(spans, batch):
-            logprobs[i] = picked[start:start + len(span)]
+            logprobs[i] = picked[start : start + len(span)]
             if kl is not None:
-                kls[i] = kl[start:start + len(span)]
+                kls[i] = kl[start : start + len(span)]
             start += len(span)
     return logprobs, kls
 
@@ -198,7 +217,7 @@ def segment_tokens(tokenizer, texts: list[str], max_tokens: int, max_length: int
     """Token ids of `texts` (in order, up to max_tokens) cut into [CLS] segment [SEP] sequences."""
     body = max_length - 2
     flat = heldout_tokens(tokenizer, texts, max_tokens)
-    return [[tokenizer.cls_token_id] + flat[i:i + body] + [tokenizer.sep_token_id] for i in range(0, len(flat), body)]
+    return [[tokenizer.cls_token_id] + flat[i : i + body] + [tokenizer.sep_token_id] for i in range(0, len(flat), body)]
 
 
 def sliding_windows(stream: list[int], max_length: int, stride: int) -> list[tuple[list[int], int]]:
@@ -219,8 +238,17 @@ def sliding_windows(stream: list[int], max_length: int, stride: int) -> list[tup
     return windows
 
 
-def heldout_lm_loss(model, tokenizer, kind: str, texts: list[str], max_tokens: int, max_length: int = 128,
-                    stride: int | None = None, batch_size: int = 128, base_model=None) -> dict:
+def heldout_lm_loss(
+    model,
+    tokenizer,
+    kind: str,
+    texts: list[str],
+    max_tokens: int,
+    max_length: int = 128,
+    stride: int | None = None,
+    batch_size: int = 128,
+    base_model=None,
+) -> dict:
     """Held-out language-modelling loss: mean negative (pseudo-)log-likelihood per token and its
     (pseudo-)perplexity; with a base model also the mean KL(base || model) at the same positions.
 
@@ -233,8 +261,9 @@ def heldout_lm_loss(model, tokenizer, kind: str, texts: list[str], max_tokens: i
     if kind == "masked":
         sequences = segment_tokens(tokenizer, texts, max_tokens, max_length)
         positions = [list(range(1, len(s) - 1)) for s in sequences]
-        logprobs, kls = masked_token_scores(model, tokenizer, sequences, positions, batch_size,
-                                            "pseudo-log-likelihood", base_model)
+        logprobs, kls = masked_token_scores(
+            model, tokenizer, sequences, positions, batch_size, "pseudo-log-likelihood", base_model
+        )
         measure, stride = "pseudo_log_likelihood", None
     elif kind == "causal":
         start = context_token(tokenizer)
@@ -243,22 +272,30 @@ def heldout_lm_loss(model, tokenizer, kind: str, texts: list[str], max_tokens: i
             log.warning("stride %d >= the %d-token window: using %d", stride, max_length, max_length - 1)
         stride = min(stride or max(1, max_length // 2), max_length - 1)
         windows = sliding_windows(stream, max_length, stride)
-        logprobs, kls = causal_token_scores(model, tokenizer, [w for w, _ in windows], [s for _, s in windows],
-                                            batch_size, "log-likelihood", base_model)
+        logprobs, kls = causal_token_scores(
+            model, tokenizer, [w for w, _ in windows], [s for _, s in windows], batch_size, "log-likelihood", base_model
+        )
         measure = "causal_log_likelihood"
     else:
         raise ValueError(f"unknown model kind {kind!r} (masked or causal)")
     per_sequence = [-np.asarray(lp, dtype=float) for lp in logprobs]  # token NLLs of each segment / window
     flat = np.concatenate(per_sequence)
     nll = float(flat.mean())
-    result = {"metric": "heldout_lm_loss", "measure": measure, "nll": nll, "perplexity": math.exp(nll),
-              "nll_ci95": sequence_bootstrap_ci(per_sequence),
-              "n_tokens": int(flat.size), "n_sequences": len(per_sequence), "max_length": max_length,
-              "stride": stride,
-              # per scored sequence: summed NLL and token count, so that forgetting (checkpoint minus base,
-              # same sequences) gets a paired CI
-              "per_sequence_nll": [float(v.sum()) for v in per_sequence],
-              "per_sequence_tokens": [int(v.size) for v in per_sequence]}
+    result = {
+        "metric": "heldout_lm_loss",
+        "measure": measure,
+        "nll": nll,
+        "perplexity": math.exp(nll),
+        "nll_ci95": sequence_bootstrap_ci(per_sequence),
+        "n_tokens": int(flat.size),
+        "n_sequences": len(per_sequence),
+        "max_length": max_length,
+        "stride": stride,
+        # per scored sequence: summed NLL and token count, so that forgetting (checkpoint minus base,
+        # same sequences) gets a paired CI
+        "per_sequence_nll": [float(v.sum()) for v in per_sequence],
+        "per_sequence_tokens": [int(v.size) for v in per_sequence],
+    }
     result.update(value=nll, ci95=result["nll_ci95"], n=result["n_tokens"], variant=measure)
     if kls is not None:
         result["kl_base"] = float(np.concatenate([np.asarray(k, dtype=float) for k in kls]).mean())

@@ -11,6 +11,7 @@ import csv
 import hashlib
 import json
 import logging
+import random
 import shutil
 import urllib.request
 from pathlib import Path
@@ -35,14 +36,15 @@ MIRROR_LAYOUT = {
     "winobias/generalized_swaps": "winobias/generalized_swaps.txt",
     "winobias/extra_gendered_words": "winobias/extra_gendered_words.txt",
     "stereoset": "stereoset/stereoset_gender.json",
-    **{f"glue/{name}/{split}": mirror_path(task, split)
-       for name, task in GLUE_TASKS.items() for split in ("train", "dev")},
+    **{
+        f"glue/{name}/{split}": mirror_path(task, split)
+        for name, task in GLUE_TASKS.items()
+        for split in ("train", "dev")
+    },
     **{f"corpus/{name}": local for name, (_, local) in CORPORA.items()},
 }
 
-BIAS_BENCH_WORDS_URL = (
-    "https://raw.githubusercontent.com/McGill-NLP/bias-bench/main/data/bias_attribute_words.json"
-)
+BIAS_BENCH_WORDS_URL = "https://raw.githubusercontent.com/McGill-NLP/bias-bench/main/data/bias_attribute_words.json"
 SEAT_URL = "https://raw.githubusercontent.com/McGill-NLP/bias-bench/main/data/seat/{name}.jsonl"
 SEAT_MIRROR = "bias_bench/seat/{name}.jsonl"
 WINOBIAS_URL = "https://raw.githubusercontent.com/uclanlp/corefBias/master/WinoBias/wino/{name}.txt"
@@ -74,6 +76,26 @@ def read_texts(path: str | Path):
             yield from (line.rstrip("\n") for line in f if line.strip())
     else:
         raise ValueError(f"{path}: corpus files must be .jsonl (field 'text') or .txt (one text per line)")
+
+
+def sample_texts(paths, max_texts: int, seed: int) -> tuple[list[str], int]:
+    """A seeded uniform sample of at most `max_texts` non-blank texts of the corpus files, and how many texts
+    there were: reservoir sampling, one pass with memory for the sample only (general text for replay and the
+    EWC Fisher)."""
+    rng = random.Random(seed)
+    sample, seen = [], 0
+    for path in paths:
+        for text in read_texts(path):
+            if not text.strip():
+                continue
+            seen += 1
+            if len(sample) < max_texts:
+                sample.append(text)
+            else:
+                j = rng.randrange(seen)
+                if j < max_texts:
+                    sample[j] = text
+    return sample, seen
 
 
 def heldout_key(text: str) -> float:
@@ -187,8 +209,9 @@ def fetch_stereoset(data_dir: str | None, out_path: str) -> int:
             try:
                 items = json.loads(tmp.read_text())["data"]["intrasentence"]
             except (ValueError, KeyError, TypeError) as err:
-                raise ValueError(f"{source}: expected StereoSet's JSON layout "
-                                 f"{{'data': {{'intrasentence': [...]}}}} ({err!r})") from None
+                raise ValueError(
+                    f"{source}: expected StereoSet's JSON layout {{'data': {{'intrasentence': [...]}}}} ({err!r})"
+                ) from None
         else:
             # script-based on the Hub: read its parquet conversion, where gold_label is a class label
             ds = _load_hub("McGill-NLP/stereoset", "intrasentence", "validation", revision="refs/convert/parquet")
@@ -200,12 +223,19 @@ def fetch_stereoset(data_dir: str | None, out_path: str) -> int:
             for row in ds:
                 sents = row["sentences"]
                 labels = [label_feature.int2str(g) if isinstance(g, int) else g for g in sents["gold_label"]]
-                items.append({
-                    "id": row["id"], "target": row["target"], "bias_type": row["bias_type"], "context": row["context"],
-                    "split": "dev",
-                    "sentences": [{"id": i, "sentence": t, "gold_label": g}
-                                  for i, t, g in zip(sents["id"], sents["sentence"], labels)],
-                })
+                items.append(
+                    {
+                        "id": row["id"],
+                        "target": row["target"],
+                        "bias_type": row["bias_type"],
+                        "context": row["context"],
+                        "split": "dev",
+                        "sentences": [
+                            {"id": i, "sentence": t, "gold_label": g}
+                            for i, t, g in zip(sents["id"], sents["sentence"], labels)
+                        ],
+                    }
+                )
             tmp.write_text(json.dumps({"version": "hub:McGill-NLP/stereoset", "data": {"intrasentence": items}}))
     return len(items)
 
@@ -217,8 +247,10 @@ def fetch_seat_test(data_dir: str | None, name: str, out_path: str) -> None:
         if data_dir:
             if not source.is_file():
                 available = sorted(p.stem for p in source.parent.glob("*.jsonl"))
-                raise FileNotFoundError(f"{source} not found: no SEAT test {name!r} in the mirror "
-                                        f"(available: {', '.join(available) or 'none'})")
+                raise FileNotFoundError(
+                    f"{source} not found: no SEAT test {name!r} in the mirror "
+                    f"(available: {', '.join(available) or 'none'})"
+                )
             shutil.copyfile(source, tmp)
         else:
             with urllib.request.urlopen(source, timeout=60) as resp:
@@ -259,8 +291,10 @@ def fetch_model(hub_id: str, out_dir: str) -> str:
     except (GatedRepoError, OSError) as err:
         if isinstance(err, GatedRepoError) or "gated" in str(err).lower():
             token = "set" if os.environ.get("HF_TOKEN") else "not set"
-            raise RuntimeError(f"{hub_id} is a gated model: accept its licence on huggingface.co and put an access "
-                               f"token in the HF_TOKEN environment variable (HF_TOKEN is {token})") from err
+            raise RuntimeError(
+                f"{hub_id} is a gated model: accept its licence on huggingface.co and put an access "
+                f"token in the HF_TOKEN environment variable (HF_TOKEN is {token})"
+            ) from err
         raise
     kind = model_kind(config)
     auto = AutoModelForMaskedLM if kind == "masked" else AutoModelForCausalLM

@@ -22,9 +22,21 @@ import torch
 from tqdm.auto import tqdm
 
 from .modeling import usable_length
-from .scoring import _autocast, _batches, causal_sequence, causal_token_scores, masked_token_logprobs, pad_batch
+from .scoring import (
+    bf16_autocast,
+    causal_sequence,
+    causal_token_scores,
+    length_batches,
+    masked_token_logprobs,
+    pad_batch,
+)
 
 log = logging.getLogger(__name__)
+
+
+def nan_to_none(values) -> list[float | None]:
+    """Floats for JSON, which has no NaN: an unscored value becomes null."""
+    return [None if math.isnan(v) else float(v) for v in values]
 
 
 def bootstrap_ci(values: np.ndarray, n_resamples: int = 1000, seed: int = 0) -> tuple[float, float]:
@@ -49,8 +61,10 @@ def read_crows_pairs(path: str, bias_type: str | None = "gender", max_pairs: int
                 if not row.get(col):
                     raise ValueError(f"{path}, line {lineno}: empty or missing column {col!r}")
             if row["stereo_antistereo"] not in ("stereo", "antistereo"):
-                raise ValueError(f"{path}, line {lineno}: stereo_antistereo must be 'stereo' or 'antistereo', "
-                                 f"got {row['stereo_antistereo']!r}")
+                raise ValueError(
+                    f"{path}, line {lineno}: stereo_antistereo must be 'stereo' or 'antistereo', "
+                    f"got {row['stereo_antistereo']!r}"
+                )
             if bias_type is None or row["bias_type"] == bias_type:
                 rows.append(row)
     if not rows:
@@ -91,8 +105,15 @@ CROWS_REFERENCES = {
 }
 
 
-def preference_summary(variant: str, more: np.ndarray, less: np.ndarray, directions: np.ndarray,
-                       bias_types: np.ndarray, neutral_out_of_direction: bool = True, seed: int = 0) -> dict:
+def preference_summary(
+    variant: str,
+    more: np.ndarray,
+    less: np.ndarray,
+    directions: np.ndarray,
+    bias_types: np.ndarray,
+    neutral_out_of_direction: bool = True,
+    seed: int = 0,
+) -> dict:
     """% of pairs whose more-stereotypical sentence scores higher (NaN scores = skipped pairs), overall,
     per direction and per bias type, with the references' decision rule.
 
@@ -133,8 +154,12 @@ def causal_sentence_logprobs(model, tokenizer, texts: list[str], batch_size: int
     limit = usable_length(model, max(len(s) for s in sequences))
     fits = [k for k, s in enumerate(sequences) if len(s) <= limit]
     if len(fits) < len(sequences):
-        log.warning("%d of %d sentences exceed the model's %d positions: not scored", len(sequences) - len(fits),
-                    len(sequences), limit)
+        log.warning(
+            "%d of %d sentences exceed the model's %d positions: not scored",
+            len(sequences) - len(fits),
+            len(sequences),
+            limit,
+        )
     logprobs, _ = causal_token_scores(model, tokenizer, [sequences[k] for k in fits], batch_size=batch_size, desc=desc)
     out: list[list[float]] = [[] for _ in texts]
     for k, lp in zip(fits, logprobs):
@@ -147,8 +172,11 @@ def loglik_summary(more: np.ndarray, less: np.ndarray) -> dict:
     (pairs where either sentence could not be scored are left out)."""
     valid = ~(np.isnan(more) | np.isnan(less))
     more, less = more[valid], less[valid]
-    return {"mean_stereo": float(np.mean(more)), "mean_anti": float(np.mean(less)),
-            "mean_gap": float(np.mean(more - less))}
+    return {
+        "mean_stereo": float(np.mean(more)),
+        "mean_anti": float(np.mean(less)),
+        "mean_gap": float(np.mean(more - less)),
+    }
 
 
 def crows_pairs_scores(model, tokenizer, kind: str, pairs: list[dict], batch_size: int = 128) -> dict:
@@ -174,9 +202,19 @@ def crows_pairs_scores(model, tokenizer, kind: str, pairs: list[dict], batch_siz
         sequences = [tokenizer(t, truncation=True, max_length=limit)["input_ids"] for t in texts]
         # each distinct sentence scored once: equal sentences tie exactly, as in one-by-one scoring
         unique = list(dict.fromkeys(map(tuple, sequences)))
-        scored = dict(zip(unique, masked_token_logprobs(model, tokenizer, [list(u) for u in unique],
-                                                        [list(range(1, len(u) - 1)) for u in unique],
-                                                        batch_size, desc="crows-pairs")))
+        scored = dict(
+            zip(
+                unique,
+                masked_token_logprobs(
+                    model,
+                    tokenizer,
+                    [list(u) for u in unique],
+                    [list(range(1, len(u) - 1)) for u in unique],
+                    batch_size,
+                    desc="crows-pairs",
+                ),
+            )
+        )
         logprobs = [scored[tuple(s)] for s in sequences]
         by_pos = [dict(zip(range(1, len(s) - 1), lp)) for s, lp in zip(sequences, logprobs)]
         unrounded, nangia, bias_bench, whole = (np.empty(len(texts)) for _ in range(4))
@@ -199,18 +237,22 @@ def crows_pairs_scores(model, tokenizer, kind: str, pairs: list[dict], batch_siz
         primary = "causal_mean"
     else:
         raise ValueError(f"unknown model kind {kind!r} (masked or causal)")
-    as_list = lambda a: [None if math.isnan(v) else float(v) for v in a]  # noqa: E731 (JSON has no NaN)
-    summaries = {name: preference_summary(name, s[0::2], s[1::2], directions, bias_types,
-                                          neutral_out_of_direction=name != "causal_sum")
-                 for name, s in variants.items()}
+    summaries = {
+        name: preference_summary(
+            name, s[0::2], s[1::2], directions, bias_types, neutral_out_of_direction=name != "causal_sum"
+        )
+        for name, s in variants.items()
+    }
     if "causal_sum" in summaries:  # lm-evaluation-harness' second metric: mean |log-likelihood difference|
         diff = np.abs(whole[0::2] - whole[1::2])
         summaries["causal_sum"]["likelihood_diff"] = float(np.nanmean(diff)) if (~np.isnan(diff)).any() else math.nan
     return {
         "benchmark": "crows_pairs",
         "model_kind": kind,
-        "pair_scores": {name: {"more": as_list(s[0::2]), "less": as_list(s[1::2])}
-                        for name, s in {**variants, "whole_sentence": whole}.items()},
+        "pair_scores": {
+            name: {"more": nan_to_none(s[0::2]), "less": nan_to_none(s[1::2])}
+            for name, s in {**variants, "whole_sentence": whole}.items()
+        },
         "primary": primary,
         "n_pairs": len(pairs),
         "variants": summaries,
@@ -251,13 +293,16 @@ def read_stereoset(path: str, bias_type: str | None = "gender", split: str = "de
                 continue
         if "BLANK" not in item.get("context", ""):
             raise ValueError(f"{where}: context has no BLANK")
-        by_label = {s.get("gold_label"): {"id": s.get("id"), "sentence": s.get("sentence")}
-                    for s in item.get("sentences", [])}
+        by_label = {
+            s.get("gold_label"): {"id": s.get("id"), "sentence": s.get("sentence")} for s in item.get("sentences", [])
+        }
         if any(not isinstance(s.get("sentence"), str) or not s["sentence"] for s in item["sentences"]):
             raise ValueError(f"{where}: every sentence needs a non-empty 'sentence' string")
         if sorted(by_label) != sorted(STEREOSET_LABELS) or len(item["sentences"]) != 3:
-            raise ValueError(f"{where}: expected one sentence per gold_label {STEREOSET_LABELS}, "
-                             f"got {[s.get('gold_label') for s in item.get('sentences', [])]}")
+            raise ValueError(
+                f"{where}: expected one sentence per gold_label {STEREOSET_LABELS}, "
+                f"got {[s.get('gold_label') for s in item.get('sentences', [])]}"
+            )
         items.append({"id": item["id"], "target": item["target"], "context": item["context"], "sentences": by_label})
     if not items:
         raise ValueError(f"{path}: no intrasentence items with bias_type {bias_type!r} in split {split!r}")
@@ -316,7 +361,8 @@ def stereoset_sentence_scores(model, tokenizer, kind: str, items: list[dict], ba
     column = {label: c for c, label in enumerate(STEREOSET_LABELS)}
     if kind == "masked":
         sequences, positions, owner = stereoset_masked_inputs(
-            tokenizer, items, usable_length(model, tokenizer.model_max_length))
+            tokenizer, items, usable_length(model, tokenizer.model_max_length)
+        )
         logprobs = masked_token_logprobs(model, tokenizer, sequences, positions, batch_size, desc="stereoset")
         probs: dict[tuple[int, str], list[float]] = {}
         expected = {}
@@ -355,8 +401,10 @@ def stereoset_bootstrap(targets: list[str], scores: np.ndarray, n_resamples: int
     """Percentile 95% CIs of SS, LMS and ICAT, resampling items."""
     rng = np.random.default_rng(seed)
     targets = np.asarray(targets)
-    draws = [stereoset_metrics(targets[idx], scores[idx])
-             for idx in rng.integers(0, len(targets), size=(n_resamples, len(targets)))]
+    draws = [
+        stereoset_metrics(targets[idx], scores[idx])
+        for idx in rng.integers(0, len(targets), size=(n_resamples, len(targets)))
+    ]
     return {k: [float(np.percentile([d[k] for d in draws], q)) for q in (2.5, 97.5)] for k in ("ss", "lms", "icat")}
 
 
@@ -397,8 +445,9 @@ def read_seat_test(path: str) -> dict:
 
 
 @torch.inference_mode()
-def sentence_embeddings(model, tokenizer, texts: list[str], pooling: str = "mean", batch_size: int = 64,
-                        kind: str = "masked") -> np.ndarray:
+def sentence_embeddings(
+    model, tokenizer, texts: list[str], pooling: str = "mean", batch_size: int = 64, kind: str = "masked"
+) -> np.ndarray:
     """Unit-length sentence vectors from the last hidden layer.
 
     pooling: mean (over all tokens incl. [CLS]/[SEP], as bias-bench; for a causal LM without the
@@ -410,9 +459,9 @@ def sentence_embeddings(model, tokenizer, texts: list[str], pooling: str = "mean
     device = next(model.parameters()).device
     encoded = [tokenizer(t)["input_ids"] for t in texts]
     out = np.empty((len(texts), model.config.hidden_size), dtype=np.float64)
-    for batch in _batches([len(e) for e in encoded], batch_size):
+    for batch in length_batches([len(e) for e in encoded], batch_size):
         ids, mask = pad_batch([encoded[i] for i in batch], tokenizer, device)
-        with _autocast(device):
+        with bf16_autocast(device):
             hidden = model.base_model(input_ids=ids, attention_mask=mask).last_hidden_state.float()
         if pooling == "mean":
             pooled = mask.clone()
@@ -438,8 +487,9 @@ def weat_effect_size(x, y, a, b) -> float:
     return float((s_x.mean() - s_y.mean()) / np.concatenate([s_x, s_y]).std(ddof=1))
 
 
-def weat_p_value(s_xy: np.ndarray, n_x: int, n_samples: int = 100_000,
-                 rng: np.random.RandomState | int = 0) -> tuple[float, bool]:
+def weat_p_value(
+    s_xy: np.ndarray, n_x: int, n_samples: int = 100_000, rng: np.random.RandomState | int = 0
+) -> tuple[float, bool]:
     """One-sided permutation p-value of the WEAT statistic, as sent-bias' weat.py (bias-bench's copy).
 
     s_xy: associations of X then Y (|X| = |Y|, which sent-bias asserts). Exact over all C(2n, n)
@@ -473,8 +523,16 @@ def weat_p_value(s_xy: np.ndarray, n_x: int, n_samples: int = 100_000,
     return exceed / total, False
 
 
-def seat_scores(model, tokenizer, tests: dict[str, dict], pooling: str = "mean", n_samples: int = 100_000,
-                seed: int = 0, batch_size: int = 64, kind: str = "masked") -> dict:
+def seat_scores(
+    model,
+    tokenizer,
+    tests: dict[str, dict],
+    pooling: str = "mean",
+    n_samples: int = 100_000,
+    seed: int = 0,
+    batch_size: int = 64,
+    kind: str = "masked",
+) -> dict:
     """Effect size and permutation p-value of every SEAT test; mean |effect size| over them."""
     results = {}
     rng = np.random.RandomState(seed)  # seeded once for all tests, as bias-bench's SEATRunner
@@ -483,20 +541,31 @@ def seat_scores(model, tokenizer, tests: dict[str, dict], pooling: str = "mean",
         examples = {k: list(dict.fromkeys(test[k]["examples"])) for k in ("targ1", "targ2", "attr1", "attr2")}
         if any(len(v) < len(test[k]["examples"]) for k, v in examples.items()):
             log.warning("SEAT %s: repeated examples counted once (as sent-bias)", name)
-        x, y, a, b = (sentence_embeddings(model, tokenizer, examples[k], pooling, batch_size, kind)
-                      for k in ("targ1", "targ2", "attr1", "attr2"))
+        x, y, a, b = (
+            sentence_embeddings(model, tokenizer, examples[k], pooling, batch_size, kind)
+            for k in ("targ1", "targ2", "attr1", "attr2")
+        )
         if len(x) != len(y):
-            raise ValueError(f"SEAT {name}: targ1 and targ2 need as many distinct examples "
-                             f"(sent-bias' permutation test), got {len(x)} and {len(y)}")
+            raise ValueError(
+                f"SEAT {name}: targ1 and targ2 need as many distinct examples "
+                f"(sent-bias' permutation test), got {len(x)} and {len(y)}"
+            )
         s_xy = association(np.concatenate([x, y]), a, b)
         p_value, exact = weat_p_value(s_xy, len(x), n_samples, rng)
         results[name] = {
-            "effect_size": weat_effect_size(x, y, a, b), "p_value": p_value, "exact": exact,
+            "effect_size": weat_effect_size(x, y, a, b),
+            "p_value": p_value,
+            "exact": exact,
             "sizes": {k: len(v) for k, v in examples.items()},
             "categories": {k: test[k].get("category") for k in ("targ1", "targ2", "attr1", "attr2")},
         }
-        log.info("SEAT %s: effect size %.3f, p %.4f%s", name, results[name]["effect_size"], p_value,
-                 " (exact)" if exact else "")
+        log.info(
+            "SEAT %s: effect size %.3f, p %.4f%s",
+            name,
+            results[name]["effect_size"],
+            p_value,
+            " (exact)" if exact else "",
+        )
     mean_abs = float(np.mean([abs(r["effect_size"]) for r in results.values()]))
     return {
         "benchmark": "seat",

@@ -13,16 +13,18 @@ import copy
 import hashlib
 import logging
 import math
+import random
 import shutil
 import sys
 import time
 from pathlib import Path
 
 import torch
+from tqdm.auto import tqdm
 from transformers import DataCollatorForLanguageModeling, Trainer, TrainerCallback, TrainingArguments, set_seed
 
 from .io import atomic_path
-from .methods import plain_model, unwrap_model
+from .methods import diagonal_fisher, plain_model, unwrap_model
 from .modeling import logits_at
 
 log = logging.getLogger(__name__)
@@ -32,8 +34,9 @@ def masked_positions_loss(model, inputs: dict) -> torch.Tensor:
     """MLM cross-entropy over the masked positions, computing logits only there."""
     labels = inputs["labels"]
     rows, cols = torch.nonzero(labels != -100, as_tuple=True)
-    logits = logits_at(model, inputs["input_ids"], inputs.get("attention_mask"), rows, cols,
-                       inputs.get("token_type_ids"))
+    logits = logits_at(
+        model, inputs["input_ids"], inputs.get("attention_mask"), rows, cols, inputs.get("token_type_ids")
+    )
     return torch.nn.functional.cross_entropy(logits, labels[rows, cols])
 
 
@@ -136,8 +139,9 @@ def add_tensors(model_dir, tensors: dict[str, torch.Tensor]) -> None:
     save_file(dict(load_file(str(path)), **tensors), str(path), metadata={"format": "pt"})
 
 
-def save_for_evaluation(model, tokenizer, out_dir: str, restore_config: dict | None = None,
-                        extra_tensors: dict | None = None) -> None:
+def save_for_evaluation(
+    model, tokenizer, out_dir: str, restore_config: dict | None = None, extra_tensors: dict | None = None
+) -> None:
     """Atomically write `model` as evaluation loads it: LoRA adapters merged into the weights (peft),
     training-only config values (raised dropout) set back to `restore_config`, and `extra_tensors` (the
     base's pooler, see pooler_tensors) added."""
@@ -189,8 +193,14 @@ class ThroughputCallback(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         rate = self._rate(state) if self.start is not None else None
         if rate and "loss" in (logs or {}):  # not the Trainer's closing summary
-            log.info("step %d/%d loss %s | %.0f tokens/s | ETA %.0f s", state.global_step, state.max_steps,
-                     logs["loss"], rate * self.tokens_per_step, (state.max_steps - state.global_step) / rate)
+            log.info(
+                "step %d/%d loss %s | %.0f tokens/s | ETA %.0f s",
+                state.global_step,
+                state.max_steps,
+                logs["loss"],
+                rate * self.tokens_per_step,
+                (state.max_steps - state.global_step) / rate,
+            )
 
     def on_train_end(self, args, state, control, **kwargs):
         rate = self._rate(state)
@@ -208,10 +218,21 @@ class HeldoutCurveCallback(TrainerCallback):
     def _record(self, state, model, train_loss):
         heldout = self.evaluate(model)
         model.train()
-        self.rows.append({"step": state.global_step, "tokens": state.global_step * self.tokens_per_step,
-                          "train_loss": train_loss, "heldout_loss": heldout})
-        log.info("step %d (%.2fM tokens): train loss %s, held-out loss %.4f", state.global_step,
-                 state.global_step * self.tokens_per_step / 1e6, train_loss, heldout)
+        self.rows.append(
+            {
+                "step": state.global_step,
+                "tokens": state.global_step * self.tokens_per_step,
+                "train_loss": train_loss,
+                "heldout_loss": heldout,
+            }
+        )
+        log.info(
+            "step %d (%.2fM tokens): train loss %s, held-out loss %.4f",
+            state.global_step,
+            state.global_step * self.tokens_per_step / 1e6,
+            train_loss,
+            heldout,
+        )
 
     def on_log(self, args, state, control, logs=None, model=None, **kwargs):
         if "loss" in (logs or {}):  # not the Trainer's closing summary
@@ -236,8 +257,6 @@ def newest_complete_checkpoint(work_dir: str) -> str | None:
 
 def split_corpus(texts: list[str], seed: int, heldout_fraction: float, max_rows: int | None):
     """Seeded shuffle, optional cap, then (held-out, training) texts. Tokenizer and model use the same split."""
-    import random
-
     texts = list(texts)
     random.Random(seed).shuffle(texts)
     if max_rows:
@@ -257,7 +276,7 @@ def tokenize_blocks(tokenizer, texts: list[str], block_size: int) -> list[list[i
     n = len(flat) // block_size
     if n == 0:
         raise ValueError(f"only {len(flat)} tokens: fewer than one block of {block_size}")
-    return [flat[i * block_size:(i + 1) * block_size] for i in range(n)]
+    return [flat[i * block_size : (i + 1) * block_size] for i in range(n)]
 
 
 class BlockDataset(torch.utils.data.Dataset):
@@ -311,9 +330,18 @@ class KeyedCollator:
         return lm_collator(self.tokenizer, self.kind, self.mlm_probability, seed=batch_seed)(features)
 
 
-def training_arguments(output_dir: str, max_steps: int, batch_size: int, learning_rate: float, seed: int,
-                       warmup_steps: int = 0, weight_decay: float = 0.01, logging_steps: int = 50,
-                       gradient_accumulation_steps: int = 1, checkpoint_every: int | None = None) -> TrainingArguments:
+def training_arguments(
+    output_dir: str,
+    max_steps: int,
+    batch_size: int,
+    learning_rate: float,
+    seed: int,
+    warmup_steps: int = 0,
+    weight_decay: float = 0.01,
+    logging_steps: int = 50,
+    gradient_accumulation_steps: int = 1,
+    checkpoint_every: int | None = None,
+) -> TrainingArguments:
     return TrainingArguments(
         output_dir=output_dir,
         max_steps=max_steps,
@@ -336,43 +364,86 @@ def training_arguments(output_dir: str, max_steps: int, batch_size: int, learnin
     )
 
 
-def train_lm(model, tokenizer, blocks: list[list[int]], *, kind: str, max_steps: int, batch_size: int,
-             learning_rate: float, seed: int, work_dir: str, mlm_probability: float = 0.15,
-             step_dirs: dict[int, str] | None = None, export=None, warmup_steps: int = 0, logging_steps: int = 50,
-             gradient_accumulation_steps: int = 1, penalty=None, checkpoint_every: int | None = None,
-             callbacks: tuple = ()) -> dict:
+def train_lm(
+    model,
+    tokenizer,
+    blocks: list[list[int]],
+    *,
+    kind: str,
+    max_steps: int,
+    batch_size: int,
+    learning_rate: float,
+    seed: int,
+    work_dir: str,
+    mlm_probability: float = 0.15,
+    step_dirs: dict[int, str] | None = None,
+    export=None,
+    warmup_steps: int = 0,
+    logging_steps: int = 50,
+    gradient_accumulation_steps: int = 1,
+    penalty=None,
+    checkpoint_every: int | None = None,
+    callbacks: tuple = (),
+) -> dict:
     """Train `model` for max_steps updates on `blocks` (cycled), exporting at `step_dirs` with
     export(model, dir) (default: save_for_evaluation). With checkpoint_every, Trainer checkpoints go to
     work_dir and a rerun resumes from the newest complete one. Returns the Trainer's metrics plus
     tokens_per_second and resumed_from_step."""
     set_seed(seed)
-    args = training_arguments(work_dir, max_steps, batch_size, learning_rate, seed, warmup_steps,
-                              logging_steps=logging_steps, gradient_accumulation_steps=gradient_accumulation_steps,
-                              checkpoint_every=checkpoint_every)
+    args = training_arguments(
+        work_dir,
+        max_steps,
+        batch_size,
+        learning_rate,
+        seed,
+        warmup_steps,
+        logging_steps=logging_steps,
+        gradient_accumulation_steps=gradient_accumulation_steps,
+        checkpoint_every=checkpoint_every,
+    )
     throughput = ThroughputCallback(batch_size * gradient_accumulation_steps * len(blocks[0]))
     callbacks = [throughput, *callbacks]
     if step_dirs:
-        callbacks.append(SaveAtStepsCallback(step_dirs, export or (lambda m, out: save_for_evaluation(m, tokenizer, out))))
-    trainer = LMTrainer(model=model, args=args, data_collator=KeyedCollator(tokenizer, kind, mlm_probability, seed),
-                        train_dataset=BlockDataset(blocks), callbacks=callbacks, kind=kind, penalty=penalty)
+        callbacks.append(
+            SaveAtStepsCallback(step_dirs, export or (lambda m, out: save_for_evaluation(m, tokenizer, out)))
+        )
+    trainer = LMTrainer(
+        model=model,
+        args=args,
+        data_collator=KeyedCollator(tokenizer, kind, mlm_probability, seed),
+        train_dataset=BlockDataset(blocks),
+        callbacks=callbacks,
+        kind=kind,
+        penalty=penalty,
+    )
     resume = newest_complete_checkpoint(work_dir) if checkpoint_every and Path(work_dir).is_dir() else None
     if resume:
         log.info("resuming from %s", resume)
     result = trainer.train(resume_from_checkpoint=resume)
-    return dict(result.metrics, tokens_per_second=throughput.tokens_per_second,
-                resumed_from_step=int(resume.rsplit("-", 1)[1]) if resume else 0)
+    return dict(
+        result.metrics,
+        tokens_per_second=throughput.tokens_per_second,
+        resumed_from_step=int(resume.rsplit("-", 1)[1]) if resume else 0,
+    )
 
 
 @torch.inference_mode()
-def heldout_loss(model, tokenizer, blocks: list[list[int]], kind: str, mlm_probability: float = 0.15, seed: int = 0,
-                 batch_size: int = 64) -> float:
+def heldout_loss(
+    model,
+    tokenizer,
+    blocks: list[list[int]],
+    kind: str,
+    mlm_probability: float = 0.15,
+    seed: int = 0,
+    batch_size: int = 64,
+) -> float:
     """Mean token cross-entropy on held-out blocks: masked tokens (masks drawn from `seed`, the same for
     any model) or next tokens."""
     collator = lm_collator(tokenizer, kind, mlm_probability, seed=seed)
     model.eval()
     total, count = 0.0, 0
     for i in range(0, len(blocks), batch_size):
-        batch = collator([{"input_ids": b} for b in blocks[i:i + batch_size]])
+        batch = collator([{"input_ids": b} for b in blocks[i : i + batch_size]])
         labels = batch["labels"] if kind == "masked" else batch["labels"][:, 1:]
         n = int((labels != -100).sum())
         if n:
@@ -381,8 +452,9 @@ def heldout_loss(model, tokenizer, blocks: list[list[int]], kind: str, mlm_proba
     return total / max(count, 1)
 
 
-def unigram_loss(train_blocks: list[list[int]], heldout_blocks: list[list[int]], vocab_size: int,
-                 special_ids: set[int]) -> float:
+def unigram_loss(
+    train_blocks: list[list[int]], heldout_blocks: list[list[int]], vocab_size: int, special_ids: set[int]
+) -> float:
     """Held-out cross-entropy of the (add-one smoothed) training unigram distribution over non-special
     tokens: a model at this loss has learned token frequencies but nothing from context."""
     counts = torch.ones(vocab_size, dtype=torch.float64)
@@ -393,7 +465,40 @@ def unigram_loss(train_blocks: list[list[int]], heldout_blocks: list[list[int]],
     return float(-logp[held].mean())
 
 
-def random_baseline_loss(vocab_size: int) -> float:
+def general_text_fisher(
+    model,
+    tokenizer,
+    kind: str,
+    texts: list[str],
+    *,
+    max_length: int,
+    max_blocks: int,
+    batch_size: int,
+    mlm_probability: float,
+    seed: int,
+) -> tuple[dict[str, torch.Tensor], int]:
+    """EWC's diagonal Fisher of the model's LM loss (methods.diagonal_fisher) on at most `max_blocks` blocks of
+    general text, drawn with `seed` (the same blocks and masks for the same seed); (Fisher by parameter name, on
+    the CPU; number of blocks)."""
+    blocks = tokenize_blocks(tokenizer, texts, max_length)
+    random.Random(seed).shuffle(blocks)
+    blocks = blocks[:max_blocks]
+    collate = lm_collator(tokenizer, kind, mlm_probability, seed=seed)
+    device = next(model.parameters()).device
+    batches = (
+        {k: v.to(device) for k, v in collate([{"input_ids": b} for b in blocks[i : i + batch_size]]).items()}
+        for i in range(0, len(blocks), batch_size)
+    )
+    total = -(-len(blocks) // batch_size)
+    fisher = diagonal_fisher(
+        model,
+        tqdm(batches, total=total, desc="fisher", unit="batch", mininterval=5),
+        lambda m, batch: lm_loss(m, batch, kind),
+    )
+    return {name: f.contiguous().cpu() for name, f in fisher.items()}, len(blocks)
+
+
+def uniform_loss(vocab_size: int) -> float:
     """Cross-entropy of a uniform prediction over the vocabulary."""
     return math.log(vocab_size)
 

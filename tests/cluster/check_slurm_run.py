@@ -71,8 +71,9 @@ def parse_log(text: str) -> tuple[list[dict], list[dict], list[dict], dict[str, 
             block = lines[i:j]
             if group:
                 starts = [k for k, b in enumerate(block) if re.match(r"\s+rule \w+:", b)] + [len(block)]
-                groups.append({"name": group.group(1), "members": [parse_job(block[a:b]) for a, b in
-                                                                  zip(starts, starts[1:])]})
+                groups.append(
+                    {"name": group.group(1), "members": [parse_job(block[a:b]) for a, b in zip(starts, starts[1:])]}
+                )
             elif line.startswith("localrule"):
                 local.append(parse_job(block))
             else:
@@ -90,8 +91,12 @@ def parse_log(text: str) -> tuple[list[dict], list[dict], list[dict], dict[str, 
 
 def sacct(ids: list[str]) -> dict[str, dict]:
     fields = ["JobID", "State", "ReqMem", "Timelimit", "ReqCPUS", "ExitCode"]
-    out = subprocess.run(["sacct", "-X", "-P", "-n", "--format", ",".join(fields), "-j", ",".join(ids)],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["sacct", "-X", "-P", "-n", "--format", ",".join(fields), "-j", ",".join(ids)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return {row[0]: dict(zip(fields, row)) for row in (line.split("|") for line in out.splitlines() if line)}
 
 
@@ -128,32 +133,39 @@ def main():
         if row is None or row["State"] != "COMPLETED" or row["ExitCode"] != "0:0":
             problems.append(f"SLURM job {sid}: sacct says {row}")
     local_rules, submitted_rules = {j["rule"] for j in local}, {j["rule"] for j in singles}
-    if not {"metrics_table", "analysis", "figure_frontier"} <= local_rules:
+    if not {"metrics_table", "analysis", "figure"} <= local_rules:
         problems.append(f"expected the tables and figures to run locally, local rules were {sorted(local_rules)}")
     if local_rules & (submitted_rules | EVAL_RULES) or any(r.startswith("fetch_") for r in submitted_rules):
-        problems.append(f"submitted: {sorted(submitted_rules)}; local: {sorted(local_rules)} (downloads, tables "
-                        f"and figures must stay local, evaluation must go out)")
+        problems.append(
+            f"submitted: {sorted(submitted_rules)}; local: {sorted(local_rules)} (downloads, tables "
+            f"and figures must stay local, evaluation must go out)"
+        )
 
     # 2. resources: config -> Snakemake -> sbatch -> Slurm
     kinds = rule_kinds()
     models = {m["name"]: m for m in config["models"]}
     for job in singles:
         kind, scaled = kinds[job["rule"]]
-        params = (model_parameters(models[job["wildcards"]["model"]], config["scratch"])
-                  if scaled else None)
+        params = model_parameters(models[job["wildcards"]["model"]], config["scratch"]) if scaled else None
         expected = job_resources(config["resources"][kind], params)
         logged = {k: int(job["resources"][k]) for k in ("mem_mb", "runtime")}
         if logged != {k: expected[k] for k in ("mem_mb", "runtime")}:
-            problems.append(f"rule {job['rule']} {job['wildcards']}: Snakemake planned {logged}, config gives "
-                            f"{expected}")
+            problems.append(
+                f"rule {job['rule']} {job['wildcards']}: Snakemake planned {logged}, config gives {expected}"
+            )
         if job["threads"] != config["resources"][kind].get("threads", 1):
             problems.append(f"rule {job['rule']}: threads {job['threads']}")
         row = states.get(submitted.get(job["jobid"], ""))
         if row and (megabytes(row["ReqMem"]), minutes(row["Timelimit"]), int(row["ReqCPUS"])) != (
-                expected["mem_mb"], expected["runtime"], job["threads"]):
-            problems.append(f"rule {job['rule']} {job['wildcards']}: Slurm has ReqMem {row['ReqMem']}, Timelimit "
-                            f"{row['Timelimit']}, ReqCPUS {row['ReqCPUS']}; expected {expected['mem_mb']}M, "
-                            f"{expected['runtime']} min, {job['threads']} CPUs")
+            expected["mem_mb"],
+            expected["runtime"],
+            job["threads"],
+        ):
+            problems.append(
+                f"rule {job['rule']} {job['wildcards']}: Slurm has ReqMem {row['ReqMem']}, Timelimit "
+                f"{row['Timelimit']}, ReqCPUS {row['ReqCPUS']}; expected {expected['mem_mb']}M, "
+                f"{expected['runtime']} min, {job['threads']} CPUs"
+            )
     per_run = 4 + len(config["downstream"]["tasks"]) * len(config["downstream"]["seeds"])
     for g in groups:
         rules = sorted(m["rule"] for m in g["members"])
@@ -164,8 +176,10 @@ def main():
             need_mem = max(int(m["resources"]["mem_mb"]) for m in g["members"])
             need_time = max(int(m["resources"]["runtime"]) for m in g["members"])
             if megabytes(row["ReqMem"]) < need_mem or minutes(row["Timelimit"]) < need_time:
-                problems.append(f"group {g['name']}: Slurm has {row['ReqMem']}, {row['Timelimit']}; members need "
-                                f"{need_mem} MB, {need_time} min")
+                problems.append(
+                    f"group {g['name']}: Slurm has {row['ReqMem']}, {row['Timelimit']}; members need "
+                    f"{need_mem} MB, {need_time} min"
+                )
 
     # 3. same results as the local run
     for table in ("metrics", "correlations", "partial_correlations", "regression"):
@@ -180,14 +194,18 @@ def main():
             problems.append(f"results/figures/{figure.name} differs from the local run")
 
     n_members = sum(len(g["members"]) for g in groups)
-    print(f"[check] {len(singles) + n_members + len(local)} jobs: {len(local)} local, {len(singles)} submitted on "
-          f"their own, {n_members} in {len(groups)} group jobs -> {len(slurm_ids)} sbatch submissions "
-          f"({len(singles) + n_members} without grouping); {len(states)} in sacct")
+    print(
+        f"[check] {len(singles) + n_members + len(local)} jobs: {len(local)} local, {len(singles)} submitted on "
+        f"their own, {n_members} in {len(groups)} group jobs -> {len(slurm_ids)} sbatch submissions "
+        f"({len(singles) + n_members} without grouping); {len(states)} in sacct"
+    )
     for p in problems:
         print(f"[check] FAILED: {p}")
     if not problems:
-        print("[check] all checks passed: sbatch for every cluster job, resources in Slurm as configured, "
-              "results equal to the local run")
+        print(
+            "[check] all checks passed: sbatch for every cluster job, resources in Slurm as configured, "
+            "results equal to the local run"
+        )
     sys.exit(1 if problems else 0)
 
 

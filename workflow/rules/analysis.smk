@@ -2,8 +2,6 @@
 # paper's claims: correlations, partial correlation and regression of downstream scores.
 
 DOWNSTREAM_SCORES = [f"{task}_score" for task in TASKS] + (["downstream_avg"] if len(TASKS) > 1 else [])
-TABLES = expand("results/tables/{name}.{ext}", name=["metrics", "metrics_long"], ext=["csv", "parquet"])
-STATISTICS = expand("results/tables/{name}.csv", name=["correlations", "partial_correlations", "regression"])
 
 
 # seconds of pandas / scipy on small tables: on a cluster they run on the submit host, not through the queue
@@ -16,32 +14,32 @@ rule metrics_table:
     input:
         metric_files(),
     output:
-        report(
+        csv=report(
             "results/tables/metrics.csv",
             caption="../report/metrics_table.rst",
             category="Tables",
             labels={"table": "metrics (wide)"},
         ),
-        "results/tables/metrics.parquet",
-        "results/tables/metrics_long.csv",
-        "results/tables/metrics_long.parquet",
-    params:
-        entries=metric_entries(),
-    resources:
-        **resources_for("default"),
+        parquet="results/tables/metrics.parquet",
+        long_csv="results/tables/metrics_long.csv",
+        long_parquet="results/tables/metrics_long.parquet",
     log:
         "results/logs/metrics_table.log",
     benchmark:
         "results/benchmarks/metrics_table.tsv"
     conda:
         ENVS["analysis"]
+    resources:
+        **resources_for("default"),
+    params:
+        entries=metric_entries(),
     script:
         "../scripts/metrics_table.py"
 
 
 rule analysis:
     input:
-        "results/tables/metrics.parquet",
+        rules.metrics_table.output.parquet,
     output:
         report(
             "results/tables/correlations.csv",
@@ -61,16 +59,16 @@ rule analysis:
             category="Tables",
             labels={"table": "regression"},
         ),
-    params:
-        ys=DOWNSTREAM_SCORES,
-        analysis=config["analysis"],
-    resources:
-        **resources_for("default"),
     log:
         "results/logs/analysis.log",
     benchmark:
         "results/benchmarks/analysis.tsv"
     conda:
         ENVS["analysis"]
+    resources:
+        **resources_for("default"),
+    params:
+        ys=DOWNSTREAM_SCORES,
+        analysis=config["analysis"],
     script:
         "../scripts/analysis.py"

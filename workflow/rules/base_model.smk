@@ -7,21 +7,22 @@ rule train_tokenizer:
         corpus=corpus_files(),
     output:
         directory("results/models/{model}/tokenizer"),
-    params:
-        scratch=lambda wildcards: {
-            k: SCRATCH_SETTINGS[wildcards.model][k] for k in ("vocab_size", "max_length", "seed", "heldout_fraction", "max_corpus_rows")
-        },
-        architecture=lambda wildcards: SCRATCH_ARCHITECTURES[wildcards.model],
-    wildcard_constraints:
-        model=alternatives(SCRATCH_MODELS),
-    resources:
-        **resources_for("default"),
     log:
         "results/logs/train_tokenizer/{model}.log",
     benchmark:
         "results/benchmarks/train_tokenizer/{model}.tsv"
+    wildcard_constraints:
+        model=alternatives(SCRATCH_MODELS),
     conda:
         ENVS["torch"]
+    resources:
+        **resources_for("default"),
+    params:
+        scratch=lambda wildcards: {
+            k: SCRATCH_SETTINGS[wildcards.model][k]
+            for k in ("vocab_size", "max_length", "seed", "heldout_fraction", "max_corpus_rows")
+        },
+        architecture=lambda wildcards: SCRATCH_ARCHITECTURES[wildcards.model],
     script:
         "../scripts/train_tokenizer.py"
 
@@ -34,19 +35,19 @@ rule pretrain_scratch:
         model=directory("results/models/{model}/base"),
         metrics="results/models/{model}/pretrain_metrics.json",
         curve="results/models/{model}/pretrain_curve.csv",
-    params:
-        scratch=lambda wildcards: SCRATCH_SETTINGS[wildcards.model],
-        architecture=lambda wildcards: SCRATCH_ARCHITECTURES[wildcards.model],
-    wildcard_constraints:
-        model=alternatives(SCRATCH_MODELS),
-    threads: threads_for("pretrain")
-    resources:
-        **model_resources("pretrain"),
     log:
         "results/logs/pretrain_scratch/{model}.log",
     benchmark:
         "results/benchmarks/pretrain_scratch/{model}.tsv"
+    wildcard_constraints:
+        model=alternatives(SCRATCH_MODELS),
     conda:
         ENVS["torch"]
+    threads: threads_for("pretrain")
+    resources:
+        **model_resources("pretrain"),
+    params:
+        scratch=lambda wildcards: SCRATCH_SETTINGS[wildcards.model],
+        architecture=lambda wildcards: SCRATCH_ARCHITECTURES[wildcards.model],
     script:
         "../scripts/pretrain_scratch.py"

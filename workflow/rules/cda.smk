@@ -8,16 +8,16 @@ rule split_corpus:
     output:
         train=corpus_files(),
         heldout=CORPUS_HELDOUT,
-    params:
-        fraction=config["corpus_heldout_fraction"],
-    resources:
-        **resources_for("default"),
     log:
         "results/logs/split_corpus.log",
     benchmark:
         "results/benchmarks/split_corpus.tsv"
     conda:
         ENVS["torch"]
+    resources:
+        **resources_for("default"),
+    params:
+        fraction=config["corpus_heldout_fraction"],
     script:
         "../scripts/split_corpus.py"
 
@@ -29,19 +29,19 @@ rule cda_candidates:
     output:
         candidates="results/cda/candidates.jsonl",
         stats="results/cda/candidates_stats.json",
-    params:
-        word_lists=word_list_files(),
-        bias_bench_quirks=config["cda"]["bias_bench_quirks"],
-        min_words=config["cda"]["min_words"],
-        max_words=config["cda"]["max_words"],
-    resources:
-        **resources_for("default"),
     log:
         "results/logs/cda_candidates.log",
     benchmark:
         "results/benchmarks/cda_candidates.tsv"
     conda:
         ENVS["torch"]
+    resources:
+        **resources_for("default"),
+    params:
+        word_lists=word_list_files(),
+        bias_bench_quirks=config["cda"]["bias_bench_quirks"],
+        min_words=config["cda"]["min_words"],
+        max_words=config["cda"]["max_words"],
     script:
         "../scripts/cda_candidates.py"
 
@@ -52,16 +52,16 @@ rule cda_subset:
     output:
         subset="results/cda/size{size}.jsonl",
         stats="results/cda/size{size}_stats.json",
-    params:
-        seed=config["cda"]["seed"],
-        augment_fraction=config["cda"]["augment_fraction"],
-    resources:
-        **resources_for("default"),
     log:
         "results/logs/cda_subset/size{size}.log",
     benchmark:
         "results/benchmarks/cda_subset/size{size}.tsv"
     conda:
         ENVS["torch"]
+    resources:
+        **resources_for("default"),
+    params:
+        seed=config["cda"]["seed"],
+        augment_fraction=config["cda"]["augment_fraction"],
     script:
         "../scripts/cda_subset.py"

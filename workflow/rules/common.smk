@@ -10,8 +10,16 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from fairforget.config import scratch_settings, validate_config
 from fairforget.glue import GLUE_TASKS
-from fairforget.method_config import (budget_description, budget_settings, checkpoint_names, checkpoint_position, method_sizes,
-                                      method_specs, training_settings, wise_ft_sources)
+from fairforget.method_config import (
+    budget_description,
+    budget_settings,
+    checkpoint_names,
+    checkpoint_position,
+    method_sizes,
+    method_specs,
+    training_settings,
+    wise_ft_sources,
+)
 from fairforget.resources import job_resources, model_parameters
 
 validate_config(config, str(Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"))
@@ -23,7 +31,9 @@ SCRATCH_MODELS = [name for name, path in MODELS.items() if path == "scratch"]
 SCRATCH_ARCHITECTURES = {m["name"]: m.get("architecture", "bert") for m in config["models"] if m["path"] == "scratch"}
 # each scratch model's pretraining recipe: the shared `scratch` section with the model's own `scratch` keys on top
 # (a masked and a causal LM converge under different recipes), so changing one model's recipe reruns only its jobs
-SCRATCH_SETTINGS = {m["name"]: scratch_settings(config["scratch"], m) for m in config["models"] if m["path"] == "scratch"}
+SCRATCH_SETTINGS = {
+    m["name"]: scratch_settings(config["scratch"], m) for m in config["models"] if m["path"] == "scratch"
+}
 LOCAL_MODELS = {name: path for name, path in MODELS.items() if path != "scratch" and Path(path).is_dir()}
 HUB_MODELS = [name for name in MODELS if name not in SCRATCH_MODELS and name not in LOCAL_MODELS]
 SIZES = config["cda"]["sizes"]
@@ -100,7 +110,8 @@ EVAL_GROUP = "eval_{model}_{run}"
 
 def run_checkpoints(model, run):
     """{checkpoint name: model directory} of one run: the base model ("base"), a trained run's saved steps
-    ("step<N>", or "frac<f>" under an epoch or token budget), or a WiSE-FT run's interpolations ("alpha<a>"). Evaluation jobs take a whole run at once."""
+    ("step<N>", or "frac<f>" under an epoch or token budget), or a WiSE-FT run's interpolations ("alpha<a>").
+    Evaluation jobs take a whole run at once."""
     if run == "base":
         return {"base": base_model_dir(model)}
     method = run.split("/")[0]
@@ -150,8 +161,17 @@ def evaluated_models():
                     for name in run_checkpoints(model, run_path):  # step<N>, frac<f> or alpha<a>
                         alpha = float(name.removeprefix("alpha")) if name.startswith("alpha") else None
                         step = checkpoint_position(FINAL_CHECKPOINT if alpha is not None else name)
-                        yield dict(model=model, method=method, size=size, seed=seed, step=step, alpha=alpha,
-                                   run=run_path, checkpoint=name)
+                        # a dict literal: snakefmt 2.1 reads a line starting with `run=` as a `run:` block
+                        yield {
+                            "model": model,
+                            "method": method,
+                            "size": size,
+                            "seed": seed,
+                            "step": step,
+                            "alpha": alpha,
+                            "run": run_path,
+                            "checkpoint": name,
+                        }
 
 
 def downstream_settings(task):
@@ -172,7 +192,8 @@ def resources_for(kind):
 
 
 MODEL_PARAMETERS = {
-    m["name"]: model_parameters(m, scratch_settings(config["scratch"], m), base_model_dir(m["name"])) for m in config["models"]
+    m["name"]: model_parameters(m, scratch_settings(config["scratch"], m), base_model_dir(m["name"]))
+    for m in config["models"]
 }
 
 
@@ -199,14 +220,19 @@ def metric_entries():
             for task in TASKS
         }
         benchmarks = config["evaluation"]["benchmarks"]
-        entries.append({k: v for k, v in c.items() if k != "run"} | dict(
-            crows=f"{prefix}/crows_pairs.json" if "crows_pairs" in benchmarks else None,
-            stereoset=f"{prefix}/stereoset.json" if "stereoset" in benchmarks else None,
-            seat=f"{prefix}/seat.json" if "seat" in benchmarks else None,
-            lm=f"{prefix}/lm_loss.json",
-            lm_indomain=f"{prefix}/lm_loss_indomain.json" if config["evaluation"]["forgetting"]["indomain"] else None,
-            downstream=downstream,
-        ))
+        entries.append(
+            {k: v for k, v in c.items() if k != "run"}
+            | dict(
+                crows=f"{prefix}/crows_pairs.json" if "crows_pairs" in benchmarks else None,
+                stereoset=f"{prefix}/stereoset.json" if "stereoset" in benchmarks else None,
+                seat=f"{prefix}/seat.json" if "seat" in benchmarks else None,
+                lm=f"{prefix}/lm_loss.json",
+                lm_indomain=(
+                    f"{prefix}/lm_loss_indomain.json" if config["evaluation"]["forgetting"]["indomain"] else None
+                ),
+                downstream=downstream,
+            )
+        )
     return entries
 
 
@@ -221,13 +247,18 @@ def metric_files():
 
 # ---- docs_results (workflow/rules/docs.smk) ----
 
+
 def docs_lm_keys():
     """(model, method, seed, alpha, checkpoint) and lm_loss.json of each final checkpoint at the remedies size:
     finding 3 compares remedy and reference NLLs sequence by sequence."""
     size = config["figures"]["remedies"]["size"] or max(SIZES)
     keys, files = [], []
     for e in metric_entries():
-        if e["method"] != "base" and e["size"] == size and (e["alpha"] is not None or e["checkpoint"] == FINAL_CHECKPOINT):
+        if (
+            e["method"] != "base"
+            and e["size"] == size
+            and (e["alpha"] is not None or e["checkpoint"] == FINAL_CHECKPOINT)
+        ):
             keys.append((e["model"], e["method"], e["seed"], e["alpha"], e["checkpoint"]))
             files.append(e["lm"])
     return keys, files
@@ -238,3 +269,19 @@ def model_family(name):
     if name in SCRATCH_MODELS:
         return f"{name} ({'causal' if SCRATCH_ARCHITECTURES[name] == 'llama' else 'masked'} LM)"
     return f"{name} ({MODELS[name]})"
+
+
+# ---- rule all ----
+
+FIGURE_NAMES = ["downstream_vs_forgetting", "stereotype_vs_size", "remedies", "dynamics", "frontier"]
+
+
+def final_outputs():
+    """The default target's inputs: the metrics tables, the statistics, the five figures, and the pretraining
+    curves when a base model is pretrained here (called after every rule is defined)."""
+    figures = FIGURE_NAMES + (["pretraining"] if SCRATCH_MODELS else [])
+    return [
+        rules.metrics_table.output,
+        rules.analysis.output,
+        expand("results/figures/{name}.{ext}", name=figures, ext=["png", "pdf", "json"]),
+    ]

@@ -17,122 +17,81 @@ localrules:
 rule fetch_corpus:
     output:
         "resources/corpus/{corpus}.jsonl",
-    params:
-        data_dir=config["data_dir"],
     log:
         "results/logs/fetch_corpus/{corpus}.log",
     conda:
         ENVS["torch"]
+    params:
+        data_dir=config["data_dir"],
     script:
         "../scripts/fetch_data.py"
 
 
-rule fetch_wikitext_test:
+# Every fetch rule is fetch_corpus with its own output and log: scripts/fetch_data.py dispatches on the rule's name.
+use rule fetch_corpus as fetch_wikitext_test with:
     output:
         "resources/wikitext103_test.jsonl",
-    params:
-        data_dir=config["data_dir"],
     log:
         "results/logs/fetch_wikitext_test.log",
-    conda:
-        ENVS["torch"]
-    script:
-        "../scripts/fetch_data.py"
 
 
-rule fetch_crows_pairs:
+use rule fetch_corpus as fetch_crows_pairs with:
     output:
         "resources/crows_pairs.csv",
-    params:
-        data_dir=config["data_dir"],
     log:
         "results/logs/fetch_crows_pairs.log",
-    conda:
-        ENVS["torch"]
-    script:
-        "../scripts/fetch_data.py"
 
 
-rule fetch_stereoset:
+use rule fetch_corpus as fetch_stereoset with:
     output:
         "resources/stereoset.json",
-    params:
-        data_dir=config["data_dir"],
     log:
         "results/logs/fetch_stereoset.log",
-    conda:
-        ENVS["torch"]
-    script:
-        "../scripts/fetch_data.py"
 
 
-rule fetch_seat_test:
+use rule fetch_corpus as fetch_seat_test with:
     output:
         "resources/seat/{test}.jsonl",
-    params:
-        data_dir=config["data_dir"],
     log:
         "results/logs/fetch_seat_test/{test}.log",
-    conda:
-        ENVS["torch"]
-    script:
-        "../scripts/fetch_data.py"
 
 
-rule fetch_word_lists:
+use rule fetch_corpus as fetch_word_lists with:
     output:
         "resources/bias_attribute_words.json",
-    params:
-        data_dir=config["data_dir"],
     log:
         "results/logs/fetch_word_lists.log",
-    conda:
-        ENVS["torch"]
-    script:
-        "../scripts/fetch_data.py"
 
 
-rule fetch_winobias_swaps:
+use rule fetch_corpus as fetch_winobias_swaps with:
     output:
         "resources/winobias/{name}.txt",
-    params:
-        data_dir=config["data_dir"],
-    wildcard_constraints:
-        name="generalized_swaps|extra_gendered_words",
     log:
         "results/logs/fetch_winobias_swaps/{name}.log",
-    conda:
-        ENVS["torch"]
-    script:
-        "../scripts/fetch_data.py"
+    wildcard_constraints:
+        name="generalized_swaps|extra_gendered_words",
 
 
-rule fetch_glue:
+use rule fetch_corpus as fetch_glue with:
     output:
         "resources/glue/{task}/{split}.jsonl",
-    params:
-        data_dir=config["data_dir"],
+    log:
+        "results/logs/fetch_glue/{task}_{split}.log",
     wildcard_constraints:
         task=alternatives(GLUE_TASKS),
         split="train|dev",
-    log:
-        "results/logs/fetch_glue/{task}_{split}.log",
-    conda:
-        ENVS["torch"]
-    script:
-        "../scripts/fetch_data.py"
 
 
 rule fetch_base_model:
     output:
         directory("resources/models/{model}"),
-    params:
-        hub_id=lambda wildcards: MODELS[wildcards.model],
-    wildcard_constraints:
-        model=alternatives(HUB_MODELS),
     log:
         "results/logs/fetch_base_model/{model}.log",
+    wildcard_constraints:
+        model=alternatives(HUB_MODELS),
     conda:
         ENVS["torch"]
+    params:
+        hub_id=lambda wildcards: MODELS[wildcards.model],
     script:
         "../scripts/fetch_model.py"

@@ -20,7 +20,7 @@ localrules:
 
 rule docs_results:
     input:
-        metrics="results/tables/metrics.parquet",
+        metrics=rules.metrics_table.output.parquet,
         figures=DOCS_FIGURES,
         figure_json=[f.replace(".png", ".json") for f in DOCS_FIGURES],
         pretrain=expand("results/models/{model}/pretrain_metrics.json", model=SCRATCH_MODELS),
@@ -36,6 +36,10 @@ rule docs_results:
         provenance=f"{DOCS_DIR}/provenance.json",
         readme=f"{DOCS_DIR}/README.md",
         figures=[f"{DOCS_DIR}/{Path(f).name}" for f in DOCS_FIGURES],
+    log:
+        "results/logs/docs_results.log",
+    conda:
+        ENVS["analysis"]
     params:
         families={name: model_family(name) for name in MODELS},
         scratch_models=SCRATCH_MODELS,
@@ -49,9 +53,5 @@ rule docs_results:
         config_hash=hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest(),
         configfiles=[str(f) for f in getattr(getattr(workflow, "config_settings", None), "configfiles", None) or []],
         repo=workflow.basedir,
-    log:
-        "results/logs/docs_results.log",
-    conda:
-        ENVS["analysis"]
     script:
         "../scripts/docs_results.py"

@@ -9,19 +9,19 @@ rule downstream:
         dev="resources/glue/{task}/dev.jsonl",
     output:
         "results/downstream/{model}/{run}/{task}_seed{dseed}.json",
-    params:
-        checkpoints=run_checkpoint_names,
-        settings=lambda wildcards: downstream_settings(wildcards.task),
-    threads: threads_for("downstream")
-    group:
-        EVAL_GROUP
-    resources:
-        **model_resources("downstream"),
     log:
         "results/logs/downstream/{model}/{run}/{task}_seed{dseed}.log",
     benchmark:
         "results/benchmarks/downstream/{model}/{run}/{task}_seed{dseed}.tsv"
+    group:
+        EVAL_GROUP
     conda:
         ENVS["torch"]
+    threads: threads_for("downstream")
+    resources:
+        **model_resources("downstream"),
+    params:
+        checkpoints=run_checkpoint_names,
+        settings=lambda wildcards: downstream_settings(wildcards.task),
     script:
         "../scripts/downstream.py"

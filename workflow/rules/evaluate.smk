@@ -8,22 +8,22 @@ rule crows_pairs:
         data="resources/crows_pairs.csv",
     output:
         "results/eval/{model}/{run}/crows_pairs.json",
+    log:
+        "results/logs/crows_pairs/{model}/{run}.log",
+    benchmark:
+        "results/benchmarks/crows_pairs/{model}/{run}.tsv"
+    group:
+        EVAL_GROUP
+    conda:
+        ENVS["torch"]
+    threads: threads_for("evaluate")
+    resources:
+        **model_resources("evaluate"),
     params:
         checkpoints=run_checkpoint_names,
         bias_type=config["evaluation"]["crows_pairs"]["bias_type"],
         max_pairs=config["evaluation"]["crows_pairs"]["max_pairs"],
         batch_size=config["evaluation"]["batch_size"],
-    threads: threads_for("evaluate")
-    group:
-        EVAL_GROUP
-    resources:
-        **model_resources("evaluate"),
-    log:
-        "results/logs/crows_pairs/{model}/{run}.log",
-    benchmark:
-        "results/benchmarks/crows_pairs/{model}/{run}.tsv"
-    conda:
-        ENVS["torch"]
     script:
         "../scripts/crows_pairs.py"
 
@@ -34,22 +34,22 @@ rule stereoset:
         data="resources/stereoset.json",
     output:
         "results/eval/{model}/{run}/stereoset.json",
+    log:
+        "results/logs/stereoset/{model}/{run}.log",
+    benchmark:
+        "results/benchmarks/stereoset/{model}/{run}.tsv"
+    group:
+        EVAL_GROUP
+    conda:
+        ENVS["torch"]
+    threads: threads_for("evaluate")
+    resources:
+        **model_resources("evaluate"),
     params:
         checkpoints=run_checkpoint_names,
         bias_type=config["evaluation"]["stereoset"]["bias_type"],
         split=config["evaluation"]["stereoset"]["split"],
         batch_size=config["evaluation"]["batch_size"],
-    threads: threads_for("evaluate")
-    group:
-        EVAL_GROUP
-    resources:
-        **model_resources("evaluate"),
-    log:
-        "results/logs/stereoset/{model}/{run}.log",
-    benchmark:
-        "results/benchmarks/stereoset/{model}/{run}.tsv"
-    conda:
-        ENVS["torch"]
     script:
         "../scripts/stereoset.py"
 
@@ -60,6 +60,17 @@ rule seat:
         tests=expand("resources/seat/{test}.jsonl", test=config["evaluation"]["seat"]["tests"]),
     output:
         "results/eval/{model}/{run}/seat.json",
+    log:
+        "results/logs/seat/{model}/{run}.log",
+    benchmark:
+        "results/benchmarks/seat/{model}/{run}.tsv"
+    group:
+        EVAL_GROUP
+    conda:
+        ENVS["torch"]
+    threads: threads_for("evaluate")
+    resources:
+        **model_resources("evaluate"),
     params:
         checkpoints=run_checkpoint_names,
         tests=config["evaluation"]["seat"]["tests"],
@@ -67,17 +78,6 @@ rule seat:
         n_samples=config["evaluation"]["seat"]["n_samples"],
         seed=config["evaluation"]["seat"]["seed"],
         batch_size=config["evaluation"]["batch_size"],
-    threads: threads_for("evaluate")
-    group:
-        EVAL_GROUP
-    resources:
-        **model_resources("evaluate"),
-    log:
-        "results/logs/seat/{model}/{run}.log",
-    benchmark:
-        "results/benchmarks/seat/{model}/{run}.tsv"
-    conda:
-        ENVS["torch"]
     script:
         "../scripts/seat.py"
 
@@ -89,6 +89,17 @@ rule lm_loss:
         data="resources/wikitext103_test.jsonl",
     output:
         "results/eval/{model}/{run}/lm_loss.json",
+    log:
+        "results/logs/lm_loss/{model}/{run}.log",
+    benchmark:
+        "results/benchmarks/lm_loss/{model}/{run}.tsv"
+    group:
+        EVAL_GROUP
+    conda:
+        ENVS["torch"]
+    threads: threads_for("evaluate")
+    resources:
+        **model_resources("evaluate"),
     params:
         checkpoints=run_checkpoint_names,
         max_tokens=config["evaluation"]["forgetting"]["max_tokens"],
@@ -97,17 +108,6 @@ rule lm_loss:
         kl=config["evaluation"]["forgetting"]["kl"],
         batch_size=config["evaluation"]["batch_size"],
         dataset="wikitext-103 test",
-    threads: threads_for("evaluate")
-    group:
-        EVAL_GROUP
-    resources:
-        **model_resources("evaluate"),
-    log:
-        "results/logs/lm_loss/{model}/{run}.log",
-    benchmark:
-        "results/benchmarks/lm_loss/{model}/{run}.tsv"
-    conda:
-        ENVS["torch"]
     script:
         "../scripts/lm_loss.py"
 
@@ -121,9 +121,9 @@ use rule lm_loss as lm_loss_indomain with:
         data=CORPUS_HELDOUT,
     output:
         "results/eval/{model}/{run}/lm_loss_indomain.json",
-    params:
-        dataset="in-domain held-out corpus",
     log:
         "results/logs/lm_loss_indomain/{model}/{run}.log",
     benchmark:
         "results/benchmarks/lm_loss_indomain/{model}/{run}.tsv"
+    params:
+        dataset="in-domain held-out corpus",

@@ -1,152 +1,49 @@
-# The paper's figures, each its own rule reading only the metrics table and its own config block (figures.<name>),
-# so changing one block reruns that figure alone. Outputs: PNG (in the report), PDF, and the figure's numbers (JSON).
-# (Written out rule by rule: Snakemake evaluates some directives lazily, so rules made in a loop would share one.)
+# The paper's figures: one rule over the {figure} wildcard, a job per figure reading only the metrics table and
+# the figure's own config block (figures.<name>), so changing one block reruns that figure alone. Outputs: PNG (in
+# the report), PDF, and the figure's numbers (JSON). Each figure's drawing is workflow/scripts/figure_<name>.py.
 
-FIGURE_NAMES = ["downstream_vs_forgetting", "stereotype_vs_size", "remedies", "dynamics", "frontier"]
-FIGURES = expand("results/figures/{name}.{ext}", name=FIGURE_NAMES, ext=["png", "pdf", "json"])
-# the scratch base models' pretraining curves, when there are scratch models
-PRETRAINING_FIGURE = expand("results/figures/pretraining.{ext}", ext=["png", "pdf", "json"]) if SCRATCH_MODELS else []
+FIGURE_LABELS = {
+    "downstream_vs_forgetting": "1 downstream vs overall forgetting",
+    "stereotype_vs_size": "2 stereotypes and forgetting vs CDA size",
+    "remedies": "3 remedies vs plain CDA",
+    "dynamics": "4 training dynamics",
+    "frontier": "5 fairness-utility frontier",
+}
 
 
 # seconds of matplotlib each: on a cluster they run on the submit host, not through the queue
 localrules:
-    figure_downstream_vs_forgetting,
-    figure_stereotype_vs_size,
-    figure_remedies,
-    figure_dynamics,
-    figure_frontier,
+    figure,
     figure_pretraining,
 
 
-rule figure_downstream_vs_forgetting:
+rule figure:
     input:
-        "results/tables/metrics.parquet",
+        rules.metrics_table.output.parquet,
     output:
         report(
-            "results/figures/downstream_vs_forgetting.png",
-            caption="../report/figure_downstream_vs_forgetting.rst",
+            "results/figures/{figure}.png",
+            caption="../report/figure.rst",
             category="Figures",
-            labels={"figure": "1 downstream vs overall forgetting"},
+            labels={"figure": lambda wildcards: FIGURE_LABELS[wildcards.figure]},
         ),
-        "results/figures/downstream_vs_forgetting.pdf",
-        "results/figures/downstream_vs_forgetting.json",
-    params:
-        figure=config["figures"]["downstream_vs_forgetting"],
-    resources:
-        **resources_for("default"),
+        "results/figures/{figure}.pdf",
+        "results/figures/{figure}.json",
     log:
-        "results/logs/figure_downstream_vs_forgetting.log",
+        "results/logs/figure_{figure}.log",
     benchmark:
-        "results/benchmarks/figure_downstream_vs_forgetting.tsv"
+        "results/benchmarks/figure_{figure}.tsv"
+    wildcard_constraints:
+        figure=alternatives(FIGURE_NAMES),
     conda:
         ENVS["analysis"]
-    script:
-        "../scripts/figure_downstream_vs_forgetting.py"
-
-
-rule figure_stereotype_vs_size:
-    input:
-        "results/tables/metrics.parquet",
-    output:
-        report(
-            "results/figures/stereotype_vs_size.png",
-            caption="../report/figure_stereotype_vs_size.rst",
-            category="Figures",
-            labels={"figure": "2 stereotypes and forgetting vs CDA size"},
-        ),
-        "results/figures/stereotype_vs_size.pdf",
-        "results/figures/stereotype_vs_size.json",
-    params:
-        figure=config["figures"]["stereotype_vs_size"],
-        budget=budget_description(config["finetune"]),  # the caption says which training budget made the sizes
     resources:
         **resources_for("default"),
-    log:
-        "results/logs/figure_stereotype_vs_size.log",
-    benchmark:
-        "results/benchmarks/figure_stereotype_vs_size.tsv"
-    conda:
-        ENVS["analysis"]
-    script:
-        "../scripts/figure_stereotype_vs_size.py"
-
-
-rule figure_remedies:
-    input:
-        "results/tables/metrics.parquet",
-    output:
-        report(
-            "results/figures/remedies.png",
-            caption="../report/figure_remedies.rst",
-            category="Figures",
-            labels={"figure": "3 remedies vs plain CDA"},
-        ),
-        "results/figures/remedies.pdf",
-        "results/figures/remedies.json",
     params:
-        figure=config["figures"]["remedies"],
-    resources:
-        **resources_for("default"),
-    log:
-        "results/logs/figure_remedies.log",
-    benchmark:
-        "results/benchmarks/figure_remedies.tsv"
-    conda:
-        ENVS["analysis"]
+        figure=lambda wildcards: config["figures"][wildcards.figure],
+        budget=budget_description(config["finetune"]),  # captions say which training budget made the sizes
     script:
-        "../scripts/figure_remedies.py"
-
-
-rule figure_dynamics:
-    input:
-        "results/tables/metrics.parquet",
-    output:
-        report(
-            "results/figures/dynamics.png",
-            caption="../report/figure_dynamics.rst",
-            category="Figures",
-            labels={"figure": "4 training dynamics"},
-        ),
-        "results/figures/dynamics.pdf",
-        "results/figures/dynamics.json",
-    params:
-        figure=config["figures"]["dynamics"],
-    resources:
-        **resources_for("default"),
-    log:
-        "results/logs/figure_dynamics.log",
-    benchmark:
-        "results/benchmarks/figure_dynamics.tsv"
-    conda:
-        ENVS["analysis"]
-    script:
-        "../scripts/figure_dynamics.py"
-
-
-rule figure_frontier:
-    input:
-        "results/tables/metrics.parquet",
-    output:
-        report(
-            "results/figures/frontier.png",
-            caption="../report/figure_frontier.rst",
-            category="Figures",
-            labels={"figure": "5 fairness-utility frontier"},
-        ),
-        "results/figures/frontier.pdf",
-        "results/figures/frontier.json",
-    params:
-        figure=config["figures"]["frontier"],
-    resources:
-        **resources_for("default"),
-    log:
-        "results/logs/figure_frontier.log",
-    benchmark:
-        "results/benchmarks/figure_frontier.tsv"
-    conda:
-        ENVS["analysis"]
-    script:
-        "../scripts/figure_frontier.py"
+        "../scripts/figure_{wildcards.figure}.py"
 
 
 rule figure_pretraining:
@@ -162,16 +59,16 @@ rule figure_pretraining:
         ),
         "results/figures/pretraining.pdf",
         "results/figures/pretraining.json",
-    params:
-        models=SCRATCH_MODELS,
-        figure=config["figures"]["pretraining"],
-    resources:
-        **resources_for("default"),
     log:
         "results/logs/figure_pretraining.log",
     benchmark:
         "results/benchmarks/figure_pretraining.tsv"
     conda:
         ENVS["analysis"]
+    resources:
+        **resources_for("default"),
+    params:
+        models=SCRATCH_MODELS,
+        figure=config["figures"]["pretraining"],
     script:
         "../scripts/figure_pretraining.py"

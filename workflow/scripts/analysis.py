@@ -14,11 +14,18 @@ df = pd.read_parquet(snakemake.input[0])
 needed = {*cfg["x"], cfg["partial"]["x"], *cfg["partial"]["controls"], *cfg["regression"]["predictors"], *ys}
 missing = sorted(needed - set(df.columns))
 if missing:
-    raise KeyError(f"config key 'analysis': columns {missing} are not in {snakemake.input[0]} "
-                   f"(available: {', '.join(sorted(df.columns))})")
+    raise KeyError(
+        f"config key 'analysis': columns {missing} are not in {snakemake.input[0]} "
+        f"(available: {', '.join(sorted(df.columns))})"
+    )
 boot = Bootstrap(**cfg["bootstrap"])
-log.info("correlating %d x columns with %s over %s groups (%d bootstrap resamples of runs)", len(cfg["x"]), ys,
-         cfg["groups"], boot.n_resamples)
+log.info(
+    "correlating %d x columns with %s over %s groups (%d bootstrap resamples of runs)",
+    len(cfg["x"]),
+    ys,
+    cfg["groups"],
+    boot.n_resamples,
+)
 results = (
     correlation_table(df, cfg["x"], ys, cfg["groups"], boot),
     partial_table(df, cfg["partial"]["x"], ys, cfg["partial"]["controls"], cfg["groups"], boot),

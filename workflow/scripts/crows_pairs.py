@@ -19,8 +19,15 @@ def evaluate(model_dir):
     result = crows_pairs_scores(model, tokenizer, kind, pairs, p.batch_size)
     result.update(bias_type=p.bias_type, **provenance(model_dir, [snakemake.input.data]))
     for name, v in result["variants"].items():
-        log.info("CrowS-Pairs %s [%s]: %.2f%% (95%% CI %.1f-%.1f, n=%d, neutral=%d)", p.bias_type, name, v["value"],
-                 *v["ci95"], v["n"], v["neutral"])
+        log.info(
+            "CrowS-Pairs %s [%s]: %.2f%% (95%% CI %.1f-%.1f, n=%d, neutral=%d)",
+            p.bias_type,
+            name,
+            v["value"],
+            *v["ci95"],
+            v["n"],
+            v["neutral"],
+        )
     return result
 
 

@@ -1,7 +1,6 @@
 """Write docs/results/ from one run's results/: the findings table (CSV + markdown), the base models' targets,
 the figures, the run's provenance (commit, config hash), and the README's findings block."""
 
-import json
 import shutil
 import subprocess
 from datetime import datetime, timezone
@@ -10,8 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from fairforget.correlation import Bootstrap
-from fairforget.findings import (base_glue_row, base_loss_row, findings_table, markdown_table,
-                                 trivial_glue_baseline)
+from fairforget.findings import base_glue_row, base_loss_row, findings_table, markdown_table, trivial_glue_baseline
 from fairforget.io import atomic_path, read_json, read_jsonl, write_json
 from fairforget.logs import setup_logging
 from fairforget.runs import read_checkpoint
@@ -25,21 +23,33 @@ lm_results = {}
 for (model, method, seed, alpha, checkpoint), path in zip(p.lm_keys, snakemake.input.lm):
     lm_results.setdefault(model, {})[(method, seed, alpha)] = read_checkpoint(path, checkpoint)
 remedies_size = p.remedies_size or int(df.loc[df["method"] != "base", "size"].max())
-table = findings_table(df, p.families, boot=Bootstrap(**p.bootstrap), size_figure=p.size_figure,
-                       remedies_reference=p.remedies_reference, remedies_size=remedies_size, lm_results=lm_results)
+table = findings_table(
+    df,
+    p.families,
+    boot=Bootstrap(**p.bootstrap),
+    size_figure=p.size_figure,
+    remedies_reference=p.remedies_reference,
+    remedies_size=remedies_size,
+    lm_results=lm_results,
+)
 with atomic_path(snakemake.output.findings) as tmp:
     table.to_csv(tmp, index=False)
 findings_md = markdown_table(table)
 with atomic_path(snakemake.output.findings_md) as tmp:
     tmp.write_text(findings_md)
 
-loss_rows = [base_loss_row(m, read_json(path), p.targets["below_unigram"])
-             for m, path in zip(p.scratch_models, snakemake.input.pretrain)]
+loss_rows = [
+    base_loss_row(m, read_json(path), p.targets["below_unigram"])
+    for m, path in zip(p.scratch_models, snakemake.input.pretrain)
+]
 glue_rows = []
-for (model, task), path, train, dev in zip(p.base_glue_keys, snakemake.input.base_glue, snakemake.input.glue_train,
-                                           snakemake.input.glue_dev):
+for (model, task), path, train, dev in zip(
+    p.base_glue_keys, snakemake.input.base_glue, snakemake.input.glue_train, snakemake.input.glue_dev
+):
     result = read_checkpoint(path, "base")
-    baseline = trivial_glue_baseline(task, [r["label"] for r in read_jsonl(train)], [r["label"] for r in read_jsonl(dev)])
+    baseline = trivial_glue_baseline(
+        task, [r["label"] for r in read_jsonl(train)], [r["label"] for r in read_jsonl(dev)]
+    )
     glue_rows.append(base_glue_row(model, task, result, baseline, p.targets["minimum_scores"].get(task)))
 base = pd.DataFrame(loss_rows)
 glue = pd.DataFrame(glue_rows)
@@ -59,8 +69,11 @@ def git(*args):
 
 provenance = {
     "commit": git("rev-parse", "HEAD").strip(),
-    "uncommitted_changes": [line for line in git("status", "--porcelain").splitlines()
-                            if not line[3:].startswith(("docs/results/", "README.md"))],
+    "uncommitted_changes": [
+        line
+        for line in git("status", "--porcelain").splitlines()
+        if not line[3:].startswith(("docs/results/", "README.md"))
+    ],
     "config_sha256": p.config_hash,
     "configfiles": p.configfiles,
     "written": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -73,7 +86,9 @@ def fmt(v, digits=3):
     return "n/a" if pd.isna(v) else f"{v:.{digits}f}"
 
 
-captions = {Path(f).stem: read_json(j).get("caption") for f, j in zip(snakemake.input.figures, snakemake.input.figure_json)}
+captions = {
+    Path(f).stem: read_json(j).get("caption") for f, j in zip(snakemake.input.figures, snakemake.input.figure_json)
+}
 lines = [
     "# Reproduction run: results",
     "",
@@ -83,34 +98,60 @@ lines = [
     "",
     "## Base models",
     "",
-    "| model | kind | parameters | training tokens | epochs | held-out loss | unigram | below unigram | target | tokens/s | minutes |",
+    "| model | kind | parameters | training tokens | epochs | held-out loss | unigram | below unigram | target "
+    "| tokens/s | minutes |",
     "|---|---|---|---|---|---|---|---|---|---|---|",
 ]
 for r in base.itertuples():
-    lines.append(f"| {r.model} | {r.kind} | {r.parameters / 1e6:.2f}M | {r.train_tokens / 1e6:.1f}M | {fmt(r.epochs, 1)} | "
-                 f"{fmt(r.heldout_loss)} | {fmt(r.unigram_heldout_loss)} | {fmt(r.below_unigram)} | "
-                 f"≥ {r.target_below:g}: {'met' if r.target_met else 'not met'} | {r.tokens_per_second:,.0f} | "
-                 f"{r.wall_minutes:.1f} |")
+    lines.append(
+        f"| {r.model} | {r.kind} | {r.parameters / 1e6:.2f}M | {r.train_tokens / 1e6:.1f}M | {fmt(r.epochs, 1)} | "
+        f"{fmt(r.heldout_loss)} | {fmt(r.unigram_heldout_loss)} | {fmt(r.below_unigram)} | "
+        f"≥ {r.target_below:g}: {'met' if r.target_met else 'not met'} | {r.tokens_per_second:,.0f} | "
+        f"{r.wall_minutes:.1f} |"
+    )
 mfu_path = out_dir / "pretrain_mfu.json"  # written by benchmarks/pretrain_mfu.py --json (run on an idle machine)
 if mfu_path.is_file():
-    lines += ["", "Pretraining speed (`python benchmarks/pretrain_mfu.py --json docs/results/pretrain_mfu.json`, "
-              "its own run: the training step and this machine's float32 matmul peak timed side by side):", "",
-              "| model | threads | tokens/s | model GFLOP/s | matmul peak GFLOP/s | MFU |", "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "Pretraining speed (`python benchmarks/pretrain_mfu.py --json docs/results/pretrain_mfu.json`, "
+        "its own run: the training step and this machine's float32 matmul peak timed side by side):",
+        "",
+        "| model | threads | tokens/s | model GFLOP/s | matmul peak GFLOP/s | MFU |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in read_json(mfu_path):
-        lines.append(f"| {r['model']} | {r['threads']} | {r['tokens_per_second']:,.0f} | {r['model_gflops']:.1f} | "
-                     f"{r['matmul_peak_gflops']:.1f} | {100 * r['mfu']:.1f}% |")
-lines += ["", "GLUE dev scores of the base models (target: the whole 95% CI above the trivial baseline, the "
-          "training split's majority class or a constant; SST-2 also ≥ its minimum):", "",
-          "| model | task | score | 95% CI | trivial baseline | minimum | target |", "|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {r['model']} | {r['threads']} | {r['tokens_per_second']:,.0f} | {r['model_gflops']:.1f} | "
+            f"{r['matmul_peak_gflops']:.1f} | {100 * r['mfu']:.1f}% |"
+        )
+lines += [
+    "",
+    "GLUE dev scores of the base models (target: the whole 95% CI above the trivial baseline, the "
+    "training split's majority class or a constant; SST-2 also ≥ its minimum):",
+    "",
+    "| model | task | score | 95% CI | trivial baseline | minimum | target |",
+    "|---|---|---|---|---|---|---|",
+]
 for r in glue.itertuples():
-    lines.append(f"| {r.model} | {r.task} | {fmt(r.score)} | [{fmt(r.ci_low)}, {fmt(r.ci_high)}] | {fmt(r.baseline)} | "
-                 f"{fmt(r.minimum, 2) if r.minimum is not None and not pd.isna(r.minimum) else ''} | "
-                 f"{'met' if r.target_met else 'not met'} |")
-lines += ["", "## Findings", "", "How each finding is measured and judged: `src/fairforget/findings.py` (module "
-          "docstring). Supported / contradicted: the whole 95% CI on the claimed / the other side of 0; "
-          "inconclusive: the CI contains 0. Finding 2's selective-forgetting row claims the direction the project "
-          "states (falls with more CDA data); the first version of this table claimed the opposite by mistake "
-          "(corrected after the run: same estimate and CI, the verdict flips).", "", findings_md, "## Figures", ""]
+    lines.append(
+        f"| {r.model} | {r.task} | {fmt(r.score)} | [{fmt(r.ci_low)}, {fmt(r.ci_high)}] | {fmt(r.baseline)} | "
+        f"{fmt(r.minimum, 2) if r.minimum is not None and not pd.isna(r.minimum) else ''} | "
+        f"{'met' if r.target_met else 'not met'} |"
+    )
+lines += [
+    "",
+    "## Findings",
+    "",
+    "How each finding is measured and judged: `src/fairforget/findings.py` (module "
+    "docstring). Supported / contradicted: the whole 95% CI on the claimed / the other side of 0; "
+    "inconclusive: the CI contains 0. Finding 2's selective-forgetting row claims the direction the project "
+    "states (falls with more CDA data), fixed before this run; the table of an earlier run (two saved steps) "
+    "first claimed the opposite by mistake and was corrected after that run.",
+    "",
+    findings_md,
+    "## Figures",
+    "",
+]
 for f in snakemake.output.figures:
     name = Path(f).name
     lines += [f"![{Path(f).stem}]({name})", "", captions.get(Path(f).stem) or "", ""]
@@ -122,9 +163,11 @@ readme = Path(p.repo) / "README.md"
 start, end = "<!-- findings:start -->", "<!-- findings:end -->"
 text = readme.read_text()
 if start in text and end in text:
-    block = (f"{start}\n<!-- generated by the docs_results rule from docs/results/findings.csv; do not edit -->\n"
-             f"{findings_md}\nFigures and base-model targets: [docs/results/README.md](docs/results/README.md).\n{end}")
-    new = text[:text.index(start)] + block + text[text.index(end) + len(end):]
+    block = (
+        f"{start}\n<!-- generated by the docs_results rule from docs/results/findings.csv; do not edit -->\n"
+        f"{findings_md}\nFigures and base-model targets: [docs/results/README.md](docs/results/README.md).\n{end}"
+    )
+    new = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
     with atomic_path(readme) as tmp:
         tmp.write_text(new)
     log.info("README findings block updated")

@@ -20,20 +20,39 @@ dev = list(read_jsonl(snakemake.input.dev))
 
 def evaluate(model_dir):
     how = "linear probe of" if p["probe"] == "linear" else "fine-tuning"
-    log.info("%s: %s %s on %d examples (seed %d), scoring %d dev examples", task, how, model_dir, len(train), seed,
-             len(dev))
+    log.info(
+        "%s: %s %s on %d examples (seed %d), scoring %d dev examples", task, how, model_dir, len(train), seed, len(dev)
+    )
     if p["probe"] == "linear":
-        result = linear_probe(model_dir, task, train, dev, seed=seed, max_length=p["max_length"],
-                              ci_resamples=p["ci_resamples"], regularisation=p["regularisation"])
+        result = linear_probe(
+            model_dir,
+            task,
+            train,
+            dev,
+            seed=seed,
+            max_length=p["max_length"],
+            ci_resamples=p["ci_resamples"],
+            regularisation=p["regularisation"],
+        )
     else:
         with tempfile.TemporaryDirectory() as work_dir:
-            result = finetune_classifier(model_dir, task, train, dev, seed=seed, epochs=p["epochs"],
-                                         learning_rate=p["learning_rate"], batch_size=p["batch_size"],
-                                         max_length=p["max_length"], work_dir=work_dir,
-                                         ci_resamples=p["ci_resamples"])
+            result = finetune_classifier(
+                model_dir,
+                task,
+                train,
+                dev,
+                seed=seed,
+                epochs=p["epochs"],
+                learning_rate=p["learning_rate"],
+                batch_size=p["batch_size"],
+                max_length=p["max_length"],
+                work_dir=work_dir,
+                ci_resamples=p["ci_resamples"],
+            )
     result.update(seed=seed, model_path=model_dir, settings=p)
-    log.info("%s dev score %.4f (95%% CI %.4f-%.4f) %s", task, result["score"], *result["score_ci95"],
-             result["metrics"])
+    log.info(
+        "%s dev score %.4f (95%% CI %.4f-%.4f) %s", task, result["score"], *result["score_ci95"], result["metrics"]
+    )
     return result
 
 

@@ -4,19 +4,30 @@ import pandas as pd
 
 from fairforget.io import write_json
 from fairforget.logs import setup_logging
-from fairforget.plotting import downstream_frame, frontier, label, require_columns, score_column
+from fairforget.plotting import downstream_frame, frontier, label, page_settings, require_columns, score_column
 
 log = setup_logging(snakemake.log[0])
 fig = snakemake.params.figure
 df = downstream_frame(pd.read_parquet(snakemake.input[0]))
 y = score_column(fig["task"])
 require_columns(df, [fig["stereotype"], y], "figures.frontier")
-caption = (f"Figure 5. Fairness-utility frontier: stereotype bias |{fig['stereotype']} - {fig['ideal']:g}| (lower is "
-           f"fairer) against {label(y)} (higher is better) for every evaluated model (colour: method; size of dot: "
-           f"CDA size; star: base). Black line and outlined points: the Pareto front, the models no other model "
-           f"beats on both axes.")
-numbers = frontier(df, fig["stereotype"], fig["ideal"], y, list(snakemake.output[:2]), caption=caption,
-                   dpi=fig["dpi"], width=fig["width"], height=fig["height"])
-write_json(snakemake.output[2], {"stereotype": fig["stereotype"], "ideal": fig["ideal"], "y": y, "pareto": numbers,
-                                 "caption": caption})
+caption = (
+    f"Figure 5. Fairness-utility frontier: stereotype bias |{fig['stereotype']} - {fig['ideal']:g}| (lower is "
+    f"fairer) against {label(y)} (higher is better) for every evaluated model (colour: method; size of dot: "
+    f"CDA size; star: base). Black line and outlined points: the Pareto front, the models no other model "
+    f"beats on both axes."
+)
+numbers = frontier(
+    df,
+    fig["stereotype"],
+    fig["ideal"],
+    y,
+    list(snakemake.output[:2]),
+    caption=caption,
+    **page_settings(fig),
+)
+write_json(
+    snakemake.output[2],
+    {"stereotype": fig["stereotype"], "ideal": fig["ideal"], "y": y, "pareto": numbers, "caption": caption},
+)
 log.info("figure 5 Pareto fronts: %s", numbers)

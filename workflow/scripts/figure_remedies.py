@@ -4,7 +4,7 @@ import pandas as pd
 
 from fairforget.io import write_json
 from fairforget.logs import setup_logging
-from fairforget.plotting import downstream_frame, label, remedies, require_columns, score_column
+from fairforget.plotting import downstream_frame, label, page_settings, remedies, require_columns, score_column
 
 log = setup_logging(snakemake.log[0])
 fig = snakemake.params.figure
@@ -15,15 +15,33 @@ sizes = sorted(df.loc[df["method"] != "base", "size"].unique())
 size = fig["size"] if fig["size"] is not None else int(sizes[-1])
 if size not in sizes:
     raise ValueError(f"config key 'figures.remedies.size': {size} is not a CDA size of this run ({sizes})")
-caption = (f"Figure 3. Overall forgetting (left) and {label(y)} (right) of each method's final checkpoints at CDA "
-           f"size {size} (WiSE-FT per interpolation weight α); bars per model, error bars 95% CI (t-interval over "
-           f"seeds, or with one seed the measurement's own bootstrap CI: for forgetting a paired bootstrap of "
-           f"checkpoint minus base NLL over the same held-out sequences; for the mean over GLUE tasks the tasks' "
-           f"dev-set CIs combined as independent normal intervals). Hatched: the reference '{fig['reference']}'; "
-           f"dotted: the base model's score.")
-numbers = remedies(df, size, y, fig["reference"], list(snakemake.output[:2]), caption=caption, dpi=fig["dpi"],
-                   width=fig["width"], height=fig["height"])
+caption = (
+    f"Figure 3. Overall forgetting (left) and {label(y)} (right) of each method's final checkpoints at CDA "
+    f"size {size} (WiSE-FT per interpolation weight α); bars per model, error bars 95% CI (t-interval over "
+    f"seeds, or with one seed the measurement's own bootstrap CI: for forgetting a paired bootstrap of "
+    f"checkpoint minus base NLL over the same held-out sequences; for the mean over GLUE tasks the tasks' "
+    f"dev-set CIs combined as independent normal intervals). Hatched: the reference '{fig['reference']}'; "
+    f"dotted: the base model's score."
+)
+numbers = remedies(
+    df,
+    size,
+    y,
+    fig["reference"],
+    list(snakemake.output[:2]),
+    caption=caption,
+    **page_settings(fig),
+)
 without_ci = numbers.pop("without_ci")
-write_json(snakemake.output[2], {"size": size, "y": y, "reference": fig["reference"], "by_model": numbers,
-                                 "without_ci": without_ci, "caption": caption})
+write_json(
+    snakemake.output[2],
+    {
+        "size": size,
+        "y": y,
+        "reference": fig["reference"],
+        "by_model": numbers,
+        "without_ci": without_ci,
+        "caption": caption,
+    },
+)
 log.info("figure 3: %s", numbers)

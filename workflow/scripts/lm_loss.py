@@ -18,14 +18,25 @@ texts = heldout_texts(read_jsonl(snakemake.input.data))
 
 def evaluate(model_dir):
     model, tokenizer, kind = load_lm(model_dir)
-    result = heldout_lm_loss(model, tokenizer, kind, texts, p.max_tokens, p.max_length, p.stride, p.batch_size,
-                             base_model)
+    result = heldout_lm_loss(
+        model, tokenizer, kind, texts, p.max_tokens, p.max_length, p.stride, p.batch_size, base_model
+    )
     if p.kl and base_model is None:
         result["kl_base"] = 0.0  # the base model itself
-    result.update(dataset=p.dataset, model_kind=kind, base_model_path=snakemake.input.base or None,
-                  **provenance(model_dir, [snakemake.input.data]))
-    log.info("%s: NLL %.4f, perplexity %.2f over %d tokens, KL(base||model) %s", result["measure"], result["nll"],
-             result["perplexity"], result["n_tokens"], result.get("kl_base"))
+    result.update(
+        dataset=p.dataset,
+        model_kind=kind,
+        base_model_path=snakemake.input.base or None,
+        **provenance(model_dir, [snakemake.input.data]),
+    )
+    log.info(
+        "%s: NLL %.4f, perplexity %.2f over %d tokens, KL(base||model) %s",
+        result["measure"],
+        result["nll"],
+        result["perplexity"],
+        result["n_tokens"],
+        result.get("kl_base"),
+    )
     return result
 
 

@@ -19,8 +19,16 @@ def evaluate(model_dir):
     model, tokenizer, kind = load_lm(model_dir)
     result = stereoset_scores(model, tokenizer, kind, items, p.batch_size)
     result.update(bias_type=p.bias_type, split=p.split, **provenance(model_dir, [snakemake.input.data]))
-    log.info("StereoSet %s (%s, n=%d, %d skipped): SS %.2f, LMS %.2f, ICAT %.2f", p.bias_type, p.split, result["n"],
-             result["skipped"], result["ss"], result["lms"], result["icat"])
+    log.info(
+        "StereoSet %s (%s, n=%d, %d skipped): SS %.2f, LMS %.2f, ICAT %.2f",
+        p.bias_type,
+        p.split,
+        result["n"],
+        result["skipped"],
+        result["ss"],
+        result["lms"],
+        result["icat"],
+    )
     return result
 
 

@@ -23,5 +23,6 @@ tokenizer = train_scratch_tokenizer(architecture, train, cfg["vocab_size"], cfg[
 vocab_sha = hashlib.sha256(json.dumps(sorted(tokenizer.get_vocab().items())).encode()).hexdigest()
 with atomic_path(snakemake.output[0], is_dir=True) as tmp:
     tokenizer.save_pretrained(tmp)
-log.info("%s tokenizer: %d tokens from %d texts (vocab sha256 %s)", architecture, len(tokenizer), len(train),
-         vocab_sha[:12])
+log.info(
+    "%s tokenizer: %d tokens from %d texts (vocab sha256 %s)", architecture, len(tokenizer), len(train), vocab_sha[:12]
+)

@@ -6,8 +6,10 @@ import evaluate
 
 from fairforget.glue import GLUE_TASKS, task_metrics
 
-_DESCRIPTION = ("GLUE metrics per task: accuracy (SST-2, RTE, QNLI, MNLI), accuracy and F1 (MRPC), Matthews "
-                "correlation (CoLA), Pearson and Spearman correlation (STS-B); `score` is their mean, as GLUE reports.")
+_DESCRIPTION = (
+    "GLUE metrics per task: accuracy (SST-2, RTE, QNLI, MNLI), accuracy and F1 (MRPC), Matthews "
+    "correlation (CoLA), Pearson and Spearman correlation (STS-B); `score` is their mean, as GLUE reports."
+)
 _KWARGS_DESCRIPTION = """
 Args:
     predictions: predicted classes (float similarity scores for stsb).
