@@ -25,7 +25,7 @@ rule figure:
             "results/figures/{figure}.png",
             caption="../report/figure.rst",
             category="Figures",
-            labels={"figure": lambda wildcards: FIGURE_LABELS[wildcards.figure]},
+            labels=lambda wildcards: {"figure": FIGURE_LABELS[wildcards.figure]},
         ),
         "results/figures/{figure}.pdf",
         "results/figures/{figure}.json",
