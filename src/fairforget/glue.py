@@ -180,19 +180,17 @@ def score_ci(
     task: str, predictions, references, *, n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0
 ) -> tuple[float, float]:
     """Percentile bootstrap CI of the task score, resampling dev examples (the test-set noise of one run)."""
-    from scipy import stats
+    from .bootstrap import bootstrap_ci
 
     predictions, references = np.asarray(predictions), np.asarray(references)
     if len(references) < 2:
         return (math.nan, math.nan)
-    res = stats.bootstrap(
+    low, high = bootstrap_ci(
         (predictions, references),
         lambda p, r: task_metrics(task, p, r)["score"],
-        paired=True,
         vectorized=False,
         n_resamples=n_resamples,
-        confidence_level=confidence,
-        method="percentile",
-        rng=np.random.default_rng(seed),
+        confidence=confidence,
+        seed=seed,
     )
-    return (float(res.confidence_interval.low), float(res.confidence_interval.high))
+    return (float(low), float(high))
