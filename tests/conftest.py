@@ -21,7 +21,7 @@ def data_dir() -> Path:
 @pytest.fixture(scope="session")
 def tiny_mlm():
     """A tiny random BERT masked LM and a matching WordPiece tokenizer (trained on a few sentences)."""
-    from fairforget.modeling import scratch_bert, train_wordpiece_tokenizer
+    from fairforget.modeling import scratch_model, train_wordpiece_tokenizer
 
     texts = [
         "he is a nurse and she is a doctor .",
@@ -30,9 +30,8 @@ def tiny_mlm():
         "the quick brown fox jumps over the lazy dog .",
     ] * 20
     tokenizer = train_wordpiece_tokenizer(texts, vocab_size=200, max_length=32)
-    model = scratch_bert(
-        len(tokenizer), hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, max_positions=32, seed=0
-    )
+    shape = dict(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, max_length=32, dropout=0.1, seed=0)
+    model = scratch_model("bert", tokenizer, shape)
     model.eval()
     return model, tokenizer, texts
 

@@ -254,12 +254,11 @@ def assert_training_lowers_heldout_loss(model, tokenizer, blocks, tmp_path):
 def test_pre_layer_norm_bert_trains_and_loads_as_a_masked_lm(tiny_mlm, tmp_path):
     """pre_layer_norm builds RoBERTa-PreLN: its positions start after the padding index, so usable_length must
     leave that offset out or the longest input indexes past the position table."""
-    from fairforget.modeling import scratch_bert, usable_length
+    from fairforget.modeling import scratch_model, usable_length
 
     _, tokenizer, texts = tiny_mlm
-    model = scratch_bert(
-        len(tokenizer), 32, 2, 2, 64, max_positions=16, seed=0, pre_layer_norm=True, pad_token_id=tokenizer.pad_token_id
-    )
+    shape = dict(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64, max_length=16, dropout=0.1, seed=0)
+    model = scratch_model("bert", tokenizer, shape | {"pre_layer_norm": True})
     assert type(model).__name__ == "RobertaPreLayerNormForMaskedLM"
     assert usable_length(model, 10_000) == 16
     blocks = tokenize_blocks(tokenizer, texts, 16)

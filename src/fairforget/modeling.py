@@ -78,83 +78,55 @@ def train_scratch_tokenizer(architecture: str, texts: list[str], vocab_size: int
     raise ValueError(f"unknown scratch architecture {architecture!r}; expected 'bert', 'modernbert' or 'llama'")
 
 
-def scratch_bert(
-    vocab_size: int,
-    hidden_size: int,
-    num_layers: int,
-    num_heads: int,
-    intermediate_size: int,
-    max_positions: int,
-    seed: int,
-    dropout: float = 0.1,
-    pre_layer_norm: bool = False,
-    pad_token_id: int = 0,
-):
-    """A randomly initialised masked LM of BERT's shape (seeded): BertForMaskedLM (post-LN), or with
-    pre_layer_norm RobertaPreLayerNormForMaskedLM, the same encoder with layer norm before each sublayer,
-    which leaves the unigram plateau that a small post-LN BERT sits on for thousands of steps."""
-    from transformers import (
-        BertConfig,
-        BertForMaskedLM,
-        RobertaPreLayerNormConfig,
-        RobertaPreLayerNormForMaskedLM,
-        set_seed,
-    )
+def scratch_bert(tokenizer, cfg: dict):
+    """A randomly initialised masked LM of BERT's shape: BertForMaskedLM (post-LN), or with cfg pre_layer_norm
+    RobertaPreLayerNormForMaskedLM, the same encoder with layer norm before each sublayer, which leaves the
+    unigram plateau that a small post-LN BERT sits on for thousands of steps."""
+    from transformers import BertConfig, BertForMaskedLM, RobertaPreLayerNormConfig, RobertaPreLayerNormForMaskedLM
 
-    set_seed(seed)
     shape = dict(
-        vocab_size=vocab_size,
-        hidden_size=hidden_size,
-        num_hidden_layers=num_layers,
-        num_attention_heads=num_heads,
-        intermediate_size=intermediate_size,
-        hidden_dropout_prob=dropout,
-        attention_probs_dropout_prob=dropout,
+        vocab_size=len(tokenizer),
+        hidden_size=cfg["hidden_size"],
+        num_hidden_layers=cfg["num_layers"],
+        num_attention_heads=cfg["num_heads"],
+        intermediate_size=cfg["intermediate_size"],
+        hidden_dropout_prob=cfg["dropout"],
+        attention_probs_dropout_prob=cfg["dropout"],
     )
-    if pre_layer_norm:
+    if cfg.get("pre_layer_norm", False):
         # RoBERTa numbers positions from pad_token_id + 1: the table needs that many more rows; two segment
         # types as BERT, so [CLS] a [SEP] b [SEP] pairs keep their token_type_ids
         return RobertaPreLayerNormForMaskedLM(
             RobertaPreLayerNormConfig(
                 **shape,
-                max_position_embeddings=max_positions + pad_token_id + 1,
-                pad_token_id=pad_token_id,
+                max_position_embeddings=cfg["max_length"] + tokenizer.pad_token_id + 1,
+                pad_token_id=tokenizer.pad_token_id,
                 type_vocab_size=2,
             )
         )
-    return BertForMaskedLM(BertConfig(**shape, max_position_embeddings=max_positions))
+    return BertForMaskedLM(BertConfig(**shape, max_position_embeddings=cfg["max_length"]))
 
 
-def scratch_modernbert(
-    tokenizer,
-    hidden_size: int,
-    num_layers: int,
-    num_heads: int,
-    intermediate_size: int,
-    max_positions: int,
-    seed: int,
-    dropout: float = 0.0,
-):
-    """A randomly initialised ModernBertForMaskedLM (seeded): pre-LN, rotary positions, GeGLU (intermediate_size
-    per gate half), global attention in every layer at these lengths. Rotary positions make the local attention
-    a masked token needs learnable at once; a small BERT with learned absolute positions sits on the unigram
-    plateau for thousands of steps."""
-    from transformers import ModernBertConfig, ModernBertForMaskedLM, set_seed
+def scratch_modernbert(tokenizer, cfg: dict):
+    """A randomly initialised ModernBertForMaskedLM: pre-LN, rotary positions, GeGLU (intermediate_size per gate
+    half), global attention in every layer at these lengths. Rotary positions make the local attention a masked
+    token needs learnable at once; a small BERT with learned absolute positions sits on the unigram plateau for
+    thousands of steps."""
+    from transformers import ModernBertConfig, ModernBertForMaskedLM
 
-    set_seed(seed)
     config = ModernBertConfig(
         vocab_size=len(tokenizer),
-        hidden_size=hidden_size,
-        num_hidden_layers=num_layers,
-        num_attention_heads=num_heads,
-        intermediate_size=intermediate_size,
-        max_position_embeddings=max_positions,
+        hidden_size=cfg["hidden_size"],
+        num_hidden_layers=cfg["num_layers"],
+        num_attention_heads=cfg["num_heads"],
+        intermediate_size=cfg["intermediate_size"],
+        max_position_embeddings=cfg["max_length"],
         global_attn_every_n_layers=1,
-        local_attention=max_positions,
+        local_attention=cfg["max_length"],
         hidden_activation="gelu",
-        embedding_dropout=dropout,
-        mlp_dropout=dropout,
-        attention_dropout=dropout,
+        embedding_dropout=cfg["dropout"],
+        mlp_dropout=cfg["dropout"],
+        attention_dropout=cfg["dropout"],
         pad_token_id=tokenizer.pad_token_id,
         cls_token_id=tokenizer.cls_token_id,
         sep_token_id=tokenizer.sep_token_id,
@@ -164,29 +136,19 @@ def scratch_modernbert(
     return ModernBertForMaskedLM(config)
 
 
-def scratch_llama(
-    tokenizer,
-    hidden_size: int,
-    num_layers: int,
-    num_heads: int,
-    intermediate_size: int,
-    max_positions: int,
-    seed: int,
-    dropout: float = 0.0,
-):
-    """A randomly initialised LlamaForCausalLM of the given shape (seeded); Llama has attention dropout only."""
-    from transformers import LlamaConfig, LlamaForCausalLM, set_seed
+def scratch_llama(tokenizer, cfg: dict):
+    """A randomly initialised LlamaForCausalLM of the given shape; Llama has attention dropout only."""
+    from transformers import LlamaConfig, LlamaForCausalLM
 
-    set_seed(seed)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
-        hidden_size=hidden_size,
-        num_hidden_layers=num_layers,
-        num_attention_heads=num_heads,
-        num_key_value_heads=num_heads,
-        intermediate_size=intermediate_size,
-        max_position_embeddings=max_positions,
-        attention_dropout=dropout,
+        hidden_size=cfg["hidden_size"],
+        num_hidden_layers=cfg["num_layers"],
+        num_attention_heads=cfg["num_heads"],
+        num_key_value_heads=cfg["num_heads"],
+        intermediate_size=cfg["intermediate_size"],
+        max_position_embeddings=cfg["max_length"],
+        attention_dropout=cfg["dropout"],
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
@@ -195,24 +157,19 @@ def scratch_llama(
     return LlamaForCausalLM(config)
 
 
+SCRATCH_BUILDERS = {"bert": scratch_bert, "modernbert": scratch_modernbert, "llama": scratch_llama}
+
+
 def scratch_model(architecture: str, tokenizer, cfg: dict):
-    """The scratch model of this architecture, shaped by the `scratch` config section."""
-    shape = dict(
-        hidden_size=cfg["hidden_size"],
-        num_layers=cfg["num_layers"],
-        num_heads=cfg["num_heads"],
-        intermediate_size=cfg["intermediate_size"],
-        max_positions=cfg["max_length"],
-        seed=cfg["seed"],
-        dropout=cfg["dropout"],
-    )
-    if architecture == "llama":
-        return scratch_llama(tokenizer, **shape)
-    if architecture == "modernbert":
-        return scratch_modernbert(tokenizer, **shape)
-    return scratch_bert(
-        len(tokenizer), **shape, pre_layer_norm=cfg.get("pre_layer_norm", False), pad_token_id=tokenizer.pad_token_id
-    )
+    """The scratch model of this architecture, shaped by the `scratch` config section (hidden_size, num_layers,
+    num_heads, intermediate_size, max_length = the positions it knows, dropout, seed; pre_layer_norm for BERT),
+    its weights drawn after seeding with cfg seed."""
+    from transformers import set_seed
+
+    if architecture not in SCRATCH_BUILDERS:
+        raise ValueError(f"unknown scratch architecture {architecture!r}; expected one of {sorted(SCRATCH_BUILDERS)}")
+    set_seed(cfg["seed"])
+    return SCRATCH_BUILDERS[architecture](tokenizer, cfg)
 
 
 def model_kind(config) -> str:
