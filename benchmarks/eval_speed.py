@@ -54,9 +54,10 @@ def run_side(args) -> dict:
     import torch
     from reference_scorers import crows_masked_reference, pll_reference, stereoset_masked_reference
 
+    from fairforget.benchmarks.crows_pairs import crows_pairs_scores, read_crows_pairs
+    from fairforget.benchmarks.stereoset import read_stereoset, stereoset_sentence_scores
     from fairforget.io import read_jsonl
     from fairforget.scoring import heldout_texts, segment_tokens
-    from fairforget.stereotypes import crows_pairs_scores, read_crows_pairs, read_stereoset, stereoset_sentence_scores
 
     torch.set_num_threads(args.threads)
     model, tokenizer = load_model(args.model, args.tokenizer)

@@ -90,14 +90,14 @@ def random_models(wordpiece, bpe, small: bool):
 @contextlib.contextmanager
 def float32_scoring():
     """The scorers' autocast switched off: the same code path in float32, for the reference side."""
-    from fairforget import scoring, stereotypes
+    from fairforget import scoring  # every scorer (SEAT's sentence vectors included) autocasts through it
 
-    saved = scoring.bf16_autocast, stereotypes.bf16_autocast
-    scoring.bf16_autocast = stereotypes.bf16_autocast = lambda device: contextlib.nullcontext()
+    saved = scoring.bf16_autocast
+    scoring.bf16_autocast = lambda device: contextlib.nullcontext()
     try:
         yield
     finally:
-        scoring.bf16_autocast, stereotypes.bf16_autocast = saved
+        scoring.bf16_autocast = saved
 
 
 def check_scoring_bf16(models, tokenizers, texts, device) -> dict:

@@ -13,15 +13,10 @@ from pathlib import Path
 
 import torch
 
+from fairforget.benchmarks.crows_pairs import crows_pairs_scores, read_crows_pairs
+from fairforget.benchmarks.seat import read_seat_test, seat_scores
+from fairforget.benchmarks.stereoset import read_stereoset, stereoset_scores
 from fairforget.modeling import load_lm
-from fairforget.stereotypes import (
-    crows_pairs_scores,
-    read_crows_pairs,
-    read_seat_test,
-    read_stereoset,
-    seat_scores,
-    stereoset_scores,
-)
 
 
 def fmt(value) -> str:

@@ -9,7 +9,8 @@ import math
 import numpy as np
 import torch
 
-from fairforget.stereotypes import blank_filler, filler_tokens, split_positions
+from fairforget.benchmarks.crows_pairs import split_positions
+from fairforget.benchmarks.stereoset import blank_filler, filler_tokens
 
 
 def masked_reference(model, tokenizer, ids, position):

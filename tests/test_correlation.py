@@ -327,13 +327,13 @@ def test_within_model_standardises_before_pooling():
 
 def test_figure_one_resamples_runs_and_counts_the_base_once(tmp_path):
     """Figure 1's Pearson r and CI are correlations.csv's: run-level, the duplicated base row dropped."""
-    from fairforget.plotting import downstream_vs_forgetting
+    from fairforget.plotting import Page, downstream_vs_forgetting
 
     df = metrics_frame(seeds=(0, 1))
     df["lm_measure"] = "nll"
     boot = Bootstrap(n_resamples=200)
     numbers = downstream_vs_forgetting(
-        df, "forgetting", "sst2_score", boot, [str(tmp_path / "f1.png")], caption="c", dpi=40, width=6, height=3
+        df, "forgetting", "sst2_score", boot, [str(tmp_path / "f1.png")], Page("c", 40, 6, 3)
     )
     table = correlation_table(df, ["forgetting"], ["sst2_score"], ["model"], boot).set_index(["group", "method"])
     for model in ("bert", "llama"):

@@ -93,22 +93,20 @@ def test_every_figure_draws_and_returns_its_numbers(table, tmp_path):
     def outputs(name):
         return [str(tmp_path / f"{name}.png"), str(tmp_path / f"{name}.pdf")]
 
-    style = dict(caption="A caption.", dpi=60, width=8, height=3)
+    page = plotting.Page(caption="A caption.", dpi=60, width=8, height=3)
     one = plotting.downstream_vs_forgetting(
-        table, "forgetting", "sst2_score", Bootstrap(n_resamples=200), outputs("f1"), **style
+        table, "forgetting", "sst2_score", Bootstrap(n_resamples=200), outputs("f1"), page
     )
     assert one["bert"]["r"] < -0.99 and one["bert"]["n"] == 14 and one["bert"]["ci_high"] < 0
-    two = plotting.stereotype_vs_size(
-        table, "cda", ["crows", "selective_crows_gap", "forgetting"], outputs("f2"), **style
-    )
+    two = plotting.stereotype_vs_size(table, "cda", ["crows", "selective_crows_gap", "forgetting"], outputs("f2"), page)
     # final step: forgetting = size / 400, i.e. 0.25, 0.5, 1.0 over log2 sizes 0, 1, 2 -> OLS slope 0.375
     assert two["forgetting"]["llama"]["slope_per_doubling"]["slope"] == pytest.approx(0.375, abs=0.03)
-    three = plotting.remedies(table, 400, "downstream_avg", "cda", outputs("f3"), **style)
+    three = plotting.remedies(table, 400, "downstream_avg", "cda", outputs("f3"), page)
     assert set(three["bert"]) == {"cda", "replay", "wise_ft α=0.5"}
     assert three["bert"]["cda"]["forgetting"]["minus_reference"] == 0.0
-    four = plotting.dynamics(table, "cda", ["crows", "forgetting"], outputs("f4"), **style)
+    four = plotting.dynamics(table, "cda", ["crows", "forgetting"], outputs("f4"), page)
     assert four["bert"]["forgetting"]["400"][0] == 0.0 and len(four["bert"]["forgetting"]["400"]) == 3
-    five = plotting.frontier(table, "crows", 50.0, "downstream_avg", outputs("f5"), **style)
+    five = plotting.frontier(table, "crows", 50.0, "downstream_avg", outputs("f5"), page)
     front = five["bert"]
     scores, biases = [p["score"] for p in front], [p["bias"] for p in front]
     assert scores == sorted(scores) and biases == sorted(biases) and len(set(scores)) == len(scores)
@@ -125,16 +123,16 @@ def test_missing_column_names_the_config_key(table):
 def test_a_missing_ci_is_never_drawn_as_a_bar(table, tmp_path):
     """Figure 3 once drew NaN CIs as zero-width caps under a caption promising a CI."""
     outputs = [str(tmp_path / "f3.png"), str(tmp_path / "f3.pdf")]
-    style = dict(caption="A caption.", dpi=60, width=8, height=3)
+    page = plotting.Page(caption="A caption.", dpi=60, width=8, height=3)
     with_ci = table.assign(
         forgetting_ci_low=table["forgetting"] - 0.05,
         forgetting_ci_high=table["forgetting"] + 0.05,
         downstream_avg_ci_low=table["downstream_avg"] - 0.02,
         downstream_avg_ci_high=table["downstream_avg"] + 0.02,
     )
-    assert plotting.remedies(with_ci, 400, "downstream_avg", "cda", outputs, **style)["without_ci"] == []
+    assert plotting.remedies(with_ci, 400, "downstream_avg", "cda", outputs, page)["without_ci"] == []
     without = with_ci.drop(columns=["downstream_avg_ci_low", "downstream_avg_ci_high"])  # one seed, no CI
-    missing = plotting.remedies(without, 400, "downstream_avg", "cda", outputs, **style)["without_ci"]
+    missing = plotting.remedies(without, 400, "downstream_avg", "cda", outputs, page)["without_ci"]
     assert "bert cda (downstream_avg)" in missing and not any("forgetting" in m for m in missing)
     assert "no CI available" in plotting.no_ci_note(missing) and plotting.no_ci_note([]) == ""
 
@@ -145,10 +143,10 @@ def test_a_non_finite_error_bar_fails(tmp_path):
     fig, ax = plt.subplots()
     ax.bar([0, 1], [1.0, 2.0], yerr=[0.1, np.nan])
     with pytest.raises(ValueError, match="non-finite"):
-        plotting.save(fig, [str(tmp_path / "x.png")], "caption", 60, 4)
+        plotting.save(fig, [str(tmp_path / "x.png")], plotting.Page("caption", 60, 4, 3))
     fig, ax = plt.subplots()
     assert list(plotting.error_bars(ax, [0, 1], [1.0, 2.0], [0.9, np.nan], [1.1, np.nan])) == [1]
-    plotting.save(fig, [str(tmp_path / "y.png")], "caption", 60, 4)
+    plotting.save(fig, [str(tmp_path / "y.png")], plotting.Page("caption", 60, 4, 3))
 
 
 def test_axis_labels_are_wrapped_to_their_axes():

@@ -44,7 +44,8 @@ def test_read_texts_jsonl_and_txt(tmp_path):
 
 
 def test_fetch_stereoset_and_seat_from_mirror(data_dir, tmp_path):
-    from fairforget.stereotypes import read_seat_test, read_stereoset
+    from fairforget.benchmarks.seat import read_seat_test
+    from fairforget.benchmarks.stereoset import read_stereoset
 
     assert sources.fetch_stereoset(str(data_dir), str(tmp_path / "stereoset.json")) == 1026
     assert len(read_stereoset(tmp_path / "stereoset.json", "gender", "dev")) == 255
@@ -59,7 +60,7 @@ def test_fetch_stereoset_from_hub_layout(tmp_path, monkeypatch):
     """The Hub rows (parquet conversion: gold_label a class label) become the official layout."""
     import datasets
 
-    from fairforget.stereotypes import read_stereoset
+    from fairforget.benchmarks.stereoset import read_stereoset
 
     features = datasets.Features(
         {

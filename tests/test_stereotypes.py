@@ -19,23 +19,16 @@ from reference_scorers import (
     stereoset_masked_reference,
 )
 
-from fairforget.scoring import causal_sequence
-from fairforget.stereotypes import (
-    association,
+from fairforget.benchmarks.crows_pairs import crows_pairs_scores, read_crows_pairs, split_positions
+from fairforget.benchmarks.seat import association, read_seat_test, seat_scores, weat_effect_size, weat_p_value
+from fairforget.benchmarks.stereoset import (
     blank_filler,
-    crows_pairs_scores,
     filler_tokens,
-    read_crows_pairs,
-    read_seat_test,
     read_stereoset,
-    seat_scores,
-    sentence_embeddings,
-    split_positions,
     stereoset_metrics,
     stereoset_sentence_scores,
-    weat_effect_size,
-    weat_p_value,
 )
+from fairforget.scoring import causal_sequence, sentence_embeddings
 
 PAIRS = [
     {"sent_more": "he is a nurse .", "sent_less": "she is a nurse .", "stereo_antistereo": "stereo"},
@@ -195,7 +188,7 @@ def test_crows_rounding_is_each_references_own(tiny_mlm, monkeypatch):
         value = {True: halfway, False: below}
         return [[value[seq == more_ids] if p in (1, 2) else 0.0 for p in pos] for seq, pos in zip(sequences, positions)]
 
-    monkeypatch.setattr("fairforget.stereotypes.masked_token_logprobs", fake_logprobs)
+    monkeypatch.setattr("fairforget.scoring.masked_token_logprobs", fake_logprobs)
     shared_more, _, diff_more, diff_less = split_positions(more_ids, tokenizer(pair["sent_less"])["input_ids"])
     assert diff_more == diff_less == [1] and shared_more[0] == 2
     result = crows_pairs_scores(model, tokenizer, "masked", [pair])

@@ -1,50 +1,20 @@
 """The metrics tables: one row per evaluated model (wide) and one per value (long), built from the per-checkpoint
-JSON files of the evaluation and downstream rules."""
+JSON files of the evaluation and downstream rules. Each benchmark's columns, and those it measures against the
+base model (forgetting, selective forgetting), are declared by the benchmark (fairforget.benchmarks)."""
 
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .bootstrap import paired_sequence_bootstrap_ci
+from .benchmarks import BENCHMARKS
 from .runs import read_checkpoint
 
 KEY_COLUMNS = ["model", "method", "size", "seed", "step", "alpha"]  # alpha: WiSE-FT models only
-
-
-def crows_columns(crows: dict) -> dict:
-    """CrowS-Pairs columns of the primary variant; crows_neutral: pairs its reference counts as ties (equal
-    after the reference's rounding), in crows_n but preferring neither sentence."""
-    primary = crows["variants"][crows["primary"]]
-    row = {
-        "crows": primary["value"],
-        "crows_ci_low": primary["ci95"][0],
-        "crows_ci_high": primary["ci95"][1],
-        "crows_n": primary["n"],
-        "crows_neutral": primary["neutral"],
-        "crows_variant": crows["primary"],
-    }
-    row.update({f"crows_{name}": v["value"] for name, v in crows["variants"].items()})
-    row.update({f"crows_loglik_{k[5:]}": v for k, v in crows["likelihood"].items()})
-    return row
-
-
-def stereoset_columns(stereoset: dict) -> dict:
-    row = {f"stereoset_{k}": stereoset[k] for k in ("ss", "lms", "icat", "n", "skipped")}
-    row.update({f"stereoset_{k}_ci_low": v[0] for k, v in stereoset["ci95"].items()})
-    row.update({f"stereoset_{k}_ci_high": v[1] for k, v in stereoset["ci95"].items()})
-    row.update({f"stereoset_loglik_{k[5:]}": v for k, v in stereoset["likelihood"].items()})
-    return row
-
-
-def seat_columns(seat: dict) -> dict:
-    row = {"seat_mean_abs_effect": seat["mean_abs_effect_size"]}
-    row.update({f"seat_{name}_effect": r["effect_size"] for name, r in seat["tests"].items()})
-    row.update({f"seat_{name}_p": r["p_value"] for name, r in seat["tests"].items()})
-    return row
 
 
 def downstream_columns(task: str, runs: list[dict]) -> dict:
@@ -81,23 +51,12 @@ def read_downstream(entry: dict, cache: dict | None = None) -> dict[str, list[di
 def metrics_row(entry: dict, downstream: dict[str, list[dict]], cache: dict | None = None) -> dict:
     """Flatten the checkpoint's results in the run result files named in `entry` into one table row."""
     row = {k: entry[k] for k in KEY_COLUMNS}
-    for key, columns in (("crows", crows_columns), ("stereoset", stereoset_columns), ("seat", seat_columns)):
-        if entry.get(key):
-            row.update(columns(read_checkpoint(entry[key], entry["checkpoint"], cache)))
-    for key in HELDOUT_TEXTS:
-        if entry.get(key):
-            lm = read_checkpoint(entry[key], entry["checkpoint"], cache)
-            low, high = lm.get("nll_ci95", [None, None])
+    for benchmark in BENCHMARKS.values():
+        if entry.get(benchmark.prefix):
             row.update(
-                {
-                    f"{key}_measure": lm["measure"],
-                    f"{key}_nll": lm["nll"],
-                    f"{key}_nll_ci_low": low,
-                    f"{key}_nll_ci_high": high,
-                    f"{key}_perplexity": lm["perplexity"],
-                    f"{key}_tokens": lm["n_tokens"],
-                    f"{key}_kl_base": lm.get("kl_base"),
-                }
+                benchmark.columns(
+                    read_checkpoint(entry[benchmark.prefix], entry["checkpoint"], cache), benchmark.prefix
+                )
             )
     for task, runs in downstream.items():
         row.update(downstream_columns(task, runs))
@@ -126,34 +85,6 @@ def downstream_avg_ci(downstream: dict[str, list[dict]], row: dict) -> tuple[flo
         ses = [(row[f"{t}_score_ci_high"] - row[f"{t}_score_ci_low"]) / (2 * z) for t in tasks]
         half = z * math.sqrt(sum(se**2 for se in ses)) / len(tasks)
     return row["downstream_avg"] - half, row["downstream_avg"] + half
-
-
-# held-out texts overall forgetting is measured on: entry key (= column prefix) -> forgetting column
-HELDOUT_TEXTS = {"lm": "forgetting", "lm_indomain": "forgetting_indomain"}
-
-# selective forgetting: base minus checkpoint mean log-likelihood of the stereotypical sentences, and of the
-# stereotypical - anti-stereotypical gap. Like overall forgetting, positive = forgotten.
-SELECTIVE = {
-    "selective_crows_stereo": "crows_loglik_stereo",
-    "selective_crows_gap": "crows_loglik_gap",
-    "selective_stereoset_stereo": "stereoset_loglik_stereo",
-    "selective_stereoset_gap": "stereoset_loglik_gap",
-}
-
-
-def paired_forgetting_ci(checkpoint: dict, base: dict, where: str) -> list[float]:
-    """95% CI of checkpoint minus base NLL, resampling the scored sequences both share (paired); NaN for result
-    files written before per-sequence NLLs were stored."""
-    if "per_sequence_nll" not in checkpoint or "per_sequence_nll" not in base:
-        return [math.nan, math.nan]
-    if checkpoint["per_sequence_tokens"] != base["per_sequence_tokens"]:
-        raise ValueError(
-            f"{where}: the checkpoint and its base model were scored on different sequences "
-            f"({checkpoint['n_sequences']} vs {base['n_sequences']}); rerun both with the same settings"
-        )
-    return paired_sequence_bootstrap_ci(
-        checkpoint["per_sequence_nll"], base["per_sequence_nll"], checkpoint["per_sequence_tokens"]
-    )
 
 
 def one_base_entry_per_model(entries: list[dict]) -> list[dict]:
@@ -200,24 +131,26 @@ def tables(entries: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     def base_value(column):
         return df["model"].map(df[is_base].groupby("model")[column].first())
 
-    for name, column in SELECTIVE.items():
-        if column in df:
-            df[name] = base_value(column) - df[column]
     base_entry = {e["model"]: e for e in entries if e["method"] == "base"}
-    for key, name in HELDOUT_TEXTS.items():
-        if f"{key}_nll" not in df:
-            continue
-        df[name] = df[f"{key}_nll"] - base_value(f"{key}_nll")
-        df[f"{name}_rel"] = df[name] / base_value(f"{key}_nll")
-        cis = [
-            paired_forgetting_ci(
-                read_checkpoint(e[key], e["checkpoint"], cache),
-                read_checkpoint(base_entry[e["model"]][key], base_entry[e["model"]]["checkpoint"], cache),
-                f"{e[key]} ({e['checkpoint']})",
+
+    def paired_results(prefix):
+        """(checkpoint result, its base model's result, where) per row, for CIs paired with the base."""
+        return [
+            (
+                read_checkpoint(e[prefix], e["checkpoint"], cache),
+                read_checkpoint(base_entry[e["model"]][prefix], base_entry[e["model"]]["checkpoint"], cache),
+                f"{e[prefix]} ({e['checkpoint']})",
             )
             for e in entries
         ]
-        df[f"{name}_ci_low"], df[f"{name}_ci_high"] = [c[0] for c in cis], [c[1] for c in cis]
+
+    for benchmark in BENCHMARKS.values():
+        if benchmark.against_base and any(e.get(benchmark.prefix) for e in entries):
+            derived = benchmark.against_base(
+                df, benchmark.prefix, base_value, partial(paired_results, benchmark.prefix)
+            )
+            for name, values in derived.items():
+                df[name] = values
     order = df.sort_values(KEY_COLUMNS, key=lambda s: s.map(str) if s.dtype == object else s).index
     wide = df.loc[order].reset_index(drop=True)
     return wide, long_table(df.loc[order], [downstream[i] for i in order])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import jsonschema
 import yaml
 
+from .benchmarks import add_to_schema
 from .method_config import checkpoint_names
 
 
@@ -24,7 +25,7 @@ def _key_path(error: jsonschema.ValidationError) -> str:
 def validate_config(config: dict, schema_path: str) -> None:
     """Validate `config` against the JSON schema; raise ConfigError listing every bad key."""
     with open(schema_path) as f:
-        schema = yaml.safe_load(f)
+        schema = add_to_schema(yaml.safe_load(f))  # benchmark names and settings come from the registry
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if errors:

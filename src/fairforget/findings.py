@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .benchmarks import metrics
 from .bootstrap import paired_sequence_bootstrap_ci
 from .correlation import Bootstrap, correlation, one_base_per_model, run_clusters
 from .plotting import final_rows, slope_per_doubling
@@ -88,8 +89,15 @@ def finding2(
     stereotype: str,
     selective: str,
     boot: Bootstrap,
-    ideal: float = 50.0,
+    ideal: float | None = None,
 ) -> list[dict]:
+    """Finding 2 for one model: stereotype bias |stereotype - ideal| (ideal: the benchmark's declared unbiased
+    value unless given), selective forgetting and overall forgetting against CDA size."""
+    if ideal is None:
+        declared = metrics().get(stereotype)
+        if declared is None or declared.ideal is None:
+            raise ValueError(f"stereotype column {stereotype!r} declares no ideal value in the benchmark registry")
+        ideal = declared.ideal
     rows = df[(df["model"] == model) & (df["method"] == method)]
     final = final_rows(rows).assign(stereotype_bias=lambda d: (d[stereotype] - ideal).abs())
     out = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -106,3 +107,8 @@ def provenance(model_path: str, data_paths: Iterable[str | os.PathLike]) -> dict
         "dataset_sha256": {str(p): sha256_file(p) for p in data_paths},
         "versions": versions,
     }
+
+
+def nan_to_none(values) -> list[float | None]:
+    """Floats for JSON, which has no NaN: an unscored value becomes null."""
+    return [None if math.isnan(v) else float(v) for v in values]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from dataclasses import dataclass, replace
 
 import matplotlib
 import matplotlib.container
@@ -15,6 +16,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from .benchmarks import BENCHMARKS, metrics  # noqa: E402
 from .correlation import Bootstrap, correlation, ols  # noqa: E402
 from .io import atomic_path  # noqa: E402
 
@@ -31,22 +33,9 @@ STYLE = {
     "axes.spines.right": False,
     "savefig.bbox": "standard",
 }
+# axis labels: every benchmark's declared metrics (fairforget.benchmarks), and the table's own columns
 LABELS = {
-    "forgetting": "overall forgetting (WikiText NLL − base NLL)",
-    "forgetting_rel": "overall forgetting (relative to the base NLL)",
-    "forgetting_indomain": "overall forgetting, in-domain (held-out corpus NLL − base)",
-    "forgetting_indomain_rel": "overall forgetting, in-domain (relative to the base NLL)",
-    "lm_kl_base": "KL(base ‖ checkpoint) on held-out WikiText",
-    "lm_indomain_kl_base": "KL(base ‖ checkpoint) on held-out in-domain text",
-    "crows": "CrowS-Pairs stereotype score (%)",
-    "stereoset_ss": "StereoSet SS (%)",
-    "stereoset_lms": "StereoSet LMS (%)",
-    "stereoset_icat": "StereoSet ICAT",
-    "seat_mean_abs_effect": "SEAT mean |effect size|",
-    "selective_crows_gap": "selective forgetting (base − checkpoint CrowS stereo−anti log-lik.)",
-    "selective_crows_stereo": "selective forgetting (base − checkpoint CrowS stereo log-lik.)",
-    "selective_stereoset_gap": "selective forgetting (base − checkpoint StereoSet stereo−anti log-lik.)",
-    "selective_stereoset_stereo": "selective forgetting (base − checkpoint StereoSet stereo log-lik.)",
+    **{column: m.label for column, m in metrics().items()},
     "downstream_avg": "downstream score (mean over GLUE tasks)",
     "size": "CDA size (augmented sentences)",
 }
@@ -66,7 +55,8 @@ def score_column(task: str) -> str:
 def downstream_frame(df: pd.DataFrame) -> pd.DataFrame:
     """The table with downstream_avg present (with one task it is that task's score)."""
     if "downstream_avg" not in df:
-        scores = [c for c in df.columns if c.endswith("_score") and not c.startswith(("crows", "stereoset"))]
+        benchmark_columns = tuple(b.prefix for b in BENCHMARKS.values())
+        scores = [c for c in df.columns if c.endswith("_score") and not c.startswith(benchmark_columns)]
         df = df.assign(downstream_avg=df[scores].mean(axis=1))
     return df
 
@@ -173,11 +163,11 @@ def fit_axis_labels(fig) -> None:
                 axis.label.set_text(wrap_to(text, inches, axis.label.get_fontsize()))
 
 
-def save(fig, out_paths: list[str], caption: str, dpi: int, width: float) -> None:
+def save(fig, out_paths: list[str], page: Page) -> None:
     """Check the error bars, fit the axis labels, put the caption under the axes, then write each output
     format atomically."""
     check_error_bars(fig)
-    wrapped = wrap_to(caption, width - 0.2, 7)
+    wrapped = wrap_to(page.caption, page.width - 0.2, 7)
     fig.text(0.01, 0.01, wrapped, ha="left", va="bottom", fontsize=7)
     lines = wrapped.count("\n") + 1
     above_caption = (0, min(0.45, 0.11 * lines / fig.get_figheight()) + 0.02, 1, 1)
@@ -186,13 +176,24 @@ def save(fig, out_paths: list[str], caption: str, dpi: int, width: float) -> Non
     fig.tight_layout(rect=above_caption)
     for path in out_paths:
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=dpi, format=path.rsplit(".", 1)[-1])
+            fig.savefig(tmp, dpi=page.dpi, format=path.rsplit(".", 1)[-1])
     plt.close(fig)
 
 
-def page_settings(figure: dict) -> dict:
-    """A figure config block's dpi, width and height (inches), as the figure functions take them."""
-    return {key: figure[key] for key in ("dpi", "width", "height")}
+@dataclass(frozen=True)
+class Page:
+    """How a figure is laid out: its config block's dpi, width and height (inches), and the caption its script
+    writes under the axes."""
+
+    caption: str
+    dpi: int
+    width: float
+    height: float
+
+
+def page_settings(figure: dict, caption: str) -> Page:
+    """The Page of a figure config block."""
+    return Page(caption, figure["dpi"], figure["width"], figure["height"])
 
 
 def _panels(n: int, width: float, height: float, nrows: int = 1, squeeze_rows: bool = False):
@@ -217,11 +218,7 @@ def downstream_vs_forgetting(
     y: str,
     boot: Bootstrap,
     out_paths: list[str],
-    *,
-    caption: str,
-    dpi: int,
-    width: float,
-    height: float,
+    page: Page,
 ) -> dict:
     """Finding 1: a panel per model, points coloured by method (base = star), least-squares line, Pearson r
     in the panel with its run-level p and bootstrap CI (checkpoints of one run are resampled together; the
@@ -232,7 +229,7 @@ def downstream_vs_forgetting(
     models = sorted(df["model"].unique())
     colour = colours(df["method"])
     with plt.rc_context(STYLE):
-        fig, axes = _panels(len(models), width, height, squeeze_rows=True)
+        fig, axes = _panels(len(models), page.width, page.height, squeeze_rows=True)
         numbers = {}
         for ax, model in zip(axes, models):
             data = df[df["model"] == model].dropna(subset=[x, y])
@@ -269,7 +266,7 @@ def downstream_vs_forgetting(
             ax.set_xlabel(label(x))
             ax.set_ylabel(label(y))
             ax.legend(loc="upper right")
-        save(fig, out_paths, caption, dpi, width)
+        save(fig, out_paths, page)
     return numbers
 
 
@@ -296,11 +293,7 @@ def stereotype_vs_size(
     method: str,
     columns: list[str],
     out_paths: list[str],
-    *,
-    caption: str,
-    dpi: int,
-    width: float,
-    height: float,
+    page: Page,
 ) -> dict:
     """Finding 2: a panel per metric; a line per model over CDA sizes (final checkpoints of `method`, mean over
     seeds, 95% band), the base model as a dashed line, and the slope per doubling of CDA size in the legend."""
@@ -309,7 +302,7 @@ def stereotype_vs_size(
     colour = colours(sorted(df["model"].unique()))
     numbers, missing = {}, []
     with plt.rc_context(STYLE):
-        fig, axes = _panels(len(columns), width, height, squeeze_rows=True)
+        fig, axes = _panels(len(columns), page.width, page.height, squeeze_rows=True)
         for ax, column in zip(axes, columns):
             numbers[column] = {}
             for model, g in rows.groupby("model"):
@@ -342,7 +335,7 @@ def stereotype_vs_size(
             ax.set_xlabel(label("size"))
             ax.set_ylabel(label(column))
             ax.legend(loc="best")
-        save(fig, out_paths, caption + no_ci_note(missing), dpi, width)
+        save(fig, out_paths, replace(page, caption=page.caption + no_ci_note(missing)))
     numbers["without_ci"] = missing
     return numbers
 
@@ -356,11 +349,7 @@ def remedies(
     y: str,
     reference: str,
     out_paths: list[str],
-    *,
-    caption: str,
-    dpi: int,
-    width: float,
-    height: float,
+    page: Page,
 ) -> dict:
     """Finding 3: overall forgetting and downstream score per method at one CDA size (final checkpoints; WiSE-FT
     per alpha), bars per model with 95% CIs; the reference method hatched, the base model's score dotted."""
@@ -371,7 +360,7 @@ def remedies(
     colour = colours(models)
     numbers, missing = {}, []
     with plt.rc_context(STYLE):
-        fig, axes = _panels(2, width, height, squeeze_rows=True)
+        fig, axes = _panels(2, page.width, page.height, squeeze_rows=True)
         bar = 0.8 / max(1, len(models))
         for ax, column in zip(axes, ["forgetting", y]):
             for i, model in enumerate(models):
@@ -394,7 +383,7 @@ def remedies(
             ax.set_xticks(np.arange(len(labels)), labels, rotation=35, ha="right")
             ax.set_ylabel(label(column))
             ax.legend(loc="best")
-        save(fig, out_paths, caption + no_ci_note(missing), dpi, width)
+        save(fig, out_paths, replace(page, caption=page.caption + no_ci_note(missing)))
     for per_method in numbers.values():
         ref = per_method.get(reference, {})
         for values in per_method.values():
@@ -412,11 +401,7 @@ def dynamics(
     method: str,
     metrics: list[str],
     out_paths: list[str],
-    *,
-    caption: str,
-    dpi: int,
-    width: float,
-    height: float,
+    page: Page,
 ) -> dict:
     """Every metric against checkpoint step (0 = the base model), a line per CDA size, a row per model."""
     models = sorted(df["model"].unique())
@@ -424,7 +409,9 @@ def dynamics(
     cmap = plt.get_cmap("viridis")
     numbers = {}
     with plt.rc_context(STYLE):
-        fig, axes = _panels(len(metrics), width, height * len(models) / 2 + height / 2, nrows=len(models))
+        fig, axes = _panels(
+            len(metrics), page.width, page.height * len(models) / 2 + page.height / 2, nrows=len(models)
+        )
         for r, model in enumerate(models):
             base = df[(df["model"] == model) & (df["method"] == "base")]
             for c, column in enumerate(metrics):
@@ -445,7 +432,7 @@ def dynamics(
                 ax.set_ylabel(f"{model}\n{label(column)}" if c == 0 else label(column), fontsize=6.5)
                 if r == 0 and c == 0:
                     ax.legend(loc="best")
-        save(fig, out_paths, caption, dpi, width)
+        save(fig, out_paths, page)
     return numbers
 
 
@@ -474,11 +461,7 @@ def frontier(
     ideal: float,
     y: str,
     out_paths: list[str],
-    *,
-    caption: str,
-    dpi: int,
-    width: float,
-    height: float,
+    page: Page,
 ) -> dict:
     """Fairness-utility frontier: bias |stereotype score - ideal| against downstream score for every method,
     size and step, a panel per model; the Pareto front drawn and its points outlined."""
@@ -486,7 +469,7 @@ def frontier(
     colour = colours(df["method"])
     numbers = {}
     with plt.rc_context(STYLE):
-        fig, axes = _panels(len(models), width, height, squeeze_rows=True)
+        fig, axes = _panels(len(models), page.width, page.height, squeeze_rows=True)
         for ax, model in zip(axes, models):
             data = df[df["model"] == model].dropna(subset=[stereotype, y]).reset_index(drop=True)
             bias = (data[stereotype] - ideal).abs().to_numpy()
@@ -521,7 +504,7 @@ def frontier(
             ax.set_xlabel(f"stereotype bias |{stereotype} − {ideal:g}|")
             ax.set_ylabel(label(y))
             ax.legend(loc="best")
-        save(fig, out_paths, caption, dpi, width)
+        save(fig, out_paths, page)
     return numbers
 
 
@@ -529,16 +512,12 @@ def pretraining_curves(
     curves: dict[str, pd.DataFrame],
     metrics: dict[str, dict],
     out_paths: list[str],
-    *,
-    caption: str,
-    dpi: int,
-    width: float,
-    height: float,
+    page: Page,
 ) -> dict:
     """The base models' pretraining: a panel per scratch model, train and held-out loss against tokens seen,
     the held-out unigram entropy (a model that ignores context) and its final held-out loss; returns the
     numbers drawn, with how far below the unigram line each model ended."""
-    fig, axes = _panels(len(curves), width, height, squeeze_rows=True)
+    fig, axes = _panels(len(curves), page.width, page.height, squeeze_rows=True)
     numbers = {}
     for ax, (model, curve) in zip(axes, curves.items()):
         tokens = curve["tokens"] / 1e6
@@ -559,5 +538,5 @@ def pretraining_curves(
             "train_tokens": int(curve["tokens"].iloc[-1]),
             "curve": curve.to_dict("list"),
         }
-    save(fig, out_paths, caption, dpi, width)
+    save(fig, out_paths, page)
     return numbers

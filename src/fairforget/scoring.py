@@ -191,6 +191,62 @@ def causal_token_scores(
     return logprobs, kls
 
 
+def causal_sentence_logprobs(model, tokenizer, texts: list[str], batch_size: int, desc: str) -> list[list[float]]:
+    """Token log-probabilities of each text after the tokenizer's BOS; [] for a text longer than the
+    model's positions (scored as missing, never silently truncated)."""
+    if len(set(texts)) < len(texts):  # a repeated text is scored once: equal texts tie exactly, as one by one
+        unique = list(dict.fromkeys(texts))
+        scored = dict(zip(unique, causal_sentence_logprobs(model, tokenizer, unique, batch_size, desc)))
+        return [scored[t] for t in texts]
+    sequences = [causal_sequence(tokenizer, t) for t in texts]
+    limit = usable_length(model, max(len(s) for s in sequences))
+    fits = [k for k, s in enumerate(sequences) if len(s) <= limit]
+    if len(fits) < len(sequences):
+        log.warning(
+            "%d of %d sentences exceed the model's %d positions: not scored",
+            len(sequences) - len(fits),
+            len(sequences),
+            limit,
+        )
+    logprobs, _ = causal_token_scores(model, tokenizer, [sequences[k] for k in fits], batch_size=batch_size, desc=desc)
+    out: list[list[float]] = [[] for _ in texts]
+    for k, lp in zip(fits, logprobs):
+        out[k] = lp
+    return out
+
+
+@torch.inference_mode()
+def sentence_embeddings(
+    model, tokenizer, texts: list[str], pooling: str = "mean", batch_size: int = 64, kind: str = "masked"
+) -> np.ndarray:
+    """Unit-length sentence vectors from the last hidden layer.
+
+    pooling: mean (over all tokens incl. [CLS]/[SEP], as bias-bench; for a causal LM without the
+    BOS its tokenizer prepends, whose state is the same for every sentence), first ([CLS]) or last
+    (last non-padding token, the usual choice for causal LMs).
+    """
+    if pooling not in ("mean", "first", "last"):
+        raise ValueError(f"pooling must be mean, first or last, got {pooling!r}")
+    device = next(model.parameters()).device
+    encoded = [tokenizer(t)["input_ids"] for t in texts]
+    out = np.empty((len(texts), model.config.hidden_size), dtype=np.float64)
+    for batch in length_batches([len(e) for e in encoded], batch_size):
+        ids, mask = pad_batch([encoded[i] for i in batch], tokenizer, device)
+        with bf16_autocast(device):
+            hidden = model.base_model(input_ids=ids, attention_mask=mask).last_hidden_state.float()
+        if pooling == "mean":
+            pooled = mask.clone()
+            if kind == "causal" and tokenizer.bos_token_id is not None:
+                pooled[:, 0] *= (ids[:, 0] != tokenizer.bos_token_id).long()
+            vectors = (hidden * pooled[..., None]).sum(1) / pooled.sum(1, keepdim=True)
+        elif pooling == "first":
+            vectors = hidden[:, 0]
+        else:
+            vectors = hidden[torch.arange(len(batch), device=device), mask.sum(1) - 1]
+        out[batch] = vectors.double().cpu().numpy()
+    return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
 def heldout_texts(rows, min_words: int = 3) -> list[str]:
     """WikiText lines usable as held-out text: no blanks, no '= Heading =' lines."""
     texts = []

@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO / "src"))
 from fairforget.config import merged_config  # noqa: E402
 from fairforget.resources import job_resources, model_parameters  # noqa: E402
 
-EVAL_RULES = {"crows_pairs", "stereoset", "seat", "lm_loss", "lm_loss_indomain", "downstream"}
+EVAL_RULES = {"evaluate", "downstream"}
 
 
 def rule_kinds() -> dict[str, tuple[str, bool]]:

@@ -8,6 +8,7 @@ from pathlib import Path
 # appends this sys.path to the job's, so jobs in a conda env (--sdm conda) or on a cluster node import it too.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
+from fairforget.benchmarks import BENCHMARKS, enabled_benchmarks
 from fairforget.config import scratch_settings, validate_config
 from fairforget.glue import GLUE_TASKS
 from fairforget.method_config import (
@@ -106,6 +107,7 @@ def base_model_dir(model):
 # On a cluster, a run's evaluation and downstream jobs go out as one group job (one sbatch) when the profile
 # sets group-components for this group (profiles/slurm); locally groups are ignored.
 EVAL_GROUP = "eval_{model}_{run}"
+ENABLED_BENCHMARKS = enabled_benchmarks(config["evaluation"])
 
 
 def run_checkpoints(model, run):
@@ -130,11 +132,15 @@ def run_checkpoint_names(wildcards):
     return list(run_checkpoints(wildcards.model, wildcards.run))
 
 
-def kl_base_input(wildcards):
-    """The base model, for KL(base || checkpoint); nothing for the base model itself."""
-    if not config["evaluation"]["forgetting"]["kl"] or wildcards.run == "base":
-        return []
-    return base_model_dir(wildcards.model)
+def evaluation_inputs(wildcards):
+    """The run's checkpoints, the benchmark's data (as its registry entry declares it), and the base model when
+    the benchmark compares a fine-tuned run with it (KL(base || checkpoint))."""
+    benchmark = BENCHMARKS[wildcards.benchmark]
+    settings = benchmark.settings_from(config["evaluation"])
+    inputs = {"models": run_model_dirs(wildcards), **benchmark.inputs(settings)}
+    if benchmark.uses_base_model(settings) and wildcards.run != "base":
+        inputs["base"] = base_model_dir(wildcards.model)
+    return inputs
 
 
 def finetune_inputs(wildcards):
@@ -219,26 +225,17 @@ def metric_entries():
             task: {s: f"results/downstream/{c['model']}/{c['run']}/{task}_seed{s}.json" for s in DOWNSTREAM_SEEDS}
             for task in TASKS
         }
-        benchmarks = config["evaluation"]["benchmarks"]
         entries.append(
             {k: v for k, v in c.items() if k != "run"}
-            | dict(
-                crows=f"{prefix}/crows_pairs.json" if "crows_pairs" in benchmarks else None,
-                stereoset=f"{prefix}/stereoset.json" if "stereoset" in benchmarks else None,
-                seat=f"{prefix}/seat.json" if "seat" in benchmarks else None,
-                lm=f"{prefix}/lm_loss.json",
-                lm_indomain=(
-                    f"{prefix}/lm_loss_indomain.json" if config["evaluation"]["forgetting"]["indomain"] else None
-                ),
-                downstream=downstream,
-            )
+            | {b.prefix: f"{prefix}/{b.name}.json" if b in ENABLED_BENCHMARKS else None for b in BENCHMARKS.values()}
+            | {"downstream": downstream}
         )
     return entries
 
 
 def metric_files():
     """Every run result file the tables read (each once, though it holds several checkpoints)."""
-    keys = ("crows", "stereoset", "seat", "lm", "lm_indomain")
+    keys = [b.prefix for b in ENABLED_BENCHMARKS]
     files = []
     for e in metric_entries():
         files += [e[k] for k in keys if e[k]] + [p for seeds in e["downstream"].values() for p in seeds.values()]

@@ -33,8 +33,7 @@ numbers = downstream_vs_forgetting(
     y,
     boot,
     list(snakemake.output[:2]),
-    caption=caption,
-    **page_settings(fig),
+    page_settings(fig, caption),
 )
 write_json(snakemake.output[2], {"x": fig["x"], "y": y, "pearson_by_model": numbers, "caption": caption})
 log.info("figure 1: %s", numbers)

@@ -21,8 +21,7 @@ numbers = dynamics(
     fig["method"],
     fig["metrics"],
     list(snakemake.output[:2]),
-    caption=caption,
-    **page_settings(fig),
+    page_settings(fig, caption),
 )
 write_json(snakemake.output[2], {"method": fig["method"], "by_model": numbers, "caption": caption})
 log.info("figure 4: %d models x %d metrics", len(numbers), len(fig["metrics"]))

@@ -23,8 +23,7 @@ numbers = frontier(
     fig["ideal"],
     y,
     list(snakemake.output[:2]),
-    caption=caption,
-    **page_settings(fig),
+    page_settings(fig, caption),
 )
 write_json(
     snakemake.output[2],

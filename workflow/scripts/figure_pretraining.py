@@ -22,8 +22,7 @@ numbers = pretraining_curves(
     curves,
     metrics,
     list(snakemake.output[:2]),
-    caption=caption,
-    **page_settings(fig),
+    page_settings(fig, caption),
 )
 write_json(snakemake.output[2], {"by_model": numbers, "caption": caption})
 log.info("pretraining: %s", {m: {k: v for k, v in n.items() if k != "curve"} for m, n in numbers.items()})

@@ -29,8 +29,7 @@ numbers = remedies(
     y,
     fig["reference"],
     list(snakemake.output[:2]),
-    caption=caption,
-    **page_settings(fig),
+    page_settings(fig, caption),
 )
 without_ci = numbers.pop("without_ci")
 write_json(

@@ -24,8 +24,7 @@ numbers = stereotype_vs_size(
     fig["method"],
     columns,
     list(snakemake.output[:2]),
-    caption=caption,
-    **page_settings(fig),
+    page_settings(fig, caption),
 )
 without_ci = numbers.pop("without_ci")
 write_json(
