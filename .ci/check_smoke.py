@@ -9,6 +9,7 @@ import pandas as pd
 import yaml
 from snakemake.utils import update_config
 
+from fairforget.benchmarks import enabled_benchmarks
 from fairforget.findings import trivial_glue_baseline
 from fairforget.io import read_jsonl
 
@@ -38,18 +39,8 @@ for model, rows in metrics.drop(columns=["alpha", *spreads]).groupby("model"):
     rows = rows.dropna(axis=1, how="all")  # variants of the other model family (masked vs causal CrowS scores)
     if rows.isna().any().any():
         problems.append(f"{model}: NaN in metrics.csv columns {list(rows.columns[rows.isna().any()])}")
-evaluation = {
-    "crows",
-    "crows_nangia2020",
-    "crows_bias_bench",
-    "stereoset_ss",
-    "stereoset_lms",
-    "stereoset_icat",
-    "seat_mean_abs_effect",
-    "lm_kl_base",
-    "selective_crows_stereo",
-    "selective_stereoset_gap",
-}
+# every metric the enabled benchmarks declare (fairforget.benchmarks), and the selective-forgetting columns
+evaluation = {m.column for b in enabled_benchmarks(cfg["evaluation"]) for m in b.metrics}
 if not evaluation <= set(metrics.columns):
     problems.append(f"metrics.csv lacks evaluation columns {sorted(evaluation - set(metrics.columns))}")
 elif not (metrics.loc[metrics["method"] != "base", "lm_kl_base"] > 0).any():

@@ -53,11 +53,7 @@ def metrics_row(entry: dict, downstream: dict[str, list[dict]], cache: dict | No
     row = {k: entry[k] for k in KEY_COLUMNS}
     for benchmark in BENCHMARKS.values():
         if entry.get(benchmark.prefix):
-            row.update(
-                benchmark.columns(
-                    read_checkpoint(entry[benchmark.prefix], entry["checkpoint"], cache), benchmark.prefix
-                )
-            )
+            row.update(benchmark.columns(read_checkpoint(entry[benchmark.prefix], entry["checkpoint"], cache)))
     for task, runs in downstream.items():
         row.update(downstream_columns(task, runs))
     if downstream:
@@ -145,10 +141,8 @@ def tables(entries: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
         ]
 
     for benchmark in BENCHMARKS.values():
-        if benchmark.against_base and any(e.get(benchmark.prefix) for e in entries):
-            derived = benchmark.against_base(
-                df, benchmark.prefix, base_value, partial(paired_results, benchmark.prefix)
-            )
+        if any(e.get(benchmark.prefix) for e in entries):
+            derived = benchmark.against_base(df, base_value, partial(paired_results, benchmark.prefix))
             for name, values in derived.items():
                 df[name] = values
     order = df.sort_values(KEY_COLUMNS, key=lambda s: s.map(str) if s.dtype == object else s).index

@@ -1,25 +1,22 @@
 """The benchmark registry: every per-checkpoint evaluation, declared once.
 
-A benchmark is one module (its reader, scorer, table columns and settings schema, ending in a `Benchmark`) and
-one entry in BENCHMARKS below. The `evaluate` rule ({benchmark} wildcard), the config schema's benchmark names
-and settings blocks, the metrics table's columns and the figures' axis labels all read it from here; its data
-comes from a fetch rule in workflow/rules/data.smk. Order matters only for the table's column order.
+A benchmark is one module (its reader and scorer, and a `Benchmark` subclass declaring its table columns,
+settings schema and metrics) and one entry in BENCHMARKS below. The `evaluate` rule ({benchmark} wildcard),
+the config schema's benchmark names and settings blocks, the metrics table's columns and the figures' axis
+labels all read it from here; its data comes from a fetch rule in workflow/rules/data.smk (or another rule).
+Order matters only for the table's column order.
 """
 
 from __future__ import annotations
 
-from . import crows_pairs, lm_loss, seat, stereoset
 from .base import Benchmark, Metric
+from .crows_pairs import CrowsPairs
+from .lm_loss import HeldoutLoss, HeldoutLossIndomain
+from .seat import Seat
+from .stereoset import StereoSet
 
 BENCHMARKS: dict[str, Benchmark] = {
-    b.name: b
-    for b in (
-        crows_pairs.BENCHMARK,
-        stereoset.BENCHMARK,
-        seat.BENCHMARK,
-        lm_loss.BENCHMARK,
-        lm_loss.INDOMAIN,
-    )
+    b.name: b for b in (CrowsPairs(), StereoSet(), Seat(), HeldoutLoss(), HeldoutLossIndomain())
 }
 
 

@@ -1,13 +1,14 @@
-"""What a benchmark declares: the registry's two record types.
+"""What a benchmark declares: a `Benchmark` subclass per benchmark (as lm-evaluation-harness' tasks), and the
+`Metric`s it adds to the metrics table.
 
 A benchmark module is imported by the analysis jobs too (its table columns), whose environment has no torch:
-its scorer imports the model-facing code (fairforget.scoring, .modeling) inside the function, on a line marked
+its scorer imports the model-facing code (fairforget.scoring, .modeling) inside the method, on a line marked
 `# model scoring` (tests/test_envs.py follows those imports for the evaluate job's environment only)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -20,49 +21,59 @@ class Metric:
     ideal: float | None = None  # the unbiased / perfect value, where there is one
 
 
-@dataclass(frozen=True)
-class Benchmark:
-    """One per-checkpoint evaluation. The `evaluate` rule runs it for every run ({benchmark} wildcard); the
-    metrics table, the config schema and the figures' labels read it from the registry.
+def settings_block(**properties) -> dict:
+    """The JSON schema of a benchmark's settings block: these keys (each a JSON schema), all required, no other."""
+    return {"type": "object", "additionalProperties": False, "required": list(properties), "properties": properties}
 
-    name        the {benchmark} wildcard and result file: results/eval/<model>/<run>/<name>.json
-    prefix      its metrics-table columns start with it; also its key in the table's entries
-    config_key  its settings block, config["evaluation"][config_key], validated by `settings_schema`
-    settings    the keys of that block the job uses (None: all), passed to the job as params
-    inputs      settings -> {input name: file or list of files}: the data the job reads (fetched under
-                resources/ by workflow/rules/data.smk, or made by another rule)
-    load        (job inputs, settings) -> the data, read once per job
-    score       (model, tokenizer, kind, data, settings, batch_size, base_model) -> one checkpoint's result
-    summary     one checkpoint's result -> a log line
-    columns     (one checkpoint's result, prefix) -> its metrics-table columns
-    against_base (table, prefix, base_value, paired_results) -> columns measured against the model's base
-                row; base_value(column) is the base row's value per row, paired_results() the (checkpoint,
-                base, where) result pairs per row
-    uses_base_model  settings -> whether a fine-tuned run's job also loads its base model
-    selectable  whether config["evaluation"]["benchmarks"] turns it on (else `enabled` decides)
-    """
 
-    name: str
+class Benchmark(ABC):
+    """One per-checkpoint evaluation. The `evaluate` rule runs it on every run ({benchmark} wildcard = name; result
+    file results/eval/<model>/<run>/<name>.json); the metrics table, the config schema and the figures' labels
+    read it from the registry (fairforget.benchmarks.BENCHMARKS)."""
+
+    name: str  # the {benchmark} wildcard and result file name
     title: str
-    prefix: str
-    config_key: str
+    prefix: str  # its metrics-table columns start with it; also its key in the table's entries
+    config_key: str  # its settings block, config["evaluation"][config_key], validated by settings_schema
     settings_schema: dict
-    inputs: Callable[[dict], dict]
-    load: Callable
-    score: Callable
-    summary: Callable[[dict], str]
-    columns: Callable[[dict, str], dict]
+    settings_keys: tuple[str, ...] | None = None  # the keys of that block the job uses (None: all)
+    data_file: str | None = None  # the file the job reads (fetched by workflow/rules/data.smk), if one
     metrics: tuple[Metric, ...] = ()
-    settings: tuple[str, ...] | None = None
-    against_base: Callable | None = None
-    uses_base_model: Callable[[dict], bool] = field(default=lambda settings: False)
-    selectable: bool = True
-    enabled: Callable[[dict], bool] | None = None  # (config["evaluation"]) -> bool, for non-selectable ones
+    selectable = True  # switched on by listing it in config["evaluation"]["benchmarks"]
+
+    def inputs(self, settings: dict) -> dict:
+        """{input name: file or list of files}: the data the job reads."""
+        return {"data": self.data_file}
+
+    @abstractmethod
+    def load(self, inputs, settings: dict):
+        """The data, read once per job from the job's inputs."""
+
+    @abstractmethod
+    def score(self, model, tokenizer, kind: str, data, settings: dict, batch_size: int, base_model=None) -> dict:
+        """One checkpoint's result (JSON-serialisable)."""
+
+    @abstractmethod
+    def summary(self, result: dict) -> str:
+        """One checkpoint's result as a log line."""
+
+    @abstractmethod
+    def columns(self, result: dict) -> dict:
+        """One checkpoint's metrics-table columns."""
+
+    def against_base(self, df, base_value, paired_results) -> dict:
+        """Columns measured against the model's base row: base_value(column) is the base row's value for every
+        row; paired_results() the (checkpoint result, base result, where) of every row."""
+        return {}
+
+    def uses_base_model(self, settings: dict) -> bool:
+        """Whether a fine-tuned run's job also loads its base model."""
+        return False
+
+    def is_enabled(self, evaluation: dict) -> bool:
+        return self.name in evaluation["benchmarks"]
 
     def settings_from(self, evaluation: dict) -> dict:
         """The settings the job receives: its block of config["evaluation"], only the keys it uses."""
         block = evaluation[self.config_key]
-        return dict(block) if self.settings is None else {k: block[k] for k in self.settings}
-
-    def is_enabled(self, evaluation: dict) -> bool:
-        return self.name in evaluation["benchmarks"] if self.selectable else self.enabled(evaluation)
+        return dict(block) if self.settings_keys is None else {k: block[k] for k in self.settings_keys}

@@ -14,8 +14,8 @@ import numpy as np
 
 from ..bootstrap import percentage_ci
 from ..io import nan_to_none
-from .base import Benchmark, Metric
-from .likelihood import loglik_columns, loglik_summary, selective_forgetting, selective_metrics
+from .base import Metric, settings_block
+from .likelihood import PairedSentenceBenchmark, loglik_summary, selective_metrics
 
 
 def read_crows_pairs(path: str, bias_type: str | None = "gender", max_pairs: int | None = None) -> list[dict]:
@@ -195,65 +195,49 @@ def crows_pairs_scores(model, tokenizer, kind: str, pairs: list[dict], batch_siz
     }
 
 
-def columns(result: dict, prefix: str) -> dict:
-    """The primary variant's score and CI, every variant's score, and the sentence log-likelihoods;
-    <prefix>_neutral: pairs its reference counts as ties (equal after the reference's rounding), in <prefix>_n
-    but preferring neither sentence."""
-    primary = result["variants"][result["primary"]]
-    row = {
-        prefix: primary["value"],
-        f"{prefix}_ci_low": primary["ci95"][0],
-        f"{prefix}_ci_high": primary["ci95"][1],
-        f"{prefix}_n": primary["n"],
-        f"{prefix}_neutral": primary["neutral"],
-        f"{prefix}_variant": result["primary"],
-    }
-    row.update({f"{prefix}_{name}": v["value"] for name, v in result["variants"].items()})
-    row.update(loglik_columns(result["likelihood"], prefix))
-    return row
-
-
-def load(inputs, settings: dict) -> list[dict]:
-    return read_crows_pairs(inputs.data, settings["bias_type"], settings["max_pairs"])
-
-
-def score(model, tokenizer, kind, pairs, settings, batch_size, base_model=None) -> dict:
-    return crows_pairs_scores(model, tokenizer, kind, pairs, batch_size) | {"bias_type": settings["bias_type"]}
-
-
-def summary(result: dict) -> str:
-    return "; ".join(
-        f"CrowS-Pairs {result['bias_type']} [{name}]: {v['value']:.2f}% (95% CI {v['ci95'][0]:.1f}-"
-        f"{v['ci95'][1]:.1f}, n={v['n']}, neutral={v['neutral']})"
-        for name, v in result["variants"].items()
-    )
-
-
-BENCHMARK = Benchmark(
-    name="crows_pairs",
-    title="CrowS-Pairs",
-    prefix="crows",
-    config_key="crows_pairs",
-    settings_schema={
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["bias_type", "max_pairs"],
-        "properties": {
-            "bias_type": {
-                "type": ["string", "null"],
-                "description": "CrowS-Pairs bias_type (gender, race-color, ...); null = all",
-            },
-            "max_pairs": {"type": ["integer", "null"], "minimum": 1},
+class CrowsPairs(PairedSentenceBenchmark):
+    name = "crows_pairs"
+    title = "CrowS-Pairs"
+    prefix = "crows"
+    config_key = "crows_pairs"
+    settings_schema = settings_block(
+        bias_type={
+            "type": ["string", "null"],
+            "description": "CrowS-Pairs bias_type (gender, race-color, ...); null = all",
         },
-    },
-    inputs=lambda settings: {"data": "resources/crows_pairs.csv"},
-    load=load,
-    score=score,
-    summary=summary,
-    columns=columns,
-    against_base=selective_forgetting,
-    metrics=(
+        max_pairs={"type": ["integer", "null"], "minimum": 1},
+    )
+    data_file = "resources/crows_pairs.csv"
+    metrics = (
         Metric("crows", "CrowS-Pairs stereotype score (%)", higher_is_better=None, ideal=50.0),
         *selective_metrics("crows", "CrowS"),
-    ),
-)
+    )
+
+    def load(self, inputs, settings):
+        return read_crows_pairs(inputs.data, settings["bias_type"], settings["max_pairs"])
+
+    def score(self, model, tokenizer, kind, data, settings, batch_size, base_model=None):
+        return crows_pairs_scores(model, tokenizer, kind, data, batch_size) | {"bias_type": settings["bias_type"]}
+
+    def summary(self, result):
+        return "; ".join(
+            f"CrowS-Pairs {result['bias_type']} [{name}]: {v['value']:.2f}% (95% CI {v['ci95'][0]:.1f}-"
+            f"{v['ci95'][1]:.1f}, n={v['n']}, neutral={v['neutral']})"
+            for name, v in result["variants"].items()
+        )
+
+    def columns(self, result):
+        """The primary variant's score and CI, every variant's score, and the sentence log-likelihoods;
+        <prefix>_neutral: pairs its reference counts as ties (equal after the reference's rounding), in
+        <prefix>_n but preferring neither sentence."""
+        primary, prefix = result["variants"][result["primary"]], self.prefix
+        row = {
+            prefix: primary["value"],
+            f"{prefix}_ci_low": primary["ci95"][0],
+            f"{prefix}_ci_high": primary["ci95"][1],
+            f"{prefix}_n": primary["n"],
+            f"{prefix}_neutral": primary["neutral"],
+            f"{prefix}_variant": result["primary"],
+        }
+        row.update({f"{prefix}_{name}": v["value"] for name, v in result["variants"].items()})
+        return row | self.loglik_columns(result)

@@ -1,35 +1,13 @@
 """Held-out language-modelling loss: overall forgetting, on WikiText-103 test and on the corpus' in-domain
-held-out slice. Two registry entries share this module and their settings block (`forgetting`)."""
+held-out slice. Two benchmarks share this module and their settings block (`forgetting`)."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import replace
-from functools import partial
 
 from ..bootstrap import paired_sequence_bootstrap_ci
 from ..io import read_jsonl
-from .base import Benchmark, Metric
-
-SETTINGS = ("max_tokens", "max_length", "stride", "kl")  # `indomain` only switches the second entry on
-
-
-def columns(result: dict, prefix: str) -> dict:
-    low, high = result.get("nll_ci95", [None, None])
-    return {
-        f"{prefix}_measure": result["measure"],
-        f"{prefix}_nll": result["nll"],
-        f"{prefix}_nll_ci_low": low,
-        f"{prefix}_nll_ci_high": high,
-        f"{prefix}_perplexity": result["perplexity"],
-        f"{prefix}_tokens": result["n_tokens"],
-        f"{prefix}_kl_base": result.get("kl_base"),
-    }
-
-
-def forgetting_column(prefix: str) -> str:
-    """forgetting (WikiText, prefix lm) or forgetting_<text> (prefix lm_<text>)."""
-    return "forgetting" + prefix.removeprefix("lm")
+from .base import Benchmark, Metric, settings_block
 
 
 def paired_forgetting_ci(checkpoint: dict, base: dict, where: str) -> list[float]:
@@ -47,110 +25,117 @@ def paired_forgetting_ci(checkpoint: dict, base: dict, where: str) -> list[float
     )
 
 
-def overall_forgetting(df, prefix: str, base_value, paired_results) -> dict:
-    """Overall forgetting = checkpoint minus base held-out NLL (positive = forgotten), relative to the base
-    NLL, and its paired bootstrap CI over the scored sequences."""
-    name = forgetting_column(prefix)
-    cis = [paired_forgetting_ci(checkpoint, base, where) for checkpoint, base, where in paired_results()]
-    return {
-        name: df[f"{prefix}_nll"] - base_value(f"{prefix}_nll"),
-        f"{name}_rel": (df[f"{prefix}_nll"] - base_value(f"{prefix}_nll")) / base_value(f"{prefix}_nll"),
-        f"{name}_ci_low": [c[0] for c in cis],
-        f"{name}_ci_high": [c[1] for c in cis],
-    }
+class HeldoutLoss(Benchmark):
+    """Overall forgetting on WikiText-103 test: always scored, every figure needs it."""
 
-
-def load(inputs, settings: dict) -> list[str]:
-    from ..scoring import heldout_texts  # model scoring
-
-    return heldout_texts(read_jsonl(inputs.data))
-
-
-def score(model, tokenizer, kind, texts, settings, batch_size, base_model=None, dataset: str = "") -> dict:
-    from ..scoring import heldout_lm_loss  # model scoring
-
-    result = heldout_lm_loss(
-        model,
-        tokenizer,
-        kind,
-        texts,
-        settings["max_tokens"],
-        settings["max_length"],
-        settings["stride"],
-        batch_size,
-        base_model,
-    )
-    if settings["kl"] and base_model is None:
-        result["kl_base"] = 0.0  # the base model itself
-    return result | {"dataset": dataset, "model_kind": kind}
-
-
-def summary(result: dict) -> str:
-    return (
-        f"{result['dataset']}: {result['measure']} NLL {result['nll']:.4f}, perplexity {result['perplexity']:.2f} "
-        f"over {result['n_tokens']} tokens, KL(base||model) {result.get('kl_base')}"
-    )
-
-
-BENCHMARK = Benchmark(
-    name="lm_loss",
-    title="held-out LM loss (WikiText-103 test)",
-    prefix="lm",
-    config_key="forgetting",
-    settings=SETTINGS,
-    settings_schema={
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["max_tokens", "max_length", "stride", "kl", "indomain"],
-        "properties": {
-            "max_tokens": {
-                "type": "integer",
-                "minimum": 10,
-                "description": "held-out tokens scored (WikiText-103 test, and in-domain text)",
-            },
-            "max_length": {"type": "integer", "minimum": 8},
-            "stride": {
-                "type": ["integer", "null"],
-                "minimum": 1,
-                "description": "causal LMs: new tokens per sliding window (null = max_length / 2)",
-            },
-            "kl": {
-                "type": "boolean",
-                "description": "also KL(base || checkpoint) of the predicted distributions at the scored positions",
-            },
-            "indomain": {
-                "type": "boolean",
-                "description": "also score the in-domain held-out corpus slice (corpus_heldout_fraction)",
-            },
+    name = "lm_loss"
+    title = "held-out LM loss (WikiText-103 test)"
+    prefix = "lm"
+    config_key = "forgetting"
+    settings_schema = settings_block(
+        max_tokens={
+            "type": "integer",
+            "minimum": 10,
+            "description": "held-out tokens scored (WikiText-103 test, and in-domain text)",
         },
-    },
-    inputs=lambda settings: {"data": "resources/wikitext103_test.jsonl"},
-    load=load,
-    score=partial(score, dataset="wikitext-103 test"),
-    summary=summary,
-    columns=columns,
-    against_base=overall_forgetting,
-    uses_base_model=lambda settings: settings["kl"],
-    selectable=False,
-    enabled=lambda evaluation: True,  # overall forgetting is what every figure needs
-    metrics=(
+        max_length={"type": "integer", "minimum": 8},
+        stride={
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "description": "causal LMs: new tokens per sliding window (null = max_length / 2)",
+        },
+        kl={
+            "type": "boolean",
+            "description": "also KL(base || checkpoint) of the predicted distributions at the scored positions",
+        },
+        indomain={
+            "type": "boolean",
+            "description": "also score the in-domain held-out corpus slice (corpus_heldout_fraction)",
+        },
+    )
+    settings_keys = ("max_tokens", "max_length", "stride", "kl")  # `indomain` only switches the second one on
+    data_file = "resources/wikitext103_test.jsonl"
+    dataset = "wikitext-103 test"
+    forgetting = "forgetting"  # the table's overall forgetting column
+    selectable = False
+    metrics = (
         Metric("forgetting", "overall forgetting (WikiText NLL − base NLL)", higher_is_better=False, ideal=0.0),
         Metric("forgetting_rel", "overall forgetting (relative to the base NLL)", higher_is_better=False, ideal=0.0),
         Metric("lm_kl_base", "KL(base ‖ checkpoint) on held-out WikiText", higher_is_better=False, ideal=0.0),
-    ),
-)
+    )
 
-# The same on the corpus' in-domain held-out slice (text no training step saw, made by the split_corpus rule):
-# overall forgetting in the domain CDA was drawn from, next to WikiText.
-INDOMAIN = replace(
-    BENCHMARK,
-    name="lm_loss_indomain",
-    title="held-out LM loss (in-domain corpus slice)",
-    prefix="lm_indomain",
-    inputs=lambda settings: {"data": "results/corpus/heldout.jsonl"},
-    score=partial(score, dataset="in-domain held-out corpus"),
-    enabled=lambda evaluation: evaluation["forgetting"]["indomain"],
-    metrics=(
+    def is_enabled(self, evaluation):
+        return True
+
+    def uses_base_model(self, settings):
+        return settings["kl"]
+
+    def load(self, inputs, settings):
+        from ..scoring import heldout_texts  # model scoring
+
+        return heldout_texts(read_jsonl(inputs.data))
+
+    def score(self, model, tokenizer, kind, data, settings, batch_size, base_model=None):
+        from ..scoring import heldout_lm_loss  # model scoring
+
+        result = heldout_lm_loss(
+            model,
+            tokenizer,
+            kind,
+            data,
+            settings["max_tokens"],
+            settings["max_length"],
+            settings["stride"],
+            batch_size,
+            base_model,
+        )
+        if settings["kl"] and base_model is None:
+            result["kl_base"] = 0.0  # the base model itself
+        return result | {"dataset": self.dataset, "model_kind": kind}
+
+    def summary(self, result):
+        return (
+            f"{result['dataset']}: {result['measure']} NLL {result['nll']:.4f}, perplexity "
+            f"{result['perplexity']:.2f} over {result['n_tokens']} tokens, KL(base||model) {result.get('kl_base')}"
+        )
+
+    def columns(self, result):
+        low, high = result.get("nll_ci95", [None, None])
+        prefix = self.prefix
+        return {
+            f"{prefix}_measure": result["measure"],
+            f"{prefix}_nll": result["nll"],
+            f"{prefix}_nll_ci_low": low,
+            f"{prefix}_nll_ci_high": high,
+            f"{prefix}_perplexity": result["perplexity"],
+            f"{prefix}_tokens": result["n_tokens"],
+            f"{prefix}_kl_base": result.get("kl_base"),
+        }
+
+    def against_base(self, df, base_value, paired_results):
+        """Overall forgetting = checkpoint minus base held-out NLL (positive = forgotten), relative to the base
+        NLL, and its paired bootstrap CI over the scored sequences."""
+        nll, name = f"{self.prefix}_nll", self.forgetting
+        cis = [paired_forgetting_ci(checkpoint, base, where) for checkpoint, base, where in paired_results()]
+        return {
+            name: df[nll] - base_value(nll),
+            f"{name}_rel": (df[nll] - base_value(nll)) / base_value(nll),
+            f"{name}_ci_low": [c[0] for c in cis],
+            f"{name}_ci_high": [c[1] for c in cis],
+        }
+
+
+class HeldoutLossIndomain(HeldoutLoss):
+    """The same on the corpus' in-domain held-out slice (text no training step saw, made by the split_corpus
+    rule): overall forgetting in the domain CDA was drawn from, next to WikiText."""
+
+    name = "lm_loss_indomain"
+    title = "held-out LM loss (in-domain corpus slice)"
+    prefix = "lm_indomain"
+    data_file = "results/corpus/heldout.jsonl"
+    dataset = "in-domain held-out corpus"
+    forgetting = "forgetting_indomain"
+    metrics = (
         Metric(
             "forgetting_indomain",
             "overall forgetting, in-domain (held-out corpus NLL − base)",
@@ -166,5 +151,7 @@ INDOMAIN = replace(
         Metric(
             "lm_indomain_kl_base", "KL(base ‖ checkpoint) on held-out in-domain text", higher_is_better=False, ideal=0.0
         ),
-    ),
-)
+    )
+
+    def is_enabled(self, evaluation):
+        return evaluation["forgetting"]["indomain"]

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .base import Benchmark, Metric
+from .base import Benchmark, Metric, settings_block
 
 log = logging.getLogger(__name__)
 
@@ -135,62 +135,50 @@ def seat_scores(
     }
 
 
-def columns(result: dict, prefix: str) -> dict:
-    row = {f"{prefix}_mean_abs_effect": result["mean_abs_effect_size"]}
-    row.update({f"{prefix}_{name}_effect": r["effect_size"] for name, r in result["tests"].items()})
-    row.update({f"{prefix}_{name}_p": r["p_value"] for name, r in result["tests"].items()})
-    return row
-
-
-def load(inputs, settings: dict) -> dict[str, dict]:
-    paths = [inputs.tests] if isinstance(inputs.tests, str) else list(inputs.tests)
-    return {name: read_seat_test(path) for name, path in zip(settings["tests"], paths)}
-
-
-def score(model, tokenizer, kind, tests, settings, batch_size, base_model=None) -> dict:
-    result = seat_scores(
-        model, tokenizer, tests, settings["pooling"], settings["n_samples"], settings["seed"], batch_size, kind
-    )
-    return result | {"model_kind": kind}
-
-
-def summary(result: dict) -> str:
-    return f"SEAT mean |effect size| over {result['n']} tests: {result['mean_abs_effect_size']:.3f}"
-
-
-BENCHMARK = Benchmark(
-    name="seat",
-    title="SEAT",
-    prefix="seat",
-    config_key="seat",
-    settings_schema={
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["tests", "pooling", "n_samples", "seed"],
-        "properties": {
-            "tests": {
-                "description": "SEAT test names (files of bias-bench's data/seat), e.g. sent-weat6 ... sent-weat8b",
-                "type": "array",
-                "minItems": 1,
-                "uniqueItems": True,
-                "items": {"type": "string", "pattern": "^[A-Za-z0-9_+.-]+$"},
-            },
-            "pooling": {
-                "enum": ["mean", "first", "last"],
-                "description": "sentence vector: mean of the last layer (bias-bench), first token, last token",
-            },
-            "n_samples": {
-                "type": "integer",
-                "minimum": 100,
-                "description": "permutations for the p-value (exact test when fewer partitions exist)",
-            },
-            "seed": {"type": "integer", "minimum": 0},
+class Seat(Benchmark):
+    name = "seat"
+    title = "SEAT"
+    prefix = "seat"
+    config_key = "seat"
+    settings_schema = settings_block(
+        tests={
+            "description": "SEAT test names (files of bias-bench's data/seat), e.g. sent-weat6 ... sent-weat8b",
+            "type": "array",
+            "minItems": 1,
+            "uniqueItems": True,
+            "items": {"type": "string", "pattern": "^[A-Za-z0-9_+.-]+$"},
         },
-    },
-    inputs=lambda settings: {"tests": [f"resources/seat/{test}.jsonl" for test in settings["tests"]]},
-    load=load,
-    score=score,
-    summary=summary,
-    columns=columns,
-    metrics=(Metric("seat_mean_abs_effect", "SEAT mean |effect size|", higher_is_better=False, ideal=0.0),),
-)
+        pooling={
+            "enum": ["mean", "first", "last"],
+            "description": "sentence vector: mean of the last layer (bias-bench), first token, last token",
+        },
+        n_samples={
+            "type": "integer",
+            "minimum": 100,
+            "description": "permutations for the p-value (exact test when fewer partitions exist)",
+        },
+        seed={"type": "integer", "minimum": 0},
+    )
+    metrics = (Metric("seat_mean_abs_effect", "SEAT mean |effect size|", higher_is_better=False, ideal=0.0),)
+
+    def inputs(self, settings):
+        return {"tests": [f"resources/seat/{test}.jsonl" for test in settings["tests"]]}
+
+    def load(self, inputs, settings):
+        paths = [inputs.tests] if isinstance(inputs.tests, str) else list(inputs.tests)
+        return {name: read_seat_test(path) for name, path in zip(settings["tests"], paths)}
+
+    def score(self, model, tokenizer, kind, data, settings, batch_size, base_model=None):
+        result = seat_scores(
+            model, tokenizer, data, settings["pooling"], settings["n_samples"], settings["seed"], batch_size, kind
+        )
+        return result | {"model_kind": kind}
+
+    def summary(self, result):
+        return f"SEAT mean |effect size| over {result['n']} tests: {result['mean_abs_effect_size']:.3f}"
+
+    def columns(self, result):
+        row = {f"{self.prefix}_mean_abs_effect": result["mean_abs_effect_size"]}
+        row.update({f"{self.prefix}_{name}_effect": r["effect_size"] for name, r in result["tests"].items()})
+        row.update({f"{self.prefix}_{name}_p": r["p_value"] for name, r in result["tests"].items()})
+        return row

@@ -10,8 +10,8 @@ import string
 import numpy as np
 
 from ..bootstrap import bootstrap_ci
-from .base import Benchmark, Metric
-from .likelihood import loglik_columns, loglik_summary, selective_forgetting, selective_metrics
+from .base import Metric, settings_block
+from .likelihood import PairedSentenceBenchmark, loglik_summary, selective_metrics
 
 STEREOSET_LABELS = ("stereotype", "anti-stereotype", "unrelated")
 
@@ -183,58 +183,42 @@ def stereoset_scores(model, tokenizer, kind: str, items: list[dict], batch_size:
     return result
 
 
-def columns(result: dict, prefix: str) -> dict:
-    row = {f"{prefix}_{k}": result[k] for k in ("ss", "lms", "icat", "n", "skipped")}
-    row.update({f"{prefix}_{k}_ci_low": v[0] for k, v in result["ci95"].items()})
-    row.update({f"{prefix}_{k}_ci_high": v[1] for k, v in result["ci95"].items()})
-    row.update(loglik_columns(result["likelihood"], prefix))
-    return row
-
-
-def load(inputs, settings: dict) -> list[dict]:
-    return read_stereoset(inputs.data, settings["bias_type"], settings["split"])
-
-
-def score(model, tokenizer, kind, items, settings, batch_size, base_model=None) -> dict:
-    result = stereoset_scores(model, tokenizer, kind, items, batch_size)
-    return result | {"bias_type": settings["bias_type"], "split": settings["split"]}
-
-
-def summary(result: dict) -> str:
-    return (
-        f"StereoSet {result['bias_type']} ({result['split']}, n={result['n']}, {result['skipped']} skipped): "
-        f"SS {result['ss']:.2f}, LMS {result['lms']:.2f}, ICAT {result['icat']:.2f}"
-    )
-
-
-BENCHMARK = Benchmark(
-    name="stereoset",
-    title="StereoSet intrasentence",
-    prefix="stereoset",
-    config_key="stereoset",
-    settings_schema={
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["bias_type", "split"],
-        "properties": {
-            "bias_type": {"type": ["string", "null"], "description": "gender, profession, race, religion; null = all"},
-            "split": {
-                "description": "dev (the Hub's validation split; 255 gender items) or test (bias-bench's leaderboard "
-                "split, local mirror only; 771 gender items) or all",
-                "enum": ["dev", "test", "all"],
-            },
+class StereoSet(PairedSentenceBenchmark):
+    name = "stereoset"
+    title = "StereoSet intrasentence"
+    prefix = "stereoset"
+    config_key = "stereoset"
+    settings_schema = settings_block(
+        bias_type={"type": ["string", "null"], "description": "gender, profession, race, religion; null = all"},
+        split={
+            "description": "dev (the Hub's validation split; 255 gender items) or test (bias-bench's "
+            "leaderboard split, local mirror only; 771 gender items) or all",
+            "enum": ["dev", "test", "all"],
         },
-    },
-    inputs=lambda settings: {"data": "resources/stereoset.json"},
-    load=load,
-    score=score,
-    summary=summary,
-    columns=columns,
-    against_base=selective_forgetting,
-    metrics=(
+    )
+    data_file = "resources/stereoset.json"
+    metrics = (
         Metric("stereoset_ss", "StereoSet SS (%)", higher_is_better=None, ideal=50.0),
         Metric("stereoset_lms", "StereoSet LMS (%)", higher_is_better=True, ideal=100.0),
         Metric("stereoset_icat", "StereoSet ICAT", higher_is_better=True, ideal=100.0),
         *selective_metrics("stereoset", "StereoSet"),
-    ),
-)
+    )
+
+    def load(self, inputs, settings):
+        return read_stereoset(inputs.data, settings["bias_type"], settings["split"])
+
+    def score(self, model, tokenizer, kind, data, settings, batch_size, base_model=None):
+        result = stereoset_scores(model, tokenizer, kind, data, batch_size)
+        return result | {"bias_type": settings["bias_type"], "split": settings["split"]}
+
+    def summary(self, result):
+        return (
+            f"StereoSet {result['bias_type']} ({result['split']}, n={result['n']}, {result['skipped']} skipped): "
+            f"SS {result['ss']:.2f}, LMS {result['lms']:.2f}, ICAT {result['icat']:.2f}"
+        )
+
+    def columns(self, result):
+        row = {f"{self.prefix}_{k}": result[k] for k in ("ss", "lms", "icat", "n", "skipped")}
+        row.update({f"{self.prefix}_{k}_ci_low": v[0] for k, v in result["ci95"].items()})
+        row.update({f"{self.prefix}_{k}_ci_high": v[1] for k, v in result["ci95"].items()})
+        return row | self.loglik_columns(result)
