@@ -4,6 +4,14 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def base_row(model: str, **columns) -> dict:
+    """A synthetic metrics-table row of a model's base checkpoint: nothing forgotten, CrowS-Pairs at 60."""
+    base = dict(model=model, method="base", size=0, seed=0, step=0, alpha=float("nan"), forgetting=0.0, crows=60.0)
+    return base | dict(selective_crows_gap=0.0) | columns
+
+
 SHARED_DATA = Path(os.environ.get("FAIRFORGET_DATA_DIR", REPO.parent / "shared" / "data"))
 
 
@@ -58,46 +66,35 @@ def _causal_tokenizer(texts, bos: str, eos: str, add_bos: bool):
     )
 
 
+def _tiny_causal_lm(texts, bos: str, eos: str, add_bos: bool, architecture: str, pad: bool = False, **shape):
+    """A tiny random causal LM (seeded) of an AutoConfig model type and its own tokenizer (pad: the model knows
+    the padding id, whose embedding row starts at zero)."""
+    from transformers import AutoConfig, AutoModelForCausalLM, set_seed
+
+    tokenizer = _causal_tokenizer(texts, bos, eos, add_bos)
+    set_seed(0)
+    config = AutoConfig.for_model(
+        architecture,
+        vocab_size=len(tokenizer),
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        **({"pad_token_id": tokenizer.pad_token_id} if pad else {}),
+        **shape,
+    )
+    return AutoModelForCausalLM.from_config(config).eval(), tokenizer, texts
+
+
 @pytest.fixture(scope="session")
 def tiny_llama(tiny_mlm):
     """A tiny random LlamaForCausalLM whose tokenizer adds BOS itself (as Llama's does)."""
-    from transformers import LlamaConfig, LlamaForCausalLM, set_seed
-
-    texts = tiny_mlm[2]
-    tokenizer = _causal_tokenizer(texts, "<s>", "</s>", add_bos=True)
-    set_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=64,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
+    shape = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2)
+    return _tiny_causal_lm(
+        tiny_mlm[2], "<s>", "</s>", True, "llama", pad=True, **shape, num_key_value_heads=1, max_position_embeddings=64
     )
-    model = LlamaForCausalLM(config).eval()
-    return model, tokenizer, texts
 
 
 @pytest.fixture(scope="session")
 def tiny_gpt2(tiny_mlm):
     """A tiny random GPT-2 whose tokenizer adds nothing and has BOS = EOS = <|endoftext|>."""
-    from transformers import GPT2Config, GPT2LMHeadModel, set_seed
-
-    texts = tiny_mlm[2]
-    tokenizer = _causal_tokenizer(texts, "<|endoftext|>", "<|endoftext|>", add_bos=False)
-    set_seed(0)
-    config = GPT2Config(
-        vocab_size=len(tokenizer),
-        n_embd=32,
-        n_layer=2,
-        n_head=2,
-        n_positions=64,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
-    model = GPT2LMHeadModel(config).eval()
-    return model, tokenizer, texts
+    shape = dict(n_embd=32, n_layer=2, n_head=2, n_positions=64)
+    return _tiny_causal_lm(tiny_mlm[2], "<|endoftext|>", "<|endoftext|>", False, "gpt2", **shape)

@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import base_row
 
 from fairforget.correlation import Bootstrap
 from fairforget.findings import (
@@ -40,19 +41,7 @@ def synthetic_table(slope_forgetting: float, seed: int = 0) -> pd.DataFrame:
     """One model: base, cda at three sizes x two seeds x two steps, replay at the largest size; downstream falls
     with forgetting, forgetting rises with size by `slope_forgetting` per doubling."""
     rng = np.random.default_rng(seed)
-    rows = [
-        dict(
-            model="m",
-            method="base",
-            size=0,
-            seed=0,
-            step=0,
-            alpha=np.nan,
-            forgetting=0.0,
-            crows=60.0,
-            selective_crows_gap=0.0,
-        )
-    ]
+    rows = [base_row("m")]
     for method, sizes in (("cda", [100, 400, 1600]), ("replay", [1600])):
         for size in sizes:
             for s in (0, 1):

@@ -10,6 +10,8 @@ from fairforget import sources
 from fairforget.glue import GLUE_TASKS, glue_task, hub_rows, read_glue_tsv, score_ci, task_metrics
 from fairforget.io import read_jsonl
 
+TINY_PROBE = dict(seed=0, epochs=1, batch_size=16, max_length=32)  # one epoch of a tiny model: seconds
+
 
 def test_task_metrics_on_fixed_inputs():
     pred, ref = [1, 1, 0, 1, 0, 0, 1, 1], [1, 0, 0, 1, 0, 1, 1, 1]
@@ -125,11 +127,8 @@ def test_probe_on_tiny_models(fixture, task, request, tmp_path):
         task,
         rows[:60],
         rows[60:],
-        seed=0,
-        epochs=1,
+        **TINY_PROBE,
         learning_rate=1e-3,
-        batch_size=16,
-        max_length=32,
         work_dir=str(tmp_path / "work"),
         ci_resamples=100,
     )
@@ -169,11 +168,8 @@ def test_probe_trains_a_bf16_checkpoint_in_float32(fixture, request, tmp_path, m
         "sst2",
         rows[:60],
         rows[60:],
-        seed=0,
-        epochs=1,
+        **TINY_PROBE,
         learning_rate=1e-4,
-        batch_size=16,
-        max_length=32,
         work_dir=str(tmp_path / "work"),
         ci_resamples=10,
     )

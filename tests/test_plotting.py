@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import base_row
 
 from fairforget import plotting
 from fairforget.correlation import Bootstrap
@@ -40,20 +41,7 @@ def table():
     rng = np.random.default_rng(0)
     rows = []
     for model in ("bert", "llama"):
-        rows.append(
-            dict(
-                model=model,
-                method="base",
-                size=0,
-                seed=0,
-                step=0,
-                alpha=np.nan,
-                forgetting=0.0,
-                crows=60.0,
-                selective_crows_gap=0.0,
-                sst2_score=0.8,
-            )
-        )
+        rows.append(base_row(model, sst2_score=0.8))
         for method in ("cda", "replay"):
             for size in (100, 200, 400):
                 for step in (50, 100):

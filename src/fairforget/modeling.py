@@ -78,20 +78,25 @@ def train_scratch_tokenizer(architecture: str, texts: list[str], vocab_size: int
     raise ValueError(f"unknown scratch architecture {architecture!r}; expected 'bert', 'modernbert' or 'llama'")
 
 
+def transformer_shape(tokenizer, cfg: dict) -> dict:
+    """The config arguments every transformers architecture names alike, from the `scratch` config section."""
+    return dict(
+        vocab_size=len(tokenizer),
+        hidden_size=cfg["hidden_size"],
+        num_hidden_layers=cfg["num_layers"],
+        num_attention_heads=cfg["num_heads"],
+        intermediate_size=cfg["intermediate_size"],
+    )
+
+
 def scratch_bert(tokenizer, cfg: dict):
     """A randomly initialised masked LM of BERT's shape: BertForMaskedLM (post-LN), or with cfg pre_layer_norm
     RobertaPreLayerNormForMaskedLM, the same encoder with layer norm before each sublayer, which leaves the
     unigram plateau that a small post-LN BERT sits on for thousands of steps."""
     from transformers import BertConfig, BertForMaskedLM, RobertaPreLayerNormConfig, RobertaPreLayerNormForMaskedLM
 
-    shape = dict(
-        vocab_size=len(tokenizer),
-        hidden_size=cfg["hidden_size"],
-        num_hidden_layers=cfg["num_layers"],
-        num_attention_heads=cfg["num_heads"],
-        intermediate_size=cfg["intermediate_size"],
-        hidden_dropout_prob=cfg["dropout"],
-        attention_probs_dropout_prob=cfg["dropout"],
+    shape = transformer_shape(tokenizer, cfg) | dict(
+        hidden_dropout_prob=cfg["dropout"], attention_probs_dropout_prob=cfg["dropout"]
     )
     if cfg.get("pre_layer_norm", False):
         # RoBERTa numbers positions from pad_token_id + 1: the table needs that many more rows; two segment
@@ -115,11 +120,7 @@ def scratch_modernbert(tokenizer, cfg: dict):
     from transformers import ModernBertConfig, ModernBertForMaskedLM
 
     config = ModernBertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=cfg["hidden_size"],
-        num_hidden_layers=cfg["num_layers"],
-        num_attention_heads=cfg["num_heads"],
-        intermediate_size=cfg["intermediate_size"],
+        **transformer_shape(tokenizer, cfg),
         max_position_embeddings=cfg["max_length"],
         global_attn_every_n_layers=1,
         local_attention=cfg["max_length"],
@@ -141,12 +142,8 @@ def scratch_llama(tokenizer, cfg: dict):
     from transformers import LlamaConfig, LlamaForCausalLM
 
     config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=cfg["hidden_size"],
-        num_hidden_layers=cfg["num_layers"],
-        num_attention_heads=cfg["num_heads"],
+        **transformer_shape(tokenizer, cfg),
         num_key_value_heads=cfg["num_heads"],
-        intermediate_size=cfg["intermediate_size"],
         max_position_embeddings=cfg["max_length"],
         attention_dropout=cfg["dropout"],
         bos_token_id=tokenizer.bos_token_id,

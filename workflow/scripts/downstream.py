@@ -23,32 +23,13 @@ def evaluate(model_dir):
     log.info(
         "%s: %s %s on %d examples (seed %d), scoring %d dev examples", task, how, model_dir, len(train), seed, len(dev)
     )
+    shared = dict(seed=seed, max_length=p["max_length"], ci_resamples=p["ci_resamples"])
     if p["probe"] == "linear":
-        result = linear_probe(
-            model_dir,
-            task,
-            train,
-            dev,
-            seed=seed,
-            max_length=p["max_length"],
-            ci_resamples=p["ci_resamples"],
-            regularisation=p["regularisation"],
-        )
+        result = linear_probe(model_dir, task, train, dev, **shared, regularisation=p["regularisation"])
     else:
+        recipe = {k: p[k] for k in ("epochs", "learning_rate", "batch_size")}
         with tempfile.TemporaryDirectory() as work_dir:
-            result = finetune_classifier(
-                model_dir,
-                task,
-                train,
-                dev,
-                seed=seed,
-                epochs=p["epochs"],
-                learning_rate=p["learning_rate"],
-                batch_size=p["batch_size"],
-                max_length=p["max_length"],
-                work_dir=work_dir,
-                ci_resamples=p["ci_resamples"],
-            )
+            result = finetune_classifier(model_dir, task, train, dev, **shared, **recipe, work_dir=work_dir)
     result.update(seed=seed, model_path=model_dir, settings=p)
     log.info(
         "%s dev score %.4f (95%% CI %.4f-%.4f) %s", task, result["score"], *result["score_ci95"], result["metrics"]

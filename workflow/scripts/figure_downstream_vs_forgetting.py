@@ -27,13 +27,6 @@ caption = (
     f"resamples; a run's checkpoints are not independent) and a run-level p (leave-one-run-out jackknife). "
     f"Held-out NLL: {', '.join(sorted(df['lm_measure'].unique()))} on WikiText-103 test text."
 )
-numbers = downstream_vs_forgetting(
-    df,
-    fig["x"],
-    y,
-    boot,
-    list(snakemake.output[:2]),
-    page_settings(fig, caption),
-)
+numbers = downstream_vs_forgetting(df, fig["x"], y, boot, list(snakemake.output[:2]), page_settings(fig, caption))
 write_json(snakemake.output[2], {"x": fig["x"], "y": y, "pearson_by_model": numbers, "caption": caption})
 log.info("figure 1: %s", numbers)

@@ -16,12 +16,6 @@ caption = (
     f"(step 0: the base model), a line per CDA size, a row per model; mean over seeds with a 95% band where "
     f"seeds or the metric's own CI allow."
 )
-numbers = dynamics(
-    df,
-    fig["method"],
-    fig["metrics"],
-    list(snakemake.output[:2]),
-    page_settings(fig, caption),
-)
+numbers = dynamics(df, fig["method"], fig["metrics"], list(snakemake.output[:2]), page_settings(fig, caption))
 write_json(snakemake.output[2], {"method": fig["method"], "by_model": numbers, "caption": caption})
 log.info("figure 4: %d models x %d metrics", len(numbers), len(fig["metrics"]))

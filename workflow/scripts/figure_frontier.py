@@ -17,14 +17,7 @@ caption = (
     f"CDA size; star: base). Black line and outlined points: the Pareto front, the models no other model "
     f"beats on both axes."
 )
-numbers = frontier(
-    df,
-    fig["stereotype"],
-    fig["ideal"],
-    y,
-    list(snakemake.output[:2]),
-    page_settings(fig, caption),
-)
+numbers = frontier(df, fig["stereotype"], fig["ideal"], y, list(snakemake.output[:2]), page_settings(fig, caption))
 write_json(
     snakemake.output[2],
     {"stereotype": fig["stereotype"], "ideal": fig["ideal"], "y": y, "pareto": numbers, "caption": caption},

@@ -18,11 +18,6 @@ caption = (
     "held-out entropy of the training unigram distribution, the loss of a model that ignores context; a "
     "converged base ends well below it and flat."
 )
-numbers = pretraining_curves(
-    curves,
-    metrics,
-    list(snakemake.output[:2]),
-    page_settings(fig, caption),
-)
+numbers = pretraining_curves(curves, metrics, list(snakemake.output[:2]), page_settings(fig, caption))
 write_json(snakemake.output[2], {"by_model": numbers, "caption": caption})
 log.info("pretraining: %s", {m: {k: v for k, v in n.items() if k != "curve"} for m, n in numbers.items()})

@@ -23,14 +23,7 @@ caption = (
     f"dev-set CIs combined as independent normal intervals). Hatched: the reference '{fig['reference']}'; "
     f"dotted: the base model's score."
 )
-numbers = remedies(
-    df,
-    size,
-    y,
-    fig["reference"],
-    list(snakemake.output[:2]),
-    page_settings(fig, caption),
-)
+numbers = remedies(df, size, y, fig["reference"], list(snakemake.output[:2]), page_settings(fig, caption))
 without_ci = numbers.pop("without_ci")
 write_json(
     snakemake.output[2],

@@ -19,13 +19,7 @@ caption = (
     f"something was forgotten. Legend: OLS slope per doubling of the CDA data with its 95% CI (n/a with a "
     f"single size). Training budget: {snakemake.params.budget}."
 )
-numbers = stereotype_vs_size(
-    df,
-    fig["method"],
-    columns,
-    list(snakemake.output[:2]),
-    page_settings(fig, caption),
-)
+numbers = stereotype_vs_size(df, fig["method"], columns, list(snakemake.output[:2]), page_settings(fig, caption))
 without_ci = numbers.pop("without_ci")
 write_json(
     snakemake.output[2], {"method": fig["method"], "metrics": numbers, "without_ci": without_ci, "caption": caption}
