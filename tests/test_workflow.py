@@ -53,6 +53,12 @@ FIGURE_NAMES = ("downstream_vs_forgetting", "stereotype_vs_size", "remedies", "d
 TABLE_RULES = {"metrics_table": 1, "analysis": 1, "figure": len(FIGURE_NAMES), "all": 1}
 
 
+def micro_benchmarks(workdir: Path) -> list:
+    """The benchmarks the micro config runs (crows_pairs, stereoset, seat and both held-out losses)."""
+    config = merged_config([workdir / "config.yaml", workdir / "config/offline.yaml", workdir / "micro.yaml"])
+    return enabled_benchmarks(config["evaluation"])
+
+
 def snakemake(workdir: Path, *args: str, overlays=()) -> str:
     configs = ["config/offline.yaml", "micro.yaml", *overlays]
     cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *args, "--configfile", *configs]  # targets first
@@ -114,8 +120,7 @@ def test_tables_and_figure(workdir):
     assert list(run) == ["step2", "step4"] and [r["model_path"][-5:] for r in run.values()] == ["step2", "step4"]
     assert run["step2"]["nll"] != run["step4"]["nll"]
     # every metric the enabled benchmarks declare, and some per variant / per SEAT test
-    config = merged_config([workdir / "config.yaml", workdir / "config/offline.yaml", workdir / "micro.yaml"])
-    declared = {m.column for b in enabled_benchmarks(config["evaluation"]) for m in b.metrics}
+    declared = {m.column for b in micro_benchmarks(workdir) for m in b.metrics}
     expected = declared | {"crows_nangia2020", "crows_bias_bench", "seat_weat6_effect", "seat_sent-weat7_p"}
     assert expected <= set(metrics.columns), expected - set(metrics.columns)
     # overall forgetting on WikiText and on the corpus' in-domain held-out slice, each with a paired CI
@@ -264,7 +269,7 @@ def test_new_size_schedules_only_its_jobs(workdir):
         "cda_subset": 1,
         "finetune": 1,
         "wise_ft": 1,
-        "evaluate": 2 * 5,  # a job per run and benchmark: crows_pairs, stereoset, seat, lm_loss, lm_loss_indomain
+        "evaluate": 2 * len(micro_benchmarks(workdir)),  # a job per run and benchmark
         "downstream": 2,
         **TABLE_RULES,
     }  # a job per run
@@ -278,7 +283,7 @@ def test_method_setting_reruns_only_that_method(workdir):
     jobs = planned_jobs(snakemake(workdir, "-n", overlays=["alpha.yaml"]))
     assert jobs == {
         "wise_ft": 1,
-        "evaluate": 5,  # one per benchmark
+        "evaluate": len(micro_benchmarks(workdir)),  # one per benchmark
         "downstream": 1,
         **TABLE_RULES,
     }
@@ -314,7 +319,7 @@ def test_paper_config_and_slurm_profile_dry_run(args, tmp_path):
         downloads = {name for name in alone if name.startswith("fetch_")}
         assert downloads and downloads | {"metrics_table", "analysis", "figure"} <= local
         assert "finetune" in alone and not local & {"finetune", "wise_ft", "ewc_fisher", *evaluation}
-        runs = re.findall(r"^    wildcards: .*benchmark=lm_loss$", output, re.MULTILINE)  # lm_loss: one job per run
+        runs = re.findall(r"^\s+wildcards: .*benchmark=lm_loss$", output, re.MULTILINE)  # lm_loss: one job per run
         assert len(groups) == len(set(groups)) == len(runs) > 0  # one group job per run
         members = re.findall(r"^    rule (\w+):", output, re.MULTILINE)
         assert sorted(members) == sorted(r for r in evaluation for _ in range(jobs[r]))
