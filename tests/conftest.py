@@ -1,9 +1,40 @@
+import ipaddress
 import os
+import socket
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+FIXTURE_DATA = REPO / ".test" / "data"  # the committed fixture mirror (.test/data/PROVENANCE.md)
+
+# The tests run offline: the Hub libraries are told so, and any connection beyond this machine fails the test
+# that makes it (a test that passes here passes on an air-gapped clone).
+for variable in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+    os.environ.setdefault(variable, "1")
+_connect = socket.socket.connect
+
+
+def _loopback_only(sock, address):
+    host = address[0] if isinstance(address, tuple) else None
+    if host is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            local = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            local = host == "localhost"
+        if not local:
+            raise RuntimeError(f"the tests run offline: a connection to {address} was attempted")
+    return _connect(sock, address)
+
+
+socket.socket.connect = _loopback_only
+
+
+def pytest_collection_modifyitems(items):
+    """A test that reads the full mirror (the data_dir fixture) is in the `mirror` tier: `pytest -m mirror`."""
+    for item in items:
+        if "data_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.mirror)
 
 
 def base_row(model: str, **columns) -> dict:
@@ -17,7 +48,8 @@ SHARED_DATA = Path(os.environ.get("FAIRFORGET_DATA_DIR", REPO.parent / "shared" 
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    """The local benchmark mirror; missing data fails loudly in CI instead of skipping."""
+    """The full local benchmark mirror (tests using it are the `mirror` tier); missing data fails loudly in CI
+    instead of skipping."""
     if not (SHARED_DATA / "README.md").is_file():
         message = f"shared benchmark data not found at {SHARED_DATA} (set FAIRFORGET_DATA_DIR)"
         if os.environ.get("CI"):

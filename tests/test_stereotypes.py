@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import FIXTURE_DATA
 from reference_scorers import (
     bias_bench_crows_reference,
     causal_reference,
@@ -157,13 +158,15 @@ def test_crows_bias_bench_decides_as_bias_bench(tiny_mlm):
     assert got["skipped"] == sum(p is None for p in reference["pairs"]) == 2
 
 
-def test_crows_masked_variants_decide_as_references_on_real_pairs(tiny_mlm, data_dir):
-    """The first 12 gender pairs of the real CSV that fit the tiny model's 32 positions (both directions;
+def test_crows_masked_variants_decide_as_references_on_real_pairs(tiny_mlm):
+    """The first 12 gender pairs of the real CSV (the fixture mirror's excerpt keeps them) that fit the tiny
+    model's 32 positions (both directions;
     the tiny vocabulary spells most words out, so difflib often chooses between equal matches): every
     decision as the scripts'."""
     model, tokenizer, _ = tiny_mlm
     fits = lambda row: all(len(tokenizer(row[k])["input_ids"]) <= 32 for k in ("sent_more", "sent_less"))  # noqa: E731
-    pairs = [row for row in read_crows_pairs(data_dir / "crows_pairs" / "crows_pairs_anonymized.csv") if fits(row)][:12]
+    pairs = [row for row in read_crows_pairs(FIXTURE_DATA / "crows_pairs" / "crows_pairs_anonymized.csv") if fits(row)]
+    pairs = pairs[:12]
     assert {row["stereo_antistereo"] for row in pairs} == {"stereo", "antistereo"}
     result = crows_pairs_scores(model, tokenizer, "masked", pairs, batch_size=64)
     for name, reference in (
@@ -324,11 +327,17 @@ def test_stereoset_metrics_decide_ties_as_bias_bench():
     assert got["n"] == reference["count"] == 40
 
 
-def test_read_stereoset_splits_and_errors(tmp_path, data_dir):
+def test_real_stereoset_splits(data_dir):
     path = data_dir / "stereoset" / "stereoset_gender.json"
     dev, test, everything = (read_stereoset(path, "gender", s) for s in ("dev", "test", "all"))
     assert (len(dev), len(test), len(everything)) == (255, 771, 1026)
     assert len({i["target"] for i in dev}) == 10
+
+
+def test_read_stereoset_splits_and_errors(tmp_path):
+    path = FIXTURE_DATA / "stereoset" / "stereoset_gender.json"  # an excerpt of the real file: 40 dev, 20 test
+    dev, test, everything = (read_stereoset(path, "gender", s) for s in ("dev", "test", "all"))
+    assert (len(dev), len(test), len(everything)) == (40, 20, 60)
     broken = json.loads(path.read_text())
     broken["data"]["intrasentence"][3]["sentences"][0]["gold_label"] = "unrelated"
     bad = tmp_path / "bad.json"

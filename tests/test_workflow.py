@@ -44,7 +44,7 @@ MICRO = {
     "evaluation": {
         "crows_pairs": {"max_pairs": 12},
         "forgetting": {"max_tokens": 60, "max_length": 32},
-        "seat": {"tests": ["weat6", "sent-weat7"], "n_samples": 2000},
+        "seat": {"tests": ["demo-career-family", "sent-demo-science-arts"], "n_samples": 2000},
     },
     "downstream": {"tasks": ["stsb"], "train_size": 64, "batch_size": 16, "max_length": 32, "ci_resamples": 200},
     "analysis": {"bootstrap": {"n_resamples": 200, "confidence": 0.95, "method": "percentile", "seed": 0}},
@@ -55,12 +55,12 @@ TABLE_RULES = {"metrics_table": 1, "analysis": 1, "figure": len(FIGURE_NAMES), "
 
 def micro_benchmarks(workdir: Path) -> list:
     """The benchmarks the micro config runs (crows_pairs, stereoset, seat and both held-out losses)."""
-    config = merged_config([workdir / "config.yaml", workdir / "config/offline.yaml", workdir / "micro.yaml"])
+    config = merged_config([workdir / "config.yaml", workdir / ".test/config.yaml", workdir / "micro.yaml"])
     return enabled_benchmarks(config["evaluation"])
 
 
 def snakemake(workdir: Path, *args: str, overlays=()) -> str:
-    configs = ["config/offline.yaml", "micro.yaml", *overlays]
+    configs = [".test/config.yaml", "micro.yaml", *overlays]
     cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *args, "--configfile", *configs]  # targets first
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
@@ -81,18 +81,17 @@ def planned_jobs(output: str) -> dict[str, int]:
 
 def copy_workflow(work: Path) -> Path:
     """The workflow's files (not results/) in a fresh directory, as a user's clone would have them."""
-    for name in ("Snakefile", "config.yaml", "workflow", "config", "profiles", "envs", "src"):
+    for name in ("Snakefile", "config.yaml", "workflow", "config", "profiles", "envs", "src", ".test"):
         src = REPO / name
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / name)
     return work
 
 
 @pytest.fixture(scope="module")
-def built_workdir(tmp_path_factory, data_dir):
+def built_workdir(tmp_path_factory):
     """The micro workflow run once to the end; tests get their own copy of it (workdir)."""
     work = copy_workflow(tmp_path_factory.mktemp("workflow"))
-    micro = dict(MICRO, data_dir=str(data_dir))
-    (work / "micro.yaml").write_text(yaml.safe_dump(micro))
+    (work / "micro.yaml").write_text(yaml.safe_dump(MICRO))
     snakemake(work)
     return work
 
@@ -121,7 +120,8 @@ def test_tables_and_figure(workdir):
     assert run["step2"]["nll"] != run["step4"]["nll"]
     # every metric the enabled benchmarks declare, and some per variant / per SEAT test
     declared = {m.column for b in micro_benchmarks(workdir) for m in b.metrics}
-    expected = declared | {"crows_nangia2020", "crows_bias_bench", "seat_weat6_effect", "seat_sent-weat7_p"}
+    expected = declared | {"crows_nangia2020", "crows_bias_bench", "seat_demo-career-family_effect"}
+    expected |= {"seat_sent-demo-science-arts_p"}
     assert expected <= set(metrics.columns), expected - set(metrics.columns)
     # overall forgetting on WikiText and on the corpus' in-domain held-out slice, each with a paired CI
     for name in ("forgetting", "forgetting_indomain"):
@@ -131,9 +131,9 @@ def test_tables_and_figure(workdir):
     base, tuned = metrics[metrics["method"] == "base"], metrics[metrics["method"] != "base"]
     assert (base[["lm_kl_base", "selective_crows_gap"]] == 0).all().all()
     assert (tuned["lm_kl_base"] >= 0).all() and tuned["lm_kl_base"].max() > 0  # checkpoints moved from the base
-    # 255 gender dev items; a few contexts exceed the micro model's 32 positions and are counted as skipped
-    assert (metrics["stereoset_n"] + metrics["stereoset_skipped"]).eq(255).all()
-    assert metrics["stereoset_n"].gt(200).all()
+    # the fixture's 40 gender dev items; a context longer than the micro model's 32 positions counts as skipped
+    assert (metrics["stereoset_n"] + metrics["stereoset_skipped"]).eq(40).all()
+    assert metrics["stereoset_n"].gt(30).all()
     assert metrics["stereoset_ss"].between(0, 100).all()
     # STS-B (a sentence-pair regression task) through GLUE's metrics, with a CI over dev examples
     assert {"stsb_score", "stsb_pearson", "stsb_spearmanr", "stsb_score_ci_low"} <= set(metrics.columns)
@@ -192,15 +192,15 @@ def test_docs_results_writes_findings_figures_and_the_readme_block(workdir):
     assert "![pretraining](pretraining.png)" in (out / "README.md").read_text()
 
 
-def test_indomain_heldout_text_is_never_trained_on(workdir, data_dir):
+def test_indomain_heldout_text_is_never_trained_on(workdir):
     """Pretraining, CDA and replay read only the corpus' training part; the held-out slice is the rest."""
     from fairforget.sources import read_texts
 
     heldout = set(read_texts(workdir / "results/corpus/heldout.jsonl"))
-    train = [set(read_texts(workdir / f"results/corpus/{name}.train.jsonl")) for name in ("brown", "nlp_corpus")]
-    corpus = {t for name in ("brown", "nlp_corpus") for t in read_texts(data_dir / f"corpus/{name}.jsonl") if t.strip()}
-    assert heldout and not any(heldout & part for part in train)
-    assert heldout | train[0] | train[1] == corpus
+    train = set(read_texts(workdir / "results/corpus/wikitext103.train.jsonl"))
+    corpus = {t for t in read_texts(workdir / ".test/data/corpus/wikitext103.jsonl") if t.strip()}
+    assert heldout and not heldout & train
+    assert heldout | train == corpus
 
 
 def test_report_has_every_figure_caption_and_the_config(workdir):
@@ -212,7 +212,7 @@ def test_report_has_every_figure_caption_and_the_config(workdir):
             "--report",
             "report.html",
             "--configfile",
-            "config/offline.yaml",
+            ".test/config.yaml",
             "micro.yaml",
         ],
         cwd=workdir,
@@ -290,7 +290,7 @@ def test_method_setting_reruns_only_that_method(workdir):
 
 
 def test_lint_reports_nothing(workdir):
-    cmd = [sys.executable, "-m", "snakemake", "--lint", "--configfile", "config/offline.yaml", "micro.yaml"]
+    cmd = [sys.executable, "-m", "snakemake", "--lint", "--configfile", ".test/config.yaml", "micro.yaml"]
     proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0 and "Lints for" not in output, output
@@ -353,7 +353,7 @@ def test_evaluation_rules_score_a_causal_lm(workdir, tiny_llama, tmp_path):
     snakemake(workdir, *targets, overlays=["causal.yaml"])
     crows, stereoset, _, lm = (json.loads((workdir / t).read_text())["checkpoints"]["base"] for t in targets)
     assert crows["model_kind"] == "causal" and set(crows["variants"]) == {"causal_sum", "causal_mean"}
-    assert stereoset["variant"] == "bias_bench_causal" and stereoset["n"] + stereoset["skipped"] == 255
+    assert stereoset["variant"] == "bias_bench_causal" and stereoset["n"] + stereoset["skipped"] == 40
     assert lm["measure"] == "causal_log_likelihood" and lm["n_tokens"] == 60
     assert len(lm["dataset_sha256"]) == 1 and lm["versions"]["transformers"]
 
@@ -377,7 +377,7 @@ def test_killed_finetune_resumes_to_the_same_weights(workdir):
         "2",
         target,
         "--configfile",
-        "config/offline.yaml",
+        ".test/config.yaml",
         "micro.yaml",
         "resume.yaml",
     ]

@@ -58,7 +58,8 @@ def mirror_file(data_dir: str, key: str) -> Path:
         layout = "\n".join(f"  {rel}" for rel in sorted(set(MIRROR_LAYOUT.values())))
         raise FileNotFoundError(
             f"{path} not found. data_dir={data_dir!r} must be laid out like shared/data; "
-            f"the pipeline reads these files from it:\n{layout}"
+            f"the pipeline reads these files from it:\n{layout}\n"
+            "Without a full mirror, run the demo on the committed fixture mirror: --configfile .test/config.yaml"
         )
     return path
 
