@@ -2,7 +2,9 @@
 
 import importlib.util
 import re
+import socket
 
+import pytest
 from conftest import FIXTURE_DATA, REPO
 
 from fairforget.config import merged_config, validate_config
@@ -36,3 +38,16 @@ def test_make_fixture_rebuilds_the_committed_files(data_dir, tmp_path):
     assert rebuilt == [f for f in fixture_files() if f != "PROVENANCE.md"]
     changed = [f for f in rebuilt if (tmp_path / f).read_bytes() != (FIXTURE_DATA / f).read_bytes()]
     assert not changed, f"make_fixture.py writes different files: {changed}"
+
+
+def test_tests_refuse_connections_beyond_this_machine():
+    """conftest's guard: a test that reaches for the network fails at once, so tests that pass here pass on an
+    air-gapped clone (192.0.2.1 is TEST-NET-1: without the guard the connect would time out instead)."""
+    with socket.socket() as sock, pytest.raises(RuntimeError, match="run offline"):
+        sock.settimeout(0.5)
+        sock.connect(("192.0.2.1", 80))
+    with socket.socket() as server:  # loopback stays allowed (a local Hub mirror, a Slurm test server)
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        with socket.create_connection(server.getsockname(), timeout=1):
+            pass
