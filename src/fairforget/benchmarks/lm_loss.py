@@ -116,10 +116,11 @@ class HeldoutLoss(Benchmark):
         """Overall forgetting = checkpoint minus base held-out NLL (positive = forgotten), relative to the base
         NLL, and its paired bootstrap CI over the scored sequences."""
         nll, name = f"{self.prefix}_nll", self.forgetting
+        base_nll = base_value(nll)
         cis = [paired_forgetting_ci(checkpoint, base, where) for checkpoint, base, where in paired_results()]
         return {
-            name: df[nll] - base_value(nll),
-            f"{name}_rel": (df[nll] - base_value(nll)) / base_value(nll),
+            name: df[nll] - base_nll,
+            f"{name}_rel": (df[nll] - base_nll) / base_nll,
             f"{name}_ci_low": [c[0] for c in cis],
             f"{name}_ci_high": [c[1] for c in cis],
         }

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from ..runs import as_list
 from .base import Benchmark, Metric, settings_block
 
 log = logging.getLogger(__name__)
@@ -165,8 +166,7 @@ class Seat(Benchmark):
         return {"tests": [f"resources/seat/{test}.jsonl" for test in settings["tests"]]}
 
     def load(self, inputs, settings):
-        paths = [inputs.tests] if isinstance(inputs.tests, str) else list(inputs.tests)
-        return {name: read_seat_test(path) for name, path in zip(settings["tests"], paths)}
+        return {name: read_seat_test(path) for name, path in zip(settings["tests"], as_list(inputs.tests))}
 
     def score(self, model, tokenizer, kind, data, settings, batch_size, base_model=None):
         result = seat_scores(
