@@ -3,28 +3,37 @@
 A local mirror (config key `data_dir`) is laid out like the project's `shared/data` folder; the
 relative path of every file the pipeline reads is listed in `MIRROR_LAYOUT`. Every fetcher writes
 one normalised file under `resources/`, so the rest of the pipeline never cares where data came from.
+
+Without a mirror, every Hub dataset is read at the commit `hub_datasets.<key>` pins (id and revision) and
+every GitHub file at the commit `downloads` pins, from HF_ENDPOINT (a Hub mirror on air-gapped clusters) and
+`downloads.raw_base_url`. What each stand-in of tests/hub_repos.py mimics is in tests/HUB_LAYOUTS.md.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 import logging
+import os
 import random
 import shutil
+import urllib.error
 import urllib.request
 from pathlib import Path
+
+from tqdm.auto import tqdm
 
 from .glue import GLUE_TASKS, glue_task, hub_rows, mirror_path, read_glue_tsv
 from .io import atomic_path, read_jsonl, write_jsonl
 
 log = logging.getLogger(__name__)
 
-# name -> (hub dataset path, hub config, hub split, text field) ; None = only in a local mirror
+# corpus name -> ((hub_datasets key, dataset config, split, text field), mirror file); None = only in a mirror
 CORPORA = {
-    "wikitext103": (("Salesforce/wikitext", "wikitext-103-raw-v1", "train", "text"), "corpus/wikitext103.jsonl"),
-    "wikipedia": (("wikimedia/wikipedia", "20231101.en", "train", "text"), "corpus/wikipedia.jsonl"),
+    "wikitext103": (("wikitext", "wikitext-103-raw-v1", "train", "text"), "corpus/wikitext103.jsonl"),
+    "wikipedia": (("wikipedia", "20231101.en", "train", "text"), "corpus/wikipedia.jsonl"),
     "brown": (None, "corpus/brown.jsonl"),
     "nlp_corpus": (None, "corpus/nlp_corpus.jsonl"),
 }
@@ -44,10 +53,17 @@ MIRROR_LAYOUT = {
     **{f"corpus/{name}": local for name, (_, local) in CORPORA.items()},
 }
 
-BIAS_BENCH_WORDS_URL = "https://raw.githubusercontent.com/McGill-NLP/bias-bench/main/data/bias_attribute_words.json"
-SEAT_URL = "https://raw.githubusercontent.com/McGill-NLP/bias-bench/main/data/seat/{name}.jsonl"
+# files of GitHub repositories, below <downloads.raw_base_url>/<owner>/<repo>/<commit>/
+# (downloads.<key>: owner/repo@commit)
+CROWS_FILE = "data/crows_pairs_anonymized.csv"
+BIAS_BENCH_WORDS = "data/bias_attribute_words.json"
+SEAT_FILE = "data/seat/{name}.jsonl"
 SEAT_MIRROR = "bias_bench/seat/{name}.jsonl"
-WINOBIAS_URL = "https://raw.githubusercontent.com/uclanlp/corefBias/master/WinoBias/wino/{name}.txt"
+WINOBIAS_FILE = "WinoBias/wino/{name}.txt"
+WAYS_OUT = (
+    "either run from a local mirror (--configfile config/offline.yaml, data_dir: a folder laid out like "
+    "shared/data) or point HF_ENDPOINT at a Hub mirror (and downloads.raw_base_url at a GitHub mirror)"
+)
 CROWS_COLUMNS = ["sent_more", "sent_less", "stereo_antistereo", "bias_type"]
 
 
@@ -114,15 +130,76 @@ def is_heldout(text: str, fraction: float) -> bool:
     return heldout_key(text) < fraction
 
 
-def _load_hub(path: str, name: str | None, split: str, **kwargs):
+class SourceUnavailable(RuntimeError):
+    """An input that cannot be fetched for a reason outside the code (no network, no such repo or commit on
+    the server asked): the fetch scripts print its one-line message instead of a traceback."""
+
+
+def hub_endpoint() -> str:
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT
+
+
+def _is_network_error(err: BaseException) -> bool:
+    """A failure to reach a server, as raised by urllib, requests or the httpx flavour huggingface_hub uses."""
+    if isinstance(err, (OSError, ConnectionError, TimeoutError, urllib.error.URLError)):
+        return True
+    return type(err).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore", "httpcore2", "requests", "urllib3")
+
+
+def check_hub_repo(kind: str, repo_id: str, revision: str | None) -> str:
+    """The commit `revision` names in Hub repo `repo_id`, asked once without retries, so a missing Hub fails in
+    seconds with one line (huggingface_hub's downloads retry for ~25 s, then raise a long traceback)."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        OfflineModeIsEnabled,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    what = f"{kind} {repo_id}@{revision or 'main'}"
+    try:
+        return HfApi().repo_info(repo_id, repo_type=kind, revision=revision, timeout=10).sha
+    except OfflineModeIsEnabled:
+        raise SourceUnavailable(f"{what}: HF_HUB_OFFLINE is set and data_dir is null; {WAYS_OUT}") from None
+    except GatedRepoError:
+        raise  # fetch_model names the licence and the token
+    except RevisionNotFoundError:
+        raise SourceUnavailable(
+            f"{what}: {hub_endpoint()} has no revision {revision!r} of {repo_id} (the config pins it: "
+            "a Hub mirror must hold that commit)"
+        ) from None
+    except RepositoryNotFoundError:
+        raise SourceUnavailable(
+            f"{what}: {hub_endpoint()} has no {kind} {repo_id!r} (a private repo needs HF_TOKEN); {WAYS_OUT}"
+        ) from None
+    except Exception as err:
+        if not _is_network_error(err):
+            raise
+        raise SourceUnavailable(
+            f"{what}: cannot reach the HuggingFace Hub at {hub_endpoint()} ({type(err).__name__}: {err}); {WAYS_OUT}"
+        ) from None
+
+
+def _load_hub(source: dict | None, name: str | None, split: str, streaming: bool = False, **kwargs):
+    """Split `split` of dataset `source` ({id, revision}: a hub_datasets entry) at its pinned revision."""
     import datasets
 
-    log.info("loading %s (%s, split %s) from the HuggingFace Hub", path, name, split)
-    return datasets.load_dataset(path, name, split=split, **kwargs)
+    if not source:
+        raise ValueError("data_dir is null but no Hub source is configured for this input (hub_datasets)")
+    repo_id, revision = source["id"], source["revision"]
+    check_hub_repo("dataset", repo_id, revision)
+    log.info("loading %s@%s (%s, split %s) from %s", repo_id, revision, name, split, hub_endpoint())
+    return datasets.load_dataset(repo_id, name, split=split, revision=revision, streaming=streaming, **kwargs)
 
 
-def fetch_corpus(name: str, data_dir: str | None, out_path: str) -> int:
-    """Write corpus `name` as JSON lines with a `text` field; return the number of rows."""
+def fetch_corpus(
+    name: str, data_dir: str | None, out_path: str, source: dict | None = None, max_rows: int | None = None
+) -> int:
+    """Write corpus `name` as JSON lines with a `text` field; return the number of rows. From the Hub the rows
+    are streamed, so a corpus as large as Wikipedia is read only up to `max_rows` rows (null: all of it)."""
     if name not in CORPORA:
         raise KeyError(f"unknown corpus {name!r}; known: {sorted(CORPORA)}")
     hub, _ = CORPORA[name]
@@ -131,77 +208,91 @@ def fetch_corpus(name: str, data_dir: str | None, out_path: str) -> int:
     elif hub is None:
         raise ValueError(f"corpus {name!r} exists only in a local mirror: set data_dir in the config")
     else:
-        path, config, split, field = hub
-        ds = _load_hub(path, config, split)
-        rows = ({"text": t} for t in ds[field])
+        _, config, split, field = hub
+        ds = _load_hub(source, config, split, streaming=True)
+        rows = ({"text": row[field]} for row in ds)
+    if max_rows is not None:
+        rows = itertools.islice(rows, max_rows)
+    rows = tqdm(rows, total=max_rows, desc=f"corpus {name}", unit=" rows", mininterval=10)
     return write_jsonl(out_path, (r for r in rows if r["text"] and r["text"].strip()))
 
 
-def fetch_wikitext_test(data_dir: str | None, out_path: str) -> int:
+def fetch_wikitext_test(data_dir: str | None, out_path: str, source: dict | None = None) -> int:
     """WikiText-103 test rows (raw lines, headings included) as JSON lines with a `text` field."""
     if data_dir:
         rows = read_jsonl(mirror_file(data_dir, "wikitext103_test"))
     else:
-        rows = _load_hub("Salesforce/wikitext", "wikitext-103-raw-v1", "test")
+        rows = _load_hub(source, "wikitext-103-raw-v1", "test")
     return write_jsonl(out_path, ({"text": r["text"]} for r in rows))
 
 
-def fetch_crows_pairs(data_dir: str | None, out_path: str) -> int:
-    """CrowS-Pairs as CSV with the original column names."""
-    if data_dir:
-        src = mirror_file(data_dir, "crows_pairs")
-        with open(src, newline="") as f:
-            header = next(csv.reader(f))
-        missing = [c for c in CROWS_COLUMNS if c not in header]
-        if missing:
-            raise ValueError(f"{src}: missing columns {missing}; expected the original CrowS-Pairs CSV")
-        with atomic_path(out_path) as tmp:
-            shutil.copyfile(src, tmp)
-        with open(out_path, newline="") as f:
-            return sum(1 for _ in csv.DictReader(f))
-    # the hub dataset is script-based; its parquet conversion keeps the columns as class labels
-    ds = _load_hub("nyu-mll/crows_pairs", None, "test", revision="refs/convert/parquet")
-    label_cols = [c for c in ("stereo_antistereo", "bias_type") if hasattr(ds.features[c], "int2str")]
-    with atomic_path(out_path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=CROWS_COLUMNS)
-        writer.writeheader()
-        for row in ds:
-            for c in label_cols:
-                row[c] = ds.features[c].int2str(row[c])
-            writer.writerow({c: row[c] for c in CROWS_COLUMNS})
-    return len(ds)
+def github_url(downloads: dict, key: str, path: str) -> str:
+    """URL of `path` in the GitHub repository `downloads[key]` (owner/repo@commit) under downloads.raw_base_url."""
+    repo, _, commit = downloads[key].partition("@")
+    if not commit:
+        raise ValueError(f"downloads.{key}: expected owner/repo@commit, got {downloads[key]!r}")
+    return f"{downloads['raw_base_url'].rstrip('/')}/{repo}/{commit}/{path}"
 
 
-def _copy_or_download(data_dir: str | None, key: str, url: str, tmp: Path) -> None:
-    """The mirror's file `key` when a mirror is configured, else the upstream file at `url`."""
+def download(url: str, tmp: Path) -> None:
+    """Write the file at `url` to `tmp`; an unreachable server or a missing file is a one-line error."""
+    try:
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            tmp.write_bytes(resp.read())
+    except urllib.error.HTTPError as err:
+        raise SourceUnavailable(f"{url}: HTTP {err.code} {err.reason} (is the commit in downloads right?)") from None
+    except (urllib.error.URLError, OSError) as err:
+        reason = getattr(err, "reason", err)
+        raise SourceUnavailable(f"cannot download {url} ({reason}); {WAYS_OUT}") from None
+
+
+def _copy_or_download(data_dir: str | None, key: str, downloads: dict | None, repo: str, path: str, tmp: Path):
+    """The mirror's file `key` when a mirror is configured, else file `path` of GitHub repo downloads[repo]."""
     if data_dir:
         shutil.copyfile(mirror_file(data_dir, key), tmp)
+    elif not downloads:
+        raise ValueError("data_dir is null but no download source is configured for this input (downloads)")
     else:
-        with urllib.request.urlopen(url, timeout=60) as resp:
-            tmp.write_bytes(resp.read())
+        download(github_url(downloads, repo, path), tmp)
 
 
-def fetch_word_lists(data_dir: str | None, out_path: str) -> None:
+def fetch_crows_pairs(data_dir: str | None, out_path: str, downloads: dict | None = None) -> int:
+    """CrowS-Pairs as CSV with the original column names: the mirror's copy, or the authors' file at the commit
+    downloads.crows_pairs pins (the Hub's nyu-mll/crows_pairs is script-based, which datasets 4+ no longer
+    runs, and its parquet conversion is a branch the converter rewrites: no commit to pin)."""
+    with atomic_path(out_path) as tmp:
+        _copy_or_download(data_dir, "crows_pairs", downloads, "crows_pairs", CROWS_FILE, tmp)
+        with open(tmp, newline="") as f:
+            header = next(csv.reader(f), [])
+        missing = [c for c in CROWS_COLUMNS if c not in header]
+        if missing:
+            raise ValueError(f"{out_path}: missing columns {missing}; expected the original CrowS-Pairs CSV")
+        with open(tmp, newline="") as f:
+            return sum(1 for _ in csv.DictReader(f))
+
+
+def fetch_word_lists(data_dir: str | None, out_path: str, downloads: dict | None = None) -> None:
     """bias-bench's bias_attribute_words.json (gender pairs used for CDA)."""
     with atomic_path(out_path) as tmp:
-        _copy_or_download(data_dir, "gender_words", BIAS_BENCH_WORDS_URL, tmp)
+        _copy_or_download(data_dir, "gender_words", downloads, "bias_bench", BIAS_BENCH_WORDS, tmp)
         if "gender" not in json.loads(tmp.read_text()):
             raise ValueError(f"{out_path}: expected a 'gender' key with [male, female] pairs")
 
 
-def fetch_winobias_swaps(data_dir: str | None, name: str, out_path: str) -> None:
+def fetch_winobias_swaps(data_dir: str | None, name: str, out_path: str, downloads: dict | None = None) -> None:
     """One of WinoBias' swap lists (generalized_swaps, extra_gendered_words): tab-separated word pairs."""
     if name not in ("generalized_swaps", "extra_gendered_words"):
         raise ValueError(f"unknown WinoBias list {name!r}")
     with atomic_path(out_path) as tmp:
-        _copy_or_download(data_dir, f"winobias/{name}", WINOBIAS_URL.format(name=name), tmp)
+        path = WINOBIAS_FILE.format(name=name)
+        _copy_or_download(data_dir, f"winobias/{name}", downloads, "winobias", path, tmp)
 
 
-def fetch_stereoset(data_dir: str | None, out_path: str) -> int:
+def fetch_stereoset(data_dir: str | None, out_path: str, source: dict | None = None) -> int:
     """StereoSet intrasentence items in the official JSON layout, each tagged with its `split`.
 
     Mirror: a file already in that layout (shared/data's gender subset: dev and test items).
-    Hub: McGill-NLP/stereoset, which holds the dev set only (as its validation split).
+    Hub: McGill-NLP/stereoset, which holds the dev set only (as its validation split of config intrasentence).
     """
     with atomic_path(out_path) as tmp:
         if data_dir:
@@ -214,8 +305,8 @@ def fetch_stereoset(data_dir: str | None, out_path: str) -> int:
                     f"{source}: expected StereoSet's JSON layout {{'data': {{'intrasentence': [...]}}}} ({err!r})"
                 ) from None
         else:
-            # script-based on the Hub: read its parquet conversion, where gold_label is a class label
-            ds = _load_hub("McGill-NLP/stereoset", "intrasentence", "validation", revision="refs/convert/parquet")
+            # gold_label is a class label
+            ds = _load_hub(source, "intrasentence", "validation")
             sentences_feature = ds.features["sentences"]
             sentences_feature = getattr(sentences_feature, "feature", sentences_feature)  # Sequence({...}) or {...}
             label_feature = sentences_feature["gold_label"]
@@ -237,15 +328,16 @@ def fetch_stereoset(data_dir: str | None, out_path: str) -> int:
                         ],
                     }
                 )
-            tmp.write_text(json.dumps({"version": "hub:McGill-NLP/stereoset", "data": {"intrasentence": items}}))
+            version = f"hub:{source['id']}@{source['revision']}"
+            tmp.write_text(json.dumps({"version": version, "data": {"intrasentence": items}}))
     return len(items)
 
 
-def fetch_seat_test(data_dir: str | None, name: str, out_path: str) -> None:
+def fetch_seat_test(data_dir: str | None, name: str, out_path: str, downloads: dict | None = None) -> None:
     """One SEAT test file of bias-bench (data/seat/{name}.jsonl: one JSON object)."""
-    source = Path(data_dir) / SEAT_MIRROR.format(name=name) if data_dir else SEAT_URL.format(name=name)
     with atomic_path(out_path) as tmp:
         if data_dir:
+            source = Path(data_dir) / SEAT_MIRROR.format(name=name)
             if not source.is_file():
                 available = sorted(p.stem for p in source.parent.glob("*.jsonl"))
                 raise FileNotFoundError(
@@ -253,9 +345,11 @@ def fetch_seat_test(data_dir: str | None, name: str, out_path: str) -> None:
                     f"(available: {', '.join(available) or 'none'})"
                 )
             shutil.copyfile(source, tmp)
+        elif not downloads:
+            raise ValueError("data_dir is null but no download source is configured for SEAT (downloads)")
         else:
-            with urllib.request.urlopen(source, timeout=60) as resp:
-                tmp.write_bytes(resp.read())
+            source = github_url(downloads, "bias_bench", SEAT_FILE.format(name=name))
+            download(source, tmp)
         try:
             test = json.loads(tmp.read_text())
         except ValueError as err:
@@ -264,7 +358,7 @@ def fetch_seat_test(data_dir: str | None, name: str, out_path: str) -> None:
             raise ValueError(f"{source}: expected keys targ1, targ2, attr1, attr2")
 
 
-def fetch_glue(task: str, data_dir: str | None, split: str, out_path: str) -> int:
+def fetch_glue(task: str, data_dir: str | None, split: str, out_path: str, source: dict | None = None) -> int:
     """A GLUE task's train or dev split as JSON lines {text, text_pair (pair tasks), label}."""
     if split not in ("train", "dev"):
         raise ValueError(f"GLUE split must be 'train' or 'dev', got {split!r}")
@@ -272,49 +366,54 @@ def fetch_glue(task: str, data_dir: str | None, split: str, out_path: str) -> in
     if data_dir:
         rows = read_glue_tsv(spec, mirror_file(data_dir, f"glue/{task}/{split}"))
     else:
-        rows = hub_rows(spec, _load_hub("nyu-mll/glue", task, "train" if split == "train" else spec.hub_dev_split))
+        rows = hub_rows(spec, _load_hub(source, task, "train" if split == "train" else spec.hub_dev_split))
     return write_jsonl(out_path, rows)
 
 
-def fetch_model(hub_id: str, out_dir: str) -> str:
-    """Download a masked or causal LM and its tokenizer into a save_pretrained directory; returns the kind.
-    Gated models (Llama) need an accepted licence and a token in HF_TOKEN (huggingface_hub reads it)."""
-    import os
-
+def fetch_model(hub_id: str, out_dir: str, revision: str | None = None) -> str:
+    """Download a masked or causal LM and its tokenizer at `revision` into a save_pretrained directory; returns
+    the kind. Gated models (Llama) need an accepted licence and a token in HF_TOKEN (huggingface_hub reads it)."""
     from huggingface_hub.errors import GatedRepoError
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
     from .modeling import model_kind
     from .training import add_tensors
 
+    # transformers would otherwise ask the Hub's conversion bot to open a safetensors pull request on the
+    # model's repo when it has only pytorch_model.bin: a side effect on someone else's repo (and a request
+    # an air-gapped mirror cannot answer)
+    os.environ.setdefault("DISABLE_SAFETENSORS_CONVERSION", "1")
     try:
-        config = AutoConfig.from_pretrained(hub_id)
+        if not Path(hub_id).is_dir():  # a Hub id (a local directory is read as it is)
+            check_hub_repo("model", hub_id, revision)
+        config = AutoConfig.from_pretrained(hub_id, revision=revision)
     except (GatedRepoError, OSError) as err:
         if isinstance(err, GatedRepoError) or "gated" in str(err).lower():
             token = "set" if os.environ.get("HF_TOKEN") else "not set"
-            raise RuntimeError(
+            raise SourceUnavailable(
                 f"{hub_id} is a gated model: accept its licence on huggingface.co and put an access "
                 f"token in the HF_TOKEN environment variable (HF_TOKEN is {token})"
-            ) from err
+            ) from None
         raise
     kind = model_kind(config)
     auto = AutoModelForMaskedLM if kind == "masked" else AutoModelForCausalLM
-    model, tokenizer = auto.from_pretrained(hub_id), AutoTokenizer.from_pretrained(hub_id)
+    model = auto.from_pretrained(hub_id, revision=revision)
+    tokenizer = AutoTokenizer.from_pretrained(hub_id, revision=revision)
     with atomic_path(out_dir, is_dir=True) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         if kind == "masked":
-            add_tensors(tmp, pretrained_pooler(hub_id, model.base_model_prefix))
+            add_tensors(tmp, pretrained_pooler(hub_id, model.base_model_prefix, revision))
     return kind
 
 
-def pretrained_pooler(hub_id: str, prefix: str) -> dict:
+def pretrained_pooler(hub_id: str, prefix: str, revision: str | None = None) -> dict:
     """The published pooler of a masked LM (bert.pooler.*, roberta.pooler.*), which the masked-LM class drops
     on save: kept in the fetched base, every checkpoint carries it on and every GLUE probe, base included,
     starts from it as the GLUE recipe does. {} for models without one (DistilBERT)."""
     from transformers import AutoModel
 
-    encoder = AutoModel.from_pretrained(hub_id)
+    encoder = AutoModel.from_pretrained(hub_id, revision=revision)
     pooler = getattr(encoder, "pooler", None)
     if pooler is None:
         return {}

@@ -28,6 +28,7 @@ validate_config(config, str(Path(workflow.basedir) / "workflow/schemas/config.sc
 # Conda environments (snakemake --sdm conda): model work vs tables and figures; pins mirror requirements.txt.
 ENVS = {"torch": "../../envs/torch.yaml", "analysis": "../../envs/analysis.yaml"}
 MODELS = {m["name"]: m["path"] for m in config["models"]}
+MODEL_REVISIONS = {m["name"]: m.get("revision") for m in config["models"]}
 SCRATCH_MODELS = [name for name, path in MODELS.items() if path == "scratch"]
 SCRATCH_ARCHITECTURES = {m["name"]: m.get("architecture", "bert") for m in config["models"] if m["path"] == "scratch"}
 # each scratch model's pretraining recipe: the shared `scratch` section with the model's own `scratch` keys on top
@@ -49,6 +50,25 @@ CHECKPOINTS = checkpoint_names(config["finetune"])
 FINAL_CHECKPOINT = CHECKPOINTS[-1]
 TASKS = config["downstream"]["tasks"]
 DOWNSTREAM_SEEDS = config["downstream"]["seeds"]
+
+
+def hub_source(key):
+    """The hub_datasets entry ({id, revision}) a fetch rule reads; None with a local mirror, so that a changed
+    revision reruns only the fetches that read the Hub."""
+    return None if config["data_dir"] else config["hub_datasets"][key]
+
+
+def download_source():
+    """The downloads block (GitHub files pinned to commits) for the fetch rules that read it; None with a mirror."""
+    return None if config["data_dir"] else config["downloads"]
+
+
+def corpus_hub_source(corpus):
+    """The hub_datasets entry a named corpus is read from (None for mirror-only corpora such as brown)."""
+    from fairforget.sources import CORPORA
+
+    hub, _ = CORPORA[corpus]
+    return hub_source(hub[0]) if hub else None
 
 
 def corpus_sources():

@@ -1,5 +1,6 @@
-# Inputs: read from the HuggingFace Hub (data_dir: null) or a local mirror (data_dir), normalised
-# under resources/. Local rules: under Slurm they run on the head node, which has the network.
+# Inputs: read from the HuggingFace Hub (data_dir: null; HF_ENDPOINT may name a Hub mirror) at the commits
+# hub_datasets / downloads / models[].revision pin, or from a local mirror (data_dir), normalised under resources/.
+# Local rules: under Slurm they run on the head node, which has the network. Each rule gets only its own source.
 
 
 localrules:
@@ -23,16 +24,22 @@ rule fetch_corpus:
         ENVS["torch"]
     params:
         data_dir=config["data_dir"],
+        source=lambda wildcards: corpus_hub_source(wildcards.corpus),
+        max_rows=config["corpus_max_rows"],
     script:
         "../scripts/fetch_data.py"
 
 
-# Every fetch rule is fetch_corpus with its own output and log: scripts/fetch_data.py dispatches on the rule's name.
+# Every fetch rule is fetch_corpus with its own output, log and source: scripts/fetch_data.py dispatches on the
+# rule's name.
 use rule fetch_corpus as fetch_wikitext_test with:
     output:
         "resources/wikitext103_test.jsonl",
     log:
         "results/logs/fetch_wikitext_test.log",
+    params:
+        data_dir=config["data_dir"],
+        source=hub_source("wikitext"),
 
 
 use rule fetch_corpus as fetch_crows_pairs with:
@@ -40,6 +47,9 @@ use rule fetch_corpus as fetch_crows_pairs with:
         "resources/crows_pairs.csv",
     log:
         "results/logs/fetch_crows_pairs.log",
+    params:
+        data_dir=config["data_dir"],
+        source=download_source(),
 
 
 use rule fetch_corpus as fetch_stereoset with:
@@ -47,6 +57,9 @@ use rule fetch_corpus as fetch_stereoset with:
         "resources/stereoset.json",
     log:
         "results/logs/fetch_stereoset.log",
+    params:
+        data_dir=config["data_dir"],
+        source=hub_source("stereoset"),
 
 
 use rule fetch_corpus as fetch_seat_test with:
@@ -54,6 +67,9 @@ use rule fetch_corpus as fetch_seat_test with:
         "resources/seat/{test}.jsonl",
     log:
         "results/logs/fetch_seat_test/{test}.log",
+    params:
+        data_dir=config["data_dir"],
+        source=download_source(),
 
 
 use rule fetch_corpus as fetch_word_lists with:
@@ -61,6 +77,9 @@ use rule fetch_corpus as fetch_word_lists with:
         "resources/bias_attribute_words.json",
     log:
         "results/logs/fetch_word_lists.log",
+    params:
+        data_dir=config["data_dir"],
+        source=download_source(),
 
 
 use rule fetch_corpus as fetch_winobias_swaps with:
@@ -70,6 +89,9 @@ use rule fetch_corpus as fetch_winobias_swaps with:
         "results/logs/fetch_winobias_swaps/{name}.log",
     wildcard_constraints:
         name="generalized_swaps|extra_gendered_words",
+    params:
+        data_dir=config["data_dir"],
+        source=download_source(),
 
 
 use rule fetch_corpus as fetch_glue with:
@@ -80,6 +102,9 @@ use rule fetch_corpus as fetch_glue with:
     wildcard_constraints:
         task=alternatives(GLUE_TASKS),
         split="train|dev",
+    params:
+        data_dir=config["data_dir"],
+        source=hub_source("glue"),
 
 
 rule fetch_base_model:
@@ -93,5 +118,6 @@ rule fetch_base_model:
         ENVS["torch"]
     params:
         hub_id=lambda wildcards: MODELS[wildcards.model],
+        revision=lambda wildcards: MODEL_REVISIONS[wildcards.model],
     script:
         "../scripts/fetch_model.py"
