@@ -1,4 +1,5 @@
 import csv
+import json
 
 import pytest
 
@@ -57,26 +58,12 @@ def test_fetch_stereoset_and_seat_from_mirror(data_dir, tmp_path):
 
 
 def test_fetch_stereoset_from_hub_layout(tmp_path, monkeypatch):
-    """The Hub rows (parquet conversion: gold_label a class label) become the official layout."""
+    """The Hub rows (parquet: gold_label a class label) become the official layout, tagged with the commit."""
     import datasets
+    from hub_repos import stereoset_features
 
     from fairforget.benchmarks.stereoset import read_stereoset
 
-    features = datasets.Features(
-        {
-            "id": datasets.Value("string"),
-            "target": datasets.Value("string"),
-            "bias_type": datasets.Value("string"),
-            "context": datasets.Value("string"),
-            "sentences": datasets.Sequence(
-                {
-                    "sentence": datasets.Value("string"),
-                    "id": datasets.Value("string"),
-                    "gold_label": datasets.ClassLabel(names=["anti-stereotype", "stereotype", "unrelated"]),
-                }
-            ),
-        }
-    )
     row = {
         "id": "x1",
         "target": "mother",
@@ -85,13 +72,16 @@ def test_fetch_stereoset_from_hub_layout(tmp_path, monkeypatch):
         "sentences": {
             "sentence": ["my mother is kind.", "my mother is rude.", "my mother is blue."],
             "id": ["a", "b", "c"],
+            "labels": [{"label": [g], "human_id": ["h"]} for g in (1, 0, 2)],
             "gold_label": [1, 0, 2],
         },
     }
-    fake = datasets.Dataset.from_list([row], features=features)
+    fake = datasets.Dataset.from_list([row], features=stereoset_features())
     monkeypatch.setattr(sources, "_load_hub", lambda *args, **kwargs: fake)
-    assert sources.fetch_stereoset(None, str(tmp_path / "s.json")) == 1
+    source = {"id": "McGill-NLP/stereoset", "revision": "f" * 40}
+    assert sources.fetch_stereoset(None, str(tmp_path / "s.json"), source) == 1
     (item,) = read_stereoset(tmp_path / "s.json", "gender", "dev")
+    assert json.loads((tmp_path / "s.json").read_text())["version"] == "hub:McGill-NLP/stereoset@" + "f" * 40
     assert item["sentences"]["stereotype"]["sentence"] == "my mother is kind."
     assert item["sentences"]["anti-stereotype"]["id"] == "b"
 
@@ -109,6 +99,7 @@ def test_gated_model_without_token_names_hf_token(monkeypatch, tmp_path):
         )
 
     monkeypatch.setattr(transformers.AutoConfig, "from_pretrained", gated)
+    monkeypatch.setattr(sources, "check_hub_repo", lambda *args: None)  # the repo exists; its files are gated
     monkeypatch.delenv("HF_TOKEN", raising=False)
     with pytest.raises(RuntimeError, match="meta-llama/Llama-3.2-1B is a gated model.*HF_TOKEN is not set"):
         fetch_model("meta-llama/Llama-3.2-1B", str(tmp_path / "out"))
@@ -167,3 +158,41 @@ def test_sample_texts_is_a_seeded_uniform_sample_of_the_corpus(tmp_path):
         for text in sources.sample_texts(paths, 5, seed=seed)[0]:
             counts[text] += 1
     assert all(0.2 < n / 2000 < 0.3 for n in counts.values()), counts  # 5 of 20: 0.25 each
+
+
+def test_without_a_mirror_hf_hub_offline_is_a_one_line_error_with_the_ways_out(tmp_path):
+    """The tests run with HF_HUB_OFFLINE=1 (conftest): a Hub read then names the repo, commit and ways out."""
+    source = {"id": "nyu-mll/glue", "revision": "a" * 40}
+    with pytest.raises(sources.SourceUnavailable) as err:
+        sources.fetch_glue("sst2", None, "dev", str(tmp_path / "dev.jsonl"), source)
+    message = str(err.value)
+    assert "\n" not in message and "nyu-mll/glue@" + "a" * 40 in message and "HF_HUB_OFFLINE" in message
+    assert "config/offline.yaml" in message and "HF_ENDPOINT" in message
+    assert not (tmp_path / "dev.jsonl").exists()
+
+
+def test_github_files_are_read_at_the_pinned_commit_and_a_missing_one_is_a_one_line_error(tmp_path):
+    from hub_server import HubServer
+
+    server = HubServer().start()
+    try:
+        commit = "c" * 40
+        server.add_raw(f"nyu-mll/crows-pairs/{commit}/data/crows_pairs_anonymized.csv", "sent_more,sent_less\n")
+        words = '{"gender": [["he", "she"]]}'
+        server.add_raw(f"McGill-NLP/bias-bench/{commit}/data/bias_attribute_words.json", words)
+        downloads = {
+            "raw_base_url": server.url + "/raw/",
+            "crows_pairs": "nyu-mll/crows-pairs@" + commit,
+            "bias_bench": "McGill-NLP/bias-bench@" + commit,
+        }
+        sources.fetch_word_lists(None, str(tmp_path / "words.json"), downloads)
+        assert json.loads((tmp_path / "words.json").read_text()) == {"gender": [["he", "she"]]}
+        with pytest.raises(ValueError, match="missing columns \\['stereo_antistereo', 'bias_type'\\]"):
+            sources.fetch_crows_pairs(None, str(tmp_path / "crows.csv"), downloads)
+        with pytest.raises(sources.SourceUnavailable, match=r"sent-weat6.jsonl: HTTP 404 .*commit in downloads"):
+            sources.fetch_seat_test(None, "sent-weat6", str(tmp_path / "seat.jsonl"), downloads)
+        assert not (tmp_path / "crows.csv").exists() and not (tmp_path / "seat.jsonl").exists()
+        with pytest.raises(ValueError, match="owner/repo@commit"):
+            sources.github_url({"raw_base_url": server.url, "bias_bench": "McGill-NLP/bias-bench"}, "bias_bench", "x")
+    finally:
+        server.stop()
