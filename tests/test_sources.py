@@ -100,6 +100,7 @@ def test_gated_model_without_token_names_hf_token(monkeypatch, tmp_path):
 
     monkeypatch.setattr(transformers.AutoConfig, "from_pretrained", gated)
     monkeypatch.setattr(sources, "check_hub_repo", lambda *args: None)  # the repo exists; its files are gated
+    monkeypatch.setattr(sources, "hub_offline", lambda: False)  # as for a user online (the tests run offline)
     monkeypatch.delenv("HF_TOKEN", raising=False)
     with pytest.raises(RuntimeError, match="meta-llama/Llama-3.2-1B is a gated model.*HF_TOKEN is not set"):
         fetch_model("meta-llama/Llama-3.2-1B", str(tmp_path / "out"))
@@ -161,7 +162,8 @@ def test_sample_texts_is_a_seeded_uniform_sample_of_the_corpus(tmp_path):
 
 
 def test_without_a_mirror_hf_hub_offline_is_a_one_line_error_with_the_ways_out(tmp_path):
-    """The tests run with HF_HUB_OFFLINE=1 (conftest): a Hub read then names the repo, commit and ways out."""
+    """The tests run with HF_HUB_OFFLINE=1 (conftest) and an HF cache without these commits: a Hub read names the
+    repo, the commit and the ways out; a corpus, streamed, never comes from the cache."""
     source = {"id": "nyu-mll/glue", "revision": "a" * 40}
     with pytest.raises(sources.SourceUnavailable) as err:
         sources.fetch_glue("sst2", None, "dev", str(tmp_path / "dev.jsonl"), source)
@@ -169,6 +171,9 @@ def test_without_a_mirror_hf_hub_offline_is_a_one_line_error_with_the_ways_out(t
     assert "\n" not in message and "nyu-mll/glue@" + "a" * 40 in message and "HF_HUB_OFFLINE" in message
     assert "config/offline.yaml" in message and "HF_ENDPOINT" in message
     assert not (tmp_path / "dev.jsonl").exists()
+    source = {"id": "Salesforce/wikitext", "revision": "b" * 40}
+    with pytest.raises(sources.SourceUnavailable, match="HF_HUB_OFFLINE is set, and a corpus is streamed"):
+        sources.fetch_corpus("wikitext103", None, str(tmp_path / "corpus.jsonl"), source)
 
 
 def test_github_files_are_read_at_the_pinned_commit_and_a_missing_one_is_a_one_line_error(tmp_path):

@@ -148,7 +148,17 @@ def _is_network_error(err: BaseException) -> bool:
     return type(err).__module__.split(".")[0] in ("httpx", "httpx2", "httpcore", "httpcore2", "requests", "urllib3")
 
 
-def check_hub_repo(kind: str, repo_id: str, revision: str | None) -> str:
+def hub_offline() -> bool:
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE)
+
+
+def offline_miss(what: str) -> SourceUnavailable:
+    return SourceUnavailable(f"{what}: HF_HUB_OFFLINE is set and it is not in the HF cache; {WAYS_OUT}")
+
+
+def check_hub_repo(kind: str, repo_id: str, revision: str | None) -> str | None:
     """The commit `revision` names in Hub repo `repo_id`, asked once without retries, so a missing Hub fails in
     seconds with one line (huggingface_hub's downloads retry for ~25 s, then raise a long traceback)."""
     from huggingface_hub import HfApi
@@ -160,10 +170,12 @@ def check_hub_repo(kind: str, repo_id: str, revision: str | None) -> str:
     )
 
     what = f"{kind} {repo_id}@{revision or 'main'}"
+    if hub_offline():
+        return None  # HF_HUB_OFFLINE: the libraries read their cache (offline_miss names a miss)
     try:
         return HfApi().repo_info(repo_id, repo_type=kind, revision=revision, timeout=10).sha
     except OfflineModeIsEnabled:
-        raise SourceUnavailable(f"{what}: HF_HUB_OFFLINE is set and data_dir is null; {WAYS_OUT}") from None
+        raise offline_miss(what) from None
     except GatedRepoError:
         raise  # fetch_model names the licence and the token
     except RevisionNotFoundError:
@@ -190,9 +202,19 @@ def _load_hub(source: dict | None, name: str | None, split: str, streaming: bool
     if not source:
         raise ValueError("data_dir is null but no Hub source is configured for this input (hub_datasets)")
     repo_id, revision = source["id"], source["revision"]
+    if streaming and hub_offline():
+        raise SourceUnavailable(
+            f"dataset {repo_id}@{revision}: HF_HUB_OFFLINE is set, and a corpus is streamed from the Hub (never "
+            f"read from the HF cache); {WAYS_OUT}"
+        )
     check_hub_repo("dataset", repo_id, revision)
     log.info("loading %s@%s (%s, split %s) from %s", repo_id, revision, name, split, hub_endpoint())
-    return datasets.load_dataset(repo_id, name, split=split, revision=revision, streaming=streaming, **kwargs)
+    try:
+        return datasets.load_dataset(repo_id, name, split=split, revision=revision, streaming=streaming, **kwargs)
+    except ConnectionError:  # datasets' "Couldn't reach ... on the Hub": offline, not cached
+        if hub_offline():
+            raise offline_miss(f"dataset {repo_id}@{revision}") from None
+        raise
 
 
 def fetch_corpus(
@@ -388,6 +410,8 @@ def fetch_model(hub_id: str, out_dir: str, revision: str | None = None) -> str:
             check_hub_repo("model", hub_id, revision)
         config = AutoConfig.from_pretrained(hub_id, revision=revision)
     except (GatedRepoError, OSError) as err:
+        if hub_offline() and not Path(hub_id).is_dir():
+            raise offline_miss(f"model {hub_id}@{revision or 'main'}") from None
         if isinstance(err, GatedRepoError) or "gated" in str(err).lower():
             token = "set" if os.environ.get("HF_TOKEN") else "not set"
             raise SourceUnavailable(
