@@ -294,7 +294,7 @@ def sliding_windows(stream: list[int], max_length: int, stride: int) -> list[tup
     return windows
 
 
-def heldout_lm_loss(
+def heldout_token_nll(
     model,
     tokenizer,
     kind: str,
@@ -305,13 +305,13 @@ def heldout_lm_loss(
     batch_size: int = 128,
     base_model=None,
 ) -> dict:
-    """Held-out language-modelling loss: mean negative (pseudo-)log-likelihood per token and its
-    (pseudo-)perplexity; with a base model also the mean KL(base || model) at the same positions.
+    """Every scored held-out token's negative (pseudo-)log-likelihood, per scored sequence, with the sequences
+    (token ids) and the scored positions in them; with a base model also KL(base || model) per token.
 
     Masked LMs: pseudo-log-likelihood (Salazar et al. 2020), each token masked in turn inside
     [CLS] segment [SEP] sequences of max_length. Causal LMs: token NLL of BOS + text over sliding
     windows of max_length (stride: new tokens per window, default half the window; capped at
-    max_length - 1 so every window keeps some context).
+    max_length - 1 so every window keeps some context); position p scores token p of the window.
     """
     max_length = usable_length(model, max_length)
     if kind == "masked":
@@ -328,13 +328,42 @@ def heldout_lm_loss(
             log.warning("stride %d >= the %d-token window: using %d", stride, max_length, max_length - 1)
         stride = min(stride or max(1, max_length // 2), max_length - 1)
         windows = sliding_windows(stream, max_length, stride)
+        sequences = [w for w, _ in windows]
+        positions = [list(range(first, len(w))) for w, first in windows]
         logprobs, kls = causal_token_scores(
-            model, tokenizer, [w for w, _ in windows], [s for _, s in windows], batch_size, "log-likelihood", base_model
+            model, tokenizer, sequences, [first for _, first in windows], batch_size, "log-likelihood", base_model
         )
         measure = "causal_log_likelihood"
     else:
         raise ValueError(f"unknown model kind {kind!r} (masked or causal)")
-    per_sequence = [-np.asarray(lp, dtype=float) for lp in logprobs]  # token NLLs of each segment / window
+    return {
+        "measure": measure,
+        "max_length": max_length,
+        "stride": stride,
+        "sequences": sequences,
+        "positions": positions,
+        "nll": [-np.asarray(lp, dtype=float) for lp in logprobs],  # token NLLs of each segment / window
+        "kl": None if kls is None else [np.asarray(k, dtype=float) for k in kls],
+    }
+
+
+def heldout_lm_loss(
+    model,
+    tokenizer,
+    kind: str,
+    texts: list[str],
+    max_tokens: int,
+    max_length: int = 128,
+    stride: int | None = None,
+    batch_size: int = 128,
+    base_model=None,
+) -> dict:
+    """Held-out language-modelling loss: mean negative (pseudo-)log-likelihood per token and its
+    (pseudo-)perplexity; with a base model also the mean KL(base || model) at the same positions
+    (heldout_token_nll says which tokens are scored how)."""
+    scored = heldout_token_nll(model, tokenizer, kind, texts, max_tokens, max_length, stride, batch_size, base_model)
+    measure, max_length, stride, kls = scored["measure"], scored["max_length"], scored["stride"], scored["kl"]
+    per_sequence = scored["nll"]
     flat = np.concatenate(per_sequence)
     nll = float(flat.mean())
     result = {
