@@ -158,6 +158,8 @@ def evaluation_inputs(wildcards):
     benchmark = BENCHMARKS[wildcards.benchmark]
     settings = benchmark.settings_from(config["evaluation"])
     inputs = {"models": run_model_dirs(wildcards), **benchmark.inputs(settings)}
+    supplied = {"corpus": corpus_files, "word_lists": lambda: [f for _, files in word_list_files() for f in files]}
+    inputs.update({name: supplied[name]() for name in benchmark.workflow_inputs})
     if benchmark.uses_base_model(settings) and wildcards.run != "base":
         inputs["base"] = base_model_dir(wildcards.model)
     return inputs
@@ -291,6 +293,10 @@ def model_family(name):
 # ---- rule all ----
 
 FIGURE_NAMES = ["downstream_vs_forgetting", "stereotype_vs_size", "remedies", "dynamics", "frontier"]
+# the diagnostics' figures, drawn when the diagnostics benchmark runs (evaluation.benchmarks)
+DIAGNOSTIC_FIGURES = ["layers", "token_shares", "layer_predictors"]
+if "diagnostics" in config["evaluation"]["benchmarks"]:
+    FIGURE_NAMES += DIAGNOSTIC_FIGURES
 
 
 def final_outputs():

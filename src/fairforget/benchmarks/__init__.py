@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from .base import Benchmark, Metric
 from .crows_pairs import CrowsPairs
+from .diagnostics import Diagnostics
 from .lm_loss import HeldoutLoss, HeldoutLossIndomain
 from .seat import Seat
 from .stereoset import StereoSet
 
 BENCHMARKS: dict[str, Benchmark] = {
-    b.name: b for b in (CrowsPairs(), StereoSet(), Seat(), HeldoutLoss(), HeldoutLossIndomain())
+    b.name: b for b in (CrowsPairs(), StereoSet(), Seat(), HeldoutLoss(), HeldoutLossIndomain(), Diagnostics())
 }
 
 

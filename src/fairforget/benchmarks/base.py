@@ -39,6 +39,7 @@ class Benchmark(ABC):
     settings_keys: tuple[str, ...] | None = None  # the keys of that block the job uses (None: all)
     data_file: str | None = None  # the file the job reads (fetched by workflow/rules/data.smk), if one
     metrics: tuple[Metric, ...] = ()
+    workflow_inputs: tuple[str, ...] = ()  # inputs the workflow supplies: "corpus" (training text), "word_lists"
     selectable = True  # switched on by listing it in config["evaluation"]["benchmarks"]
 
     def inputs(self, settings: dict) -> dict:
