@@ -5,6 +5,7 @@ and tokens/s per method (for the closing note)."""
 import json
 import sys
 
+import numpy as np
 import pandas as pd
 import yaml
 from snakemake.utils import update_config
@@ -66,6 +67,13 @@ for name in ("partial_correlations", "regression", "metrics_long"):
     if table.empty:
         problems.append(f"{name} is empty")
 figures = ("downstream_vs_forgetting", "stereotype_vs_size", "remedies", "dynamics", "frontier", "pretraining")
+figures += ("layers", "token_shares", "layer_predictors")  # the diagnostics'
+diagnostics = ["diag_drift", "diag_cka_min", "diag_cka_stereo_min", "diag_forgetting", "diag_share_gendered"]
+missing_columns = [c for c in diagnostics if c not in metrics or metrics[c].isna().all()]
+if missing_columns:
+    problems.append(f"diagnostics columns missing or empty: {missing_columns}")
+elif not np.allclose(metrics["diag_forgetting"], metrics["forgetting"], atol=1e-6):
+    problems.append("the diagnostics' NLL change differs from overall forgetting (they score the same tokens)")
 for path in [f"results/figures/{name}.{ext}" for name in figures for ext in ("png", "pdf", "json")] + [
     "results/report.html"
 ]:

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -21,6 +22,7 @@ from safetensors.torch import load_file
 
 from fairforget.benchmarks import enabled_benchmarks
 from fairforget.config import merged_config
+from fairforget.diagnostics import TOKEN_CLASSES
 
 pytestmark = pytest.mark.workflow
 
@@ -50,6 +52,7 @@ MICRO = {
     "analysis": {"bootstrap": {"n_resamples": 200, "confidence": 0.95, "method": "percentile", "seed": 0}},
 }
 FIGURE_NAMES = ("downstream_vs_forgetting", "stereotype_vs_size", "remedies", "dynamics", "frontier")
+FIGURE_NAMES += ("layers", "token_shares", "layer_predictors")  # the diagnostics' (evaluation.benchmarks)
 TABLE_RULES = {"metrics_table": 1, "analysis": 1, "figure": len(FIGURE_NAMES), "all": 1}
 
 
@@ -156,6 +159,14 @@ def test_tables_and_figure(workdir):
             assert (workdir / f"results/figures/{name}.{ext}").stat().st_size > 1000
     numbers = json.loads((workdir / "results/figures/downstream_vs_forgetting.json").read_text())
     assert numbers["pearson_by_model"]["scratch-bert"]["n"] == 4
+    # the diagnostics score the tokens overall forgetting is scored on: their breakdown adds up to it
+    assert np.allclose(metrics["diag_forgetting"], metrics["forgetting"], atol=1e-9)
+    shares = metrics.loc[metrics["method"] != "base", [f"diag_share_{c}" for c in TOKEN_CLASSES]]
+    assert np.allclose(shares.sum(axis=1), 1.0)
+    base = metrics[metrics["method"] == "base"].iloc[0]
+    assert base["diag_drift"] == 0.0 and base["diag_cka_min"] == pytest.approx(1.0)
+    tuned = metrics[metrics["method"] == "cda"]
+    assert (tuned["diag_drift"] > 0).all() and {"diag_drift_L0", "diag_cka_L1", "diag_share_freq01"} <= set(metrics)
 
 
 def test_pretraining_curve_and_figure(workdir):

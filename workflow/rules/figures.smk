@@ -8,6 +8,9 @@ FIGURE_LABELS = {
     "remedies": "3 remedies vs plain CDA",
     "dynamics": "4 training dynamics",
     "frontier": "5 fairness-utility frontier",
+    "layers": "6 diagnostics: drift and CKA per layer",
+    "token_shares": "7 diagnostics: forgetting by token class",
+    "layer_predictors": "8 diagnostics: predictors of downstream loss",
 }
 
 

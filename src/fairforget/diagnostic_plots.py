@@ -1,0 +1,164 @@
+"""The diagnostics' figures (issue "where the forgetting happens"), drawn from the metrics table like the paper's:
+per-layer weight drift and CKA, the forgetting shares of token classes and frequency deciles, and whether
+per-layer diagnostics predict downstream scores better than overall forgetting."""
+
+from __future__ import annotations
+
+import re
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from .benchmarks.diagnostics import CLASS_LABELS
+from .correlation import Bootstrap, correlation, one_base_per_model, run_clusters
+from .plotting import STYLE, Page, _panels, colours, error_bars, final_rows, label, mean_ci, save
+
+
+def layer_columns(df: pd.DataFrame, prefix: str) -> list[str]:
+    """The per-layer columns `<prefix><layer>` of the table in the model's order: embeddings, L0, L1, ...,
+    final norm, head (the layers a model lacks are all-NaN and left out per model)."""
+    order = {"embeddings": -1, "final": 10_000, "head": 10_001}
+    found = []
+    for column in df.columns:
+        layer = column.removeprefix(prefix)
+        if column.startswith(prefix) and (layer in order or re.fullmatch(r"L\d+", layer)):
+            found.append((order.get(layer, int(layer[1:]) if layer.startswith("L") else 0), column))
+    return [column for _, column in sorted(found)]
+
+
+def run_groups(rows: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """Final checkpoints grouped into lines: one per (method, CDA size), WiSE-FT per α; seeds pooled."""
+    groups = []
+    for (method, size, alpha), g in rows.groupby(["method", "size", "alpha"], dropna=False, sort=True):
+        name = f"{method} n={int(size)}" + ("" if pd.isna(alpha) else f" α={alpha:g}")
+        groups.append((name, g))
+    return groups
+
+
+def layer_profiles(df: pd.DataFrame, out_paths: list[str], page: Page) -> dict:
+    """A row per base model: weight drift, CKA on held-out text and CKA on stereotype sentences per layer, a
+    line per method and CDA size (final checkpoints, mean over seeds)."""
+    panels = [
+        ("diag_drift_", "weight drift ‖θ − θ_base‖ / ‖θ_base‖"),
+        ("diag_cka_", "CKA with the base (held-out text)"),
+        ("diag_cka_stereo_", "CKA with the base (stereotype sentences)"),
+    ]
+    rows = final_rows(df)
+    models = sorted(rows["model"].unique())
+    numbers: dict = {}
+    with plt.rc_context(STYLE):
+        fig, axes = _panels(len(panels), page.width, page.height * len(models), nrows=len(models))
+        for row, model in zip(axes, models):
+            data = rows[rows["model"] == model]
+            groups = run_groups(data)
+            colour = colours([name for name, _ in groups])
+            numbers[model] = {}
+            for ax, (prefix, title) in zip(row, panels):
+                columns = [c for c in layer_columns(data, prefix) if data[c].notna().any()]
+                if prefix == "diag_cka_":
+                    columns = [c for c in columns if not c.startswith("diag_cka_stereo_")]
+                layers = [c.removeprefix(prefix) for c in columns]
+                numbers[model][prefix.strip("_")] = {}
+                for name, g in groups:
+                    means = [g[c].mean() for c in columns]
+                    ax.plot(range(len(columns)), means, marker="o", ms=3, lw=1.2, color=colour[name], label=name)
+                    numbers[model][prefix.strip("_")][name] = dict(zip(layers, map(float, means)))
+                ax.set_xticks(range(len(columns)), layers, rotation=45)
+                ax.set_title(f"{model}: {title}", fontsize=8)
+                ax.set_xlabel("layer")
+            row[0].set_ylabel("relative L2 change")
+            row[1].set_ylabel("linear CKA")
+            row[2].set_ylabel("linear CKA")
+            row[0].legend(loc="upper left", fontsize=6)
+        save(fig, out_paths, page)
+    return numbers
+
+
+def token_shares(df: pd.DataFrame, method: str, size: int, out_paths: list[str], page: Page) -> dict:
+    """A row per base model: each token class's share of the held-out NLL change (bars, 95% CI) beside its
+    share of the scored tokens (grey), and the same by corpus frequency decile; `method` at CDA size `size`,
+    final checkpoints (mean over seeds)."""
+    rows = final_rows(df)
+    rows = rows[(rows["method"] == method) & (rows["size"] == size)]
+    models = sorted(rows["model"].unique())
+    numbers: dict = {}
+    with plt.rc_context(STYLE):
+        fig, axes = _panels(2, page.width, page.height * len(models), nrows=len(models))
+        for (left, right), model in zip(axes, models):
+            data = rows[rows["model"] == model]
+            numbers[model] = {"classes": {}, "deciles": {}}
+            classes = list(CLASS_LABELS)
+            shares = [mean_ci(data, f"diag_share_{c}") for c in classes]
+            tokens = [data[f"diag_tokens_{c}"].mean() for c in classes]
+            xs = np.arange(len(classes))
+            left.bar(xs - 0.2, [s[0] for s in shares], 0.4, label="share of the NLL change", color="tab:red")
+            error_bars(left, xs - 0.2, *zip(*shares), color="black")
+            left.bar(xs + 0.2, tokens, 0.4, label="share of the scored tokens", color="tab:gray")
+            left.set_xticks(xs, [CLASS_LABELS[c] for c in classes], rotation=15)
+            left.axhline(0, color="black", lw=0.6)
+            left.set_ylabel("share")
+            total = data["diag_forgetting"].mean()
+            left.set_title(f"{model}: {method} n={size}, by token class (NLL change {total:.3f} nats/token)")
+            left.legend(fontsize=6)
+            for c, s, t in zip(classes, shares, tokens):
+                numbers[model]["classes"][c] = {"share": s[0], "ci95": [s[1], s[2]], "token_fraction": float(t)}
+            deciles = [f"freq{d:02d}" for d in range(1, 11)]
+            share = [data[f"diag_share_{d}"].mean() for d in deciles]
+            token = [data[f"diag_tokens_{d}"].mean() for d in deciles]
+            xs = np.arange(1, 11)
+            right.bar(xs - 0.2, share, 0.4, color="tab:red", label="share of the NLL change")
+            right.bar(xs + 0.2, token, 0.4, color="tab:gray", label="share of the scored tokens")
+            right.axhline(0, color="black", lw=0.6)
+            right.set_xticks(xs)
+            right.set_xlabel("corpus frequency decile (1 = most frequent tokens)")
+            right.set_ylabel("share")
+            right.set_title(f"{model}: by frequency decile")
+            numbers[model]["deciles"] = {
+                d: {"share": float(s), "token_fraction": float(t)} for d, s, t in zip(deciles, share, token)
+            }
+        save(fig, out_paths, page)
+    return numbers
+
+
+def layer_predictors(df: pd.DataFrame, y: str, boot: Bootstrap, out_paths: list[str], page: Page) -> dict:
+    """A panel per base model: Pearson r of the downstream score with overall forgetting (blue) and with every
+    diagnostic (summaries and per-layer drift / CKA), each with its run-level bootstrap CI (as finding 1): a
+    diagnostic predicts better where its |r| is larger."""
+    df = one_base_per_model(df)
+    models = sorted(df["model"].unique())
+    numbers: dict = {}
+    with plt.rc_context(STYLE):
+        fig, axes = _panels(len(models), page.width, page.height, squeeze_rows=True)
+        for ax, model in zip(axes, models):
+            data = df[df["model"] == model]
+            candidates = ["forgetting", "diag_drift", "diag_drift_max", "diag_cka_min", "diag_cka_mean"]
+            candidates += layer_columns(data, "diag_drift_") + layer_columns(data, "diag_cka_")
+            fits = {}
+            for x in dict.fromkeys(candidates):
+                if x not in data or data[x].notna().sum() < 3:
+                    continue
+                rows = data.dropna(subset=[x, y])
+                fits[x] = correlation(rows[x], rows[y], "pearson", boot, clusters=run_clusters(rows))
+            names = list(fits)
+            r = np.array([fits[n]["r"] for n in names])
+            ys = np.arange(len(names))
+            bar_colours = ["tab:blue" if n == "forgetting" else "tab:orange" for n in names]
+            ax.barh(ys, r, color=bar_colours)
+            lows = np.array([fits[n]["ci_low"] for n in names], dtype=float)
+            highs = np.array([fits[n]["ci_high"] for n in names], dtype=float)
+            known = np.isfinite(r) & np.isfinite(lows) & np.isfinite(highs)
+            if known.any():
+                xerr = [r[known] - lows[known], highs[known] - r[known]]
+                ax.errorbar(r[known], ys[known], xerr=xerr, fmt="none", capsize=2, color="black")
+            missing = np.flatnonzero(np.isfinite(r) & ~known)
+            ax.set_yticks(ys, names)
+            ax.invert_yaxis()
+            ax.axvline(0, color="black", lw=0.6)
+            ax.set_xlim(-1, 1)
+            ax.set_xlabel(f"Pearson r with {label(y)}")
+            ax.set_title(model)
+            numbers[model] = {n: {k: fits[n][k] for k in ("r", "ci_low", "ci_high", "p", "n")} for n in names}
+            numbers[model]["without_ci"] = [names[i] for i in missing]
+        save(fig, out_paths, page)
+    return numbers

@@ -1,0 +1,32 @@
+"""Figure 7 (diagnostics): the held-out NLL change by token class and by corpus frequency decile."""
+
+import pandas as pd
+
+from fairforget.diagnostic_plots import token_shares
+from fairforget.io import write_json
+from fairforget.logs import setup_logging
+from fairforget.plotting import page_settings, require_columns
+
+log = setup_logging(snakemake.log[0])
+fig = snakemake.params.figure
+df = pd.read_parquet(snakemake.input[0])
+require_columns(df, ["diag_share_gendered", "diag_tokens_gendered"], "evaluation.benchmarks (diagnostics)")
+sizes = sorted(df.loc[df["method"] == fig["method"], "size"].unique())
+if not sizes:
+    raise ValueError(f"config key 'figures.token_shares.method': no {fig['method']!r} rows in the metrics table")
+size = fig["size"] if fig["size"] is not None else int(sizes[-1])
+if size not in sizes:
+    raise ValueError(f"config key 'figures.token_shares.size': {size} is not a CDA size of {fig['method']} ({sizes})")
+caption = (
+    f"Figure 7. Where overall forgetting comes from: the change of held-out WikiText NLL (checkpoint minus base, "
+    f"the tokens overall forgetting is scored on) split by what each scored token is. Left: gendered words of "
+    f"the CDA lists, tokens near one (within evaluation.diagnostics.window positions), function words (scikit-learn's "
+    f"English stop words), other tokens. Right: corpus frequency deciles of the token (1 = the most frequent "
+    f"tenth of the corpus' tokens). Red: the class's share of the NLL change (95% CI: bootstrap over whole "
+    f"sequences, or a t-interval over seeds); grey: its share of the scored tokens. A class whose red bar "
+    f"exceeds its grey bar carries more than its share of the forgetting. Final {fig['method']} checkpoints at "
+    f"CDA size {size}, mean over training seeds."
+)
+numbers = token_shares(df, fig["method"], size, list(snakemake.output[:2]), page_settings(fig, caption))
+write_json(snakemake.output[2], {"method": fig["method"], "size": size, "by_model": numbers, "caption": caption})
+log.info("figure 7: %s", numbers)
