@@ -112,7 +112,10 @@ def workdir(built_workdir, tmp_path):
 def test_tables_and_figure(workdir):
     metrics = pd.read_csv(workdir / "results/tables/metrics.csv")
     assert len(metrics) == 1 + 2 + 1  # base + 2 CDA checkpoints + 1 WiSE-FT alpha
-    assert not metrics.drop(columns=["alpha", "stsb_score_sd"]).isna().any().any()  # sd: one downstream seed
+    shares = [c for c in metrics if c.startswith("diag_share_")]  # of the base's zero forgetting: undefined
+    assert not metrics.drop(columns=["alpha", "stsb_score_sd", *shares]).isna().any().any()  # sd: one downstream seed
+    assert metrics.loc[metrics["method"] == "base", shares].isna().all().all()
+    assert not metrics.loc[metrics["method"] != "base", shares].isna().any().any()
     wise = metrics[metrics["method"] == "wise_ft"]
     assert (wise["alpha"] == 0.5).all() and (wise["step"] == 4).all() and metrics["alpha"].isna().sum() == 3
     assert (metrics.loc[metrics["method"] == "base", "forgetting"] == 0).all()
