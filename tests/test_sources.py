@@ -192,7 +192,9 @@ def test_github_files_are_read_at_the_pinned_commit_and_a_missing_one_is_a_one_l
         }
         sources.fetch_word_lists(None, str(tmp_path / "words.json"), downloads)
         assert json.loads((tmp_path / "words.json").read_text()) == {"gender": [["he", "she"]]}
-        with pytest.raises(ValueError, match="missing columns \\['stereo_antistereo', 'bias_type'\\]"):
+        with pytest.raises(
+            ValueError, match="crows_pairs_anonymized.csv: missing columns \\['stereo_antistereo', 'bias_type'\\]"
+        ):
             sources.fetch_crows_pairs(None, str(tmp_path / "crows.csv"), downloads)
         with pytest.raises(sources.SourceUnavailable, match=r"sent-weat6.jsonl: HTTP 404 .*commit in downloads"):
             sources.fetch_seat_test(None, "sent-weat6", str(tmp_path / "seat.jsonl"), downloads)

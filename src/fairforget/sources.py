@@ -268,14 +268,18 @@ def download(url: str, tmp: Path) -> None:
         raise SourceUnavailable(f"cannot download {url} ({reason}); {WAYS_OUT}") from None
 
 
-def _copy_or_download(data_dir: str | None, key: str, downloads: dict | None, repo: str, path: str, tmp: Path):
-    """The mirror's file `key` when a mirror is configured, else file `path` of GitHub repo downloads[repo]."""
+def _copy_or_download(data_dir: str | None, key: str, downloads: dict | None, repo: str, path: str, tmp: Path) -> str:
+    """The mirror's file `key` when a mirror is configured, else file `path` of GitHub repo downloads[repo], in
+    `tmp`; returns where it came from (for error messages)."""
     if data_dir:
-        shutil.copyfile(mirror_file(data_dir, key), tmp)
-    elif not downloads:
+        source = mirror_file(data_dir, key)
+        shutil.copyfile(source, tmp)
+        return str(source)
+    if not downloads:
         raise ValueError("data_dir is null but no download source is configured for this input (downloads)")
-    else:
-        download(github_url(downloads, repo, path), tmp)
+    url = github_url(downloads, repo, path)
+    download(url, tmp)
+    return url
 
 
 def fetch_crows_pairs(data_dir: str | None, out_path: str, downloads: dict | None = None) -> int:
@@ -283,12 +287,12 @@ def fetch_crows_pairs(data_dir: str | None, out_path: str, downloads: dict | Non
     downloads.crows_pairs pins (the Hub's nyu-mll/crows_pairs is script-based, which datasets 4+ no longer
     runs, and its parquet conversion is a branch the converter rewrites: no commit to pin)."""
     with atomic_path(out_path) as tmp:
-        _copy_or_download(data_dir, "crows_pairs", downloads, "crows_pairs", CROWS_FILE, tmp)
+        source = _copy_or_download(data_dir, "crows_pairs", downloads, "crows_pairs", CROWS_FILE, tmp)
         with open(tmp, newline="") as f:
             header = next(csv.reader(f), [])
         missing = [c for c in CROWS_COLUMNS if c not in header]
         if missing:
-            raise ValueError(f"{out_path}: missing columns {missing}; expected the original CrowS-Pairs CSV")
+            raise ValueError(f"{source}: missing columns {missing}; expected the original CrowS-Pairs CSV")
         with open(tmp, newline="") as f:
             return sum(1 for _ in csv.DictReader(f))
 
@@ -296,9 +300,9 @@ def fetch_crows_pairs(data_dir: str | None, out_path: str, downloads: dict | Non
 def fetch_word_lists(data_dir: str | None, out_path: str, downloads: dict | None = None) -> None:
     """bias-bench's bias_attribute_words.json (gender pairs used for CDA)."""
     with atomic_path(out_path) as tmp:
-        _copy_or_download(data_dir, "gender_words", downloads, "bias_bench", BIAS_BENCH_WORDS, tmp)
+        source = _copy_or_download(data_dir, "gender_words", downloads, "bias_bench", BIAS_BENCH_WORDS, tmp)
         if "gender" not in json.loads(tmp.read_text()):
-            raise ValueError(f"{out_path}: expected a 'gender' key with [male, female] pairs")
+            raise ValueError(f"{source}: expected a 'gender' key with [male, female] pairs")
 
 
 def fetch_winobias_swaps(data_dir: str | None, name: str, out_path: str, downloads: dict | None = None) -> None:
