@@ -135,12 +135,15 @@ class Diagnostics(Benchmark):
         else:
             states = hidden_states(model, tokenizer, held_out, batch_size)
             stereo = hidden_states(model, tokenizer, cached["stereo_ids"], batch_size)
-        function_words = set(ENGLISH_STOP_WORDS)
-        classes, deciles = [], []
-        for sequence, positions in zip(base_scored["sequences"], base_scored["positions"]):
-            tokens = tokenizer.convert_ids_to_tokens(sequence)
-            classes.append(token_classes(tokens, positions, data["gendered"], function_words, settings["window"]))
-            deciles.append([cached["deciles"].get(sequence[p], 10) for p in positions])
+        if "classes" not in cached:  # every scored token's class and frequency decile, the same for every checkpoint
+            function_words = set(ENGLISH_STOP_WORDS)
+            cached["classes"], cached["token_deciles"] = [], []
+            for sequence, positions in zip(base_scored["sequences"], base_scored["positions"]):
+                tokens = tokenizer.convert_ids_to_tokens(sequence)
+                window = settings["window"]
+                cached["classes"].append(token_classes(tokens, positions, data["gendered"], function_words, window))
+                cached["token_deciles"].append([cached["deciles"].get(sequence[p], 10) for p in positions])
+        classes, deciles = cached["classes"], cached["token_deciles"]
         n = settings["n_resamples"]
         return {
             "drift": weight_drift(model.named_parameters(), base.named_parameters()),
