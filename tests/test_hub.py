@@ -17,7 +17,7 @@ import yaml
 from conftest import REPO
 from hub_repos import serve_config
 from hub_server import HubServer
-from test_workflow import copy_workflow, planned_jobs
+from test_workflow import FIGURE_NAMES, copy_workflow, planned_jobs
 
 from fairforget.config import merged_config
 
@@ -217,7 +217,7 @@ def test_default_config_runs_from_the_hub_to_the_figures(hub, tmp_path):
     metrics = pd.read_csv(work / "results/tables/metrics.csv")
     assert set(metrics["model"]) == {"bert-tiny"} and set(metrics["method"]) >= {"base", "cda", "wise_ft"}
     assert metrics["crows"].notna().all() and metrics["forgetting"].notna().all()
-    for name in ("downstream_vs_forgetting", "stereotype_vs_size", "remedies", "dynamics", "frontier"):
+    for name in FIGURE_NAMES:  # the paper's and the diagnostics' (on in config.yaml)
         assert (work / f"results/figures/{name}.png").stat().st_size > 0
     model = config["models"][0]
     assert hub.fetched(f"/{model['path']}/resolve/{model['revision']}/pytorch_model.bin")
