@@ -288,7 +288,7 @@ def llama_files() -> dict:
     """A small random Llama 3 with a byte-level BPE tokenizer.json that adds <|begin_of_text|>, and the
     repo's config, generation_config, tokenizer_config and special_tokens_map files."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, set_seed
+    from transformers import LlamaConfig, LlamaForCausalLM, set_seed
 
     bos, eos = "<|begin_of_text|>", "<|end_of_text|>"
     tok = Tokenizer(models.BPE())
@@ -304,7 +304,6 @@ def llama_files() -> dict:
     tok.post_processor = processors.TemplateProcessing(
         single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, tok.token_to_id(bos))]
     )
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=bos, eos_token=eos)
     set_seed(0)
     config = LlamaConfig(
         vocab_size=tok.get_vocab_size(),
@@ -327,7 +326,6 @@ def llama_files() -> dict:
     )
     files["special_tokens_map.json"] = json.dumps({"bos_token": bos, "eos_token": eos})
     files["README.md"] = "---\nlicense: llama3.2\nextra_gated_prompt: accept the licence\n---\nA stand-in.\n"
-    del tokenizer
     return files
 
 

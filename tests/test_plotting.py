@@ -154,3 +154,14 @@ def test_axis_labels_are_wrapped_to_their_axes():
     assert all(len(line) * 0.6 * ax1.yaxis.label.get_fontsize() / 72 <= inches for line in lines)
     assert ax2.get_ylabel() == "scratch-llama\nCrowS" and ax2.get_xlabel() == "size"
     plt.close(fig)
+
+
+def test_shown_size_defaults_to_the_largest_and_names_the_key_of_a_missing_one():
+    from fairforget.plotting import shown_size
+
+    assert shown_size([400, 100, 1600], None, "figures.remedies") == 1600
+    assert shown_size([400, 100], 100, "figures.remedies") == 100
+    with pytest.raises(ValueError, match="'figures.remedies.size': 300 is not a CDA size"):
+        shown_size([400, 100], 300, "figures.remedies")
+    with pytest.raises(ValueError, match="'figures.token_shares': no rows of method 'cda'"):
+        shown_size([], None, "figures.token_shares", of="method 'cda'")

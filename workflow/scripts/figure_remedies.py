@@ -4,17 +4,22 @@ import pandas as pd
 
 from fairforget.io import write_json
 from fairforget.logs import setup_logging
-from fairforget.plotting import downstream_frame, label, page_settings, remedies, require_columns, score_column
+from fairforget.plotting import (
+    downstream_frame,
+    label,
+    page_settings,
+    remedies,
+    require_columns,
+    score_column,
+    shown_size,
+)
 
 log = setup_logging(snakemake.log[0])
 fig = snakemake.params.figure
 df = downstream_frame(pd.read_parquet(snakemake.input[0]))
 y = score_column(fig["task"])
 require_columns(df, ["forgetting", y], "figures.remedies")
-sizes = sorted(df.loc[df["method"] != "base", "size"].unique())
-size = fig["size"] if fig["size"] is not None else int(sizes[-1])
-if size not in sizes:
-    raise ValueError(f"config key 'figures.remedies.size': {size} is not a CDA size of this run ({sizes})")
+size = shown_size(df.loc[df["method"] != "base", "size"].unique(), fig["size"], "figures.remedies")
 caption = (
     f"Figure 3. Overall forgetting (left) and {label(y)} (right) of each method's final checkpoints at CDA "
     f"size {size} (WiSE-FT per interpolation weight α); bars per model, error bars 95% CI (t-interval over "

@@ -5,18 +5,14 @@ import pandas as pd
 from fairforget.diagnostic_plots import token_shares
 from fairforget.io import write_json
 from fairforget.logs import setup_logging
-from fairforget.plotting import page_settings, require_columns
+from fairforget.plotting import page_settings, require_columns, shown_size
 
 log = setup_logging(snakemake.log[0])
 fig = snakemake.params.figure
 df = pd.read_parquet(snakemake.input[0])
 require_columns(df, ["diag_share_gendered", "diag_tokens_gendered"], "evaluation.benchmarks (diagnostics)")
-sizes = sorted(df.loc[df["method"] == fig["method"], "size"].unique())
-if not sizes:
-    raise ValueError(f"config key 'figures.token_shares.method': no {fig['method']!r} rows in the metrics table")
-size = fig["size"] if fig["size"] is not None else int(sizes[-1])
-if size not in sizes:
-    raise ValueError(f"config key 'figures.token_shares.size': {size} is not a CDA size of {fig['method']} ({sizes})")
+sizes = df.loc[df["method"] == fig["method"], "size"].unique()
+size = shown_size(sizes, fig["size"], "figures.token_shares", of=f"method {fig['method']!r}")
 caption = (
     f"Figure 7. Where overall forgetting comes from: the change of held-out WikiText NLL (checkpoint minus base, "
     f"the tokens overall forgetting is scored on) split by what each scored token is. Left: gendered words of "
