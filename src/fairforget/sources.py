@@ -396,9 +396,66 @@ def fetch_glue(task: str, data_dir: str | None, split: str, out_path: str, sourc
     return write_jsonl(out_path, rows)
 
 
-def fetch_model(hub_id: str, out_dir: str, revision: str | None = None) -> str:
+def gguf_location(hub_id: str, gguf: dict) -> tuple[str, str]:
+    """(directory or Hub repo, file name) of a model entry's GGUF file. `gguf.package` names a pip-installed
+    model package whose `assemble()` returns the file's path (the Gemma package); otherwise the file is
+    `gguf.file` inside `hub_id` (a local directory or a Hub repo, as transformers' `gguf_file=` takes it)."""
+    if gguf.get("package"):
+        import importlib
+
+        try:
+            module = importlib.import_module(gguf["package"])
+        except ImportError:
+            raise SourceUnavailable(
+                f"model package {gguf['package']!r} is not installed: pip install it (its licence is yours to "
+                "accept; for Gemma: pip install -e '.[gemma]')"
+            ) from None
+        path = Path(module.assemble())
+        return str(path.parent), path.name
+    return hub_id, gguf["file"]
+
+
+def convert_gguf(location: str, gguf_file: str, out_dir: str, dtype: str = "float32", revision=None) -> str:
+    """A GGUF causal LM as an ordinary save_pretrained checkpoint (safetensors + tokenizer). transformers
+    dequantises a GGUF on load but refuses to save the result ("quantized with gguf ... not serializable"), so
+    the dequantised state dict goes into a plain model built from the same config (minus the GGUF marker):
+    every later stage reads a normal directory. Returns the kind ("causal")."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    from .modeling import model_kind
+
+    loaded = AutoModelForCausalLM.from_pretrained(location, gguf_file=gguf_file, revision=revision, dtype=torch.float32)
+    config = AutoConfig.from_pretrained(location, gguf_file=gguf_file, revision=revision)
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    kind = model_kind(config)
+    if kind != "causal":
+        raise ValueError(f"{location}/{gguf_file}: a GGUF base must be a causal LM, got {type(loaded).__name__}")
+    plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    plain.load_state_dict(loaded.state_dict(), strict=True)
+    plain.to(getattr(torch, dtype))
+    plain.config.dtype = dtype
+    tokenizer = AutoTokenizer.from_pretrained(location, gguf_file=gguf_file, revision=revision)
+    with atomic_path(out_dir, is_dir=True) as tmp:
+        plain.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (Path(tmp) / "CONVERTED_FROM_GGUF.txt").write_text(
+            f"{location}/{gguf_file}@{revision or 'local'}: dequantised to {dtype}; a quantised copy, not the "
+            "published weights\n"
+        )
+    return kind
+
+
+def fetch_model(hub_id: str, out_dir: str, revision: str | None = None, gguf: dict | None = None) -> str:
     """Download a masked or causal LM and its tokenizer at `revision` into a save_pretrained directory; returns
-    the kind. Gated models (Llama) need an accepted licence and a token in HF_TOKEN (huggingface_hub reads it)."""
+    the kind. Gated models (Llama) need an accepted licence and a token in HF_TOKEN (huggingface_hub reads it).
+    With `gguf` ({file | package, dtype}) the model is a GGUF file, converted once to a plain checkpoint."""
+    if gguf:
+        location, gguf_file = gguf_location(hub_id, gguf)
+        if not Path(location).is_dir():
+            check_hub_repo("model", location, revision)
+        return convert_gguf(location, gguf_file, out_dir, gguf.get("dtype", "float32"), revision)
     from huggingface_hub.errors import GatedRepoError
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 

@@ -36,7 +36,11 @@ SCRATCH_ARCHITECTURES = {m["name"]: m.get("architecture", "bert") for m in confi
 SCRATCH_SETTINGS = {
     m["name"]: scratch_settings(config["scratch"], m) for m in config["models"] if m["path"] == "scratch"
 }
-LOCAL_MODELS = {name: path for name, path in MODELS.items() if path != "scratch" and Path(path).is_dir()}
+# models given as a GGUF file (models[].gguf): fetched and converted to a plain checkpoint, wherever the file is
+MODEL_GGUF = {m["name"]: m.get("gguf") for m in config["models"]}
+LOCAL_MODELS = {
+    name: path for name, path in MODELS.items() if path != "scratch" and Path(path).is_dir() and not MODEL_GGUF[name]
+}
 HUB_MODELS = [name for name in MODELS if name not in SCRATCH_MODELS and name not in LOCAL_MODELS]
 SIZES = config["cda"]["sizes"]
 SEEDS = config["seeds"]

