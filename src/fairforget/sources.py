@@ -420,13 +420,15 @@ def convert_gguf(location: str, gguf_file: str, out_dir: str, dtype: str = "floa
     dequantises a GGUF on load but refuses to save the result ("quantized with gguf ... not serializable"), so
     the dequantised state dict goes into a plain model built from the same config (minus the GGUF marker):
     every later stage reads a normal directory. Returns the kind ("causal")."""
+    import copy
+
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from .modeling import model_kind
 
     loaded = AutoModelForCausalLM.from_pretrained(location, gguf_file=gguf_file, revision=revision, dtype=torch.float32)
-    config = AutoConfig.from_pretrained(location, gguf_file=gguf_file, revision=revision)
+    config = copy.deepcopy(loaded.config)  # the loaded model's own config: the GGUF is not parsed a second time
     if hasattr(config, "quantization_config"):
         del config.quantization_config
     kind = model_kind(config)
