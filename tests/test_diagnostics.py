@@ -128,7 +128,7 @@ def test_the_benchmark_on_a_changed_checkpoint_adds_up_to_overall_forgetting(fam
             "frequency_texts": 50,
             "n_resamples": 200,
         },
-        "forgetting": {"max_tokens": 120, "max_length": 16, "stride": None, "kl": False, "indomain": False},
+        "forgetting": {"max_tokens": 120, "max_length": 16, "stride": None, "kl": False, "indomain": False, "seed": 0},
     }
     settings = benchmark.settings_from(evaluation)
     data = _diagnostics_data(texts[:12])

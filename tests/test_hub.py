@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO
+from conftest import FIXTURE_DATA, REPO
 from hub_repos import serve_config
 from hub_server import HubServer
 from test_workflow import FIGURE_NAMES, copy_workflow, planned_jobs
@@ -178,8 +178,12 @@ def assert_fetched_like_served(hub: HubServer, work: Path, config: dict):
             first_column = served.columns[0]
             assert fetched[0]["text"] == served[first_column].iloc[0]
     wikitext = config["hub_datasets"]["wikitext"]
-    test = served_parquet(hub, wikitext["id"], wikitext["revision"], "wikitext-103-raw-v1/test-00000-of-00001.parquet")
+    test = served_parquet(hub, wikitext["id"], wikitext["revision"], "wikitext-103-v1/test-00000-of-00001.parquet")
     assert count_lines(work / "resources/wikitext103_test.jsonl") == len(test)
+    # the held-out text is the offline mirror's (tokenised v1 both ways)
+    fetched = [json.loads(line) for line in (work / "resources/wikitext103_test.jsonl").open()]
+    mirror = (FIXTURE_DATA / "wikitext" / "wikitext-103-test.jsonl").read_text().splitlines()
+    assert fetched == [{"text": json.loads(line)["text"]} for line in mirror]
     stereoset = json.loads((work / "resources/stereoset.json").read_text())
     assert (
         stereoset["version"]

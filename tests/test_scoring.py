@@ -130,3 +130,39 @@ def test_load_lm_scores_in_float32_whatever_the_saved_dtype(tiny_llama, tmp_path
     tokenizer.save_pretrained(tmp_path / "bf16")
     loaded, _, _ = load_lm(str(tmp_path / "bf16"))
     assert all(p.dtype == torch.float32 for p in loaded.parameters())
+
+
+def test_wikitext_detokenize_follows_lm_evaluation_harness():
+    """The harness' rules, each on its own: number separators, punctuation, brackets, quotes, possessives."""
+    from fairforget.scoring import wikitext_detokenize
+
+    cases = {
+        "a 1 @,@ 000 @-@ seat hall , built 1 @.@ 5 km away .": "a 1,000-seat hall, built 1.5 km away .",
+        'He said : " no " ( twice ) ; then left .': 'He said: "no" (twice); then left .',
+        "the players ' union": "the players' union",
+        "John 's car": "John's car",
+        # the harness' quote rule pairs the two apostrophes (its behaviour, kept)
+        "the players ' union and John 's car": "the players'union and John's car",
+        "= = History = =": "== History ==",
+        "at 5 ° C": "at 5°C",
+    }
+    for tokenised, expected in cases.items():
+        assert wikitext_detokenize(tokenised) == expected
+
+
+def test_heldout_texts_sample_many_documents_and_skip_unk():
+    from fairforget.scoring import heldout_texts
+
+    rows = [{"text": " = Article A = \n"}, {"text": ""}]
+    rows += [{"text": f" paragraph {i} of article A , with words . \n"} for i in range(30)]
+    rows += [{"text": " = Article B = \n"}, {"text": " a rare <unk> word here . \n"}]
+    rows += [{"text": f" paragraph {i} of article B , with words . \n"} for i in range(30)]
+    in_order = heldout_texts(rows)
+    assert in_order[0] == "paragraph 0 of article A , with words ." and len(in_order) == 61
+    cleaned = heldout_texts(rows, wikitext=True)
+    assert len(cleaned) == 60 and not any("<unk>" in t for t in cleaned)
+    assert cleaned[0] == "paragraph 0 of article A, with words ."
+    shuffled = heldout_texts(rows, seed=0, wikitext=True)
+    assert sorted(shuffled) == sorted(cleaned) and shuffled != cleaned
+    assert shuffled == heldout_texts(rows, seed=0, wikitext=True)  # seeded
+    assert {"A", "B"} <= {t.split()[4].rstrip(",") for t in shuffled[:10]}  # the first ten from both articles

@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import random
+import re
 
 import numpy as np
 import torch
@@ -247,13 +249,52 @@ def sentence_embeddings(
     return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
-def heldout_texts(rows, min_words: int = 3) -> list[str]:
-    """WikiText lines usable as held-out text: no blanks, no '= Heading =' lines."""
+def wikitext_detokenize(text: str) -> str:
+    """Undo WikiText's tokenisation (" @-@ ", spaces around punctuation and inside brackets and quotes), rule for
+    rule as lm-evaluation-harness' `wikitext_detokenizer` does before it scores WikiText: a pretrained LM was
+    trained on ordinary text, so the spaced-out form would score it on text it never saw."""
+    text = text.replace("s '", "s'")
+    text = re.sub(r"/' [0-9]/", r"/'[0-9]/", text)
+    for spaced, joined in [(" @-@ ", "-"), (" @,@ ", ","), (" @.@ ", ".")]:
+        text = text.replace(spaced, joined)
+    for mark in ":;.!?,":
+        text = text.replace(f" {mark} ", f"{mark} ")
+    for pattern, joined in [
+        (r"\(\s*([^\)]*?)\s*\)", r"(\1)"),
+        (r"\[\s*([^\]]*?)\s*\]", r"[\1]"),
+        (r"{\s*([^}]*?)\s*}", r"{\1}"),
+        (r"\"\s*([^\"]*?)\s*\"", r'"\1"'),
+        (r"'\s*([^']*?)\s*'", r"'\1'"),
+    ]:
+        text = re.sub(pattern, joined, text)
+    for spaced, joined in [("= = = =", "===="), ("= = =", "==="), ("= =", "==")]:
+        text = text.replace(spaced, joined)
+    for spaced, joined in [(" \u00b0 ", "\u00b0"), (" \n", "\n"), ("\n ", "\n"), (" N ", " 1 "), (" 's", "'s")]:
+        text = text.replace(spaced, joined)
+    return text
+
+
+def heldout_texts(rows, min_words: int = 3, seed: int | None = None, wikitext: bool = False) -> list[str]:
+    """Paragraphs usable as held-out text: no blanks, no '= Heading =' lines.
+
+    seed: None keeps the file's order (the first max_tokens then come from its first document); an integer
+    shuffles the paragraphs, so that the scored prefix is drawn from many documents. wikitext: the rows are
+    tokenised WikiText (v1): paragraphs with an `<unk>` are dropped (they are the only difference between v1 and
+    raw-v1, so the offline mirror's v1 and the Hub's files give the same text) and the rest detokenised as
+    lm-evaluation-harness does.
+    """
     texts = []
     for row in rows:
         text = row["text"].strip()
-        if len(text.split()) >= min_words and not (text.startswith("=") and text.endswith("=")):
-            texts.append(text)
+        if len(text.split()) < min_words or (text.startswith("=") and text.endswith("=")):
+            continue
+        if wikitext:
+            if "<unk>" in text:
+                continue
+            text = wikitext_detokenize(text)
+        texts.append(text)
+    if seed is not None:
+        random.Random(seed).shuffle(texts)
     return texts
 
 

@@ -240,11 +240,13 @@ def fetch_corpus(
 
 
 def fetch_wikitext_test(data_dir: str | None, out_path: str, source: dict | None = None) -> int:
-    """WikiText-103 test rows (raw lines, headings included) as JSON lines with a `text` field."""
+    """WikiText-103 test rows (tokenised v1 lines, headings included) as JSON lines with a `text` field. The Hub's
+    `wikitext-103-v1` is what the offline mirror holds, so both give the same held-out text
+    (scoring.heldout_texts drops the `<unk>` paragraphs and detokenises the rest)."""
     if data_dir:
         rows = read_jsonl(mirror_file(data_dir, "wikitext103_test"))
     else:
-        rows = _load_hub(source, "wikitext-103-raw-v1", "test")
+        rows = _load_hub(source, "wikitext-103-v1", "test")
     return write_jsonl(out_path, ({"text": r["text"]} for r in rows))
 
 

@@ -63,7 +63,8 @@ class Diagnostics(Benchmark):
     def settings_from(self, evaluation):
         """Its own block and the held-out text budget of `forgetting` (the same tokens as overall forgetting)."""
         forgetting = evaluation["forgetting"]
-        return dict(evaluation[self.config_key]) | {k: forgetting[k] for k in ("max_tokens", "max_length", "stride")}
+        held_out = ("max_tokens", "max_length", "stride", "seed")
+        return dict(evaluation[self.config_key]) | {k: forgetting[k] for k in held_out}
 
     def uses_base_model(self, settings):
         return True
@@ -88,7 +89,7 @@ class Diagnostics(Benchmark):
         pairs = read_crows_pairs(inputs.crows, "gender")
         sentences = [s for p in pairs for s in (p["sent_more"], p["sent_less"])][: settings["stereotype_sentences"]]
         return {
-            "texts": heldout_texts(read_jsonl(inputs.data)),
+            "texts": heldout_texts(read_jsonl(inputs.data), seed=settings["seed"], wikitext=True),
             "stereotype_sentences": sentences,
             "gendered": gendered,
             "corpus": corpus,

@@ -52,8 +52,15 @@ class HeldoutLoss(Benchmark):
             "type": "boolean",
             "description": "also score the in-domain held-out corpus slice (corpus_heldout_fraction)",
         },
+        seed={
+            "type": ["integer", "null"],
+            "description": "shuffle the held-out paragraphs with this seed, so that the max_tokens scored come from "
+            "many documents (null = in file order: the first documents only)",
+        },
     )
-    settings_keys = ("max_tokens", "max_length", "stride", "kl")  # `indomain` only switches the second one on
+    # `indomain` only switches the second one on
+    settings_keys = ("max_tokens", "max_length", "stride", "kl", "seed")
+    wikitext = True  # tokenised WikiText: <unk> paragraphs dropped, the rest detokenised (scoring.heldout_texts)
     data_file = "resources/wikitext103_test.jsonl"
     dataset = "wikitext-103 test"
     forgetting = "forgetting"  # the table's overall forgetting column
@@ -73,7 +80,7 @@ class HeldoutLoss(Benchmark):
     def load(self, inputs, settings):
         from ..scoring import heldout_texts  # model scoring
 
-        return heldout_texts(read_jsonl(inputs.data))
+        return heldout_texts(read_jsonl(inputs.data), seed=settings["seed"], wikitext=self.wikitext)
 
     def score(self, model, tokenizer, kind, data, settings, batch_size, base_model=None):
         from ..scoring import heldout_lm_loss  # model scoring
@@ -136,6 +143,7 @@ class HeldoutLossIndomain(HeldoutLoss):
     data_file = "results/corpus/heldout.jsonl"
     dataset = "in-domain held-out corpus"
     forgetting = "forgetting_indomain"
+    wikitext = False  # the corpus' own text, as CDA and pretraining read it
     metrics = (
         Metric(
             "forgetting_indomain",
