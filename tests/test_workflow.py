@@ -422,3 +422,17 @@ def test_killed_finetune_resumes_to_the_same_weights(workdir):
     uninterrupted = load_file(final)
     assert resumed.keys() == uninterrupted.keys()
     assert all(torch.equal(resumed[k], uninterrupted[k]) for k in resumed)
+
+
+def test_cda_draw_per_seed_gives_each_seed_its_own_subsets(tmp_path):
+    """cda.draw_per_seed: seed s reads the subsets of draw cda.seed + s; off, every seed reads cda.seed's."""
+    work = copy_workflow(tmp_path)
+    drawn = {}
+    for per_seed in (False, True):
+        overlay = {"seeds": [0, 1], "cda": {"seed": 3, "draw_per_seed": per_seed}}
+        (work / "draw.yaml").write_text(yaml.safe_dump(overlay))
+        cmd = [sys.executable, "-m", "snakemake", "-n", "--configfile", ".test/config.yaml", "draw.yaml"]
+        proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        drawn[per_seed] = set(re.findall(r"results/cda/(draw\d+)/size\d+\.jsonl", proc.stdout))
+    assert drawn == {False: {"draw3"}, True: {"draw3", "draw4"}}

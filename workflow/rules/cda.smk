@@ -1,5 +1,6 @@
 # The corpus split into training text and an in-domain held-out slice; counterfactual data augmentation: every
-# training sentence with a listed word and its counterfactual (once), then one nested subset per configured size.
+# training sentence with a listed word and its counterfactual (once), then one nested subset per configured size and draw
+# (one draw, cda.seed, unless cda.draw_per_seed gives each training seed its own).
 
 
 rule split_corpus:
@@ -50,18 +51,18 @@ rule cda_subset:
     input:
         "results/cda/candidates.jsonl",
     output:
-        subset="results/cda/size{size}.jsonl",
-        stats="results/cda/size{size}_stats.json",
+        subset="results/cda/draw{draw}/size{size}.jsonl",
+        stats="results/cda/draw{draw}/size{size}_stats.json",
     log:
-        "results/logs/cda_subset/size{size}.log",
+        "results/logs/cda_subset/draw{draw}/size{size}.log",
     benchmark:
-        "results/benchmarks/cda_subset/size{size}.tsv"
+        "results/benchmarks/cda_subset/draw{draw}/size{size}.tsv"
     conda:
         ENVS["torch"]
     resources:
         **resources_for("default"),
     params:
-        seed=config["cda"]["seed"],
+        seed=lambda wildcards: int(wildcards.draw),  # the shuffle seed (common.smk: cda_draw)
         augment_fraction=config["cda"]["augment_fraction"],
     script:
         "../scripts/cda_subset.py"

@@ -113,6 +113,7 @@ wildcard_constraints:
     method=alternatives(METHODS),
     size=r"\d+",
     seed=r"\d+",
+    draw=r"\d+",
     dseed=r"\d+",
     step=r"\d+",
     alpha=r"[0-9.]+",
@@ -169,10 +170,17 @@ def evaluation_inputs(wildcards):
     return inputs
 
 
+def cda_draw(seed) -> int:
+    """The shuffle seed of the CDA subsets training seed `seed` reads: cda.seed, plus the training seed when
+    cda.draw_per_seed (then the seeds replicate the data draw, not only the training order)."""
+    return config["cda"]["seed"] + (int(seed) if config["cda"]["draw_per_seed"] else 0)
+
+
 def finetune_inputs(wildcards):
     """Base model and CDA subset; general text for replay; the base model's Fisher for EWC."""
     spec = METHOD_SPECS[wildcards.method]
-    inputs = dict(base=base_model_dir(wildcards.model), data=f"results/cda/size{wildcards.size}.jsonl")
+    data = f"results/cda/draw{cda_draw(wildcards.seed)}/size{wildcards.size}.jsonl"
+    inputs = dict(base=base_model_dir(wildcards.model), data=data)
     if spec["replay_ratio"]:
         inputs["general"] = "results/general/texts.jsonl"
     if spec["ewc"]:
@@ -269,22 +277,6 @@ def metric_files():
 
 
 # ---- docs_results (workflow/rules/docs.smk) ----
-
-
-def docs_lm_keys():
-    """(model, method, seed, alpha, checkpoint) and lm_loss.json of each final checkpoint at the remedies size:
-    finding 3 compares remedy and reference NLLs sequence by sequence."""
-    size = config["figures"]["remedies"]["size"] or max(SIZES)
-    keys, files = [], []
-    for e in metric_entries():
-        if (
-            e["method"] != "base"
-            and e["size"] == size
-            and (e["alpha"] is not None or e["checkpoint"] == FINAL_CHECKPOINT)
-        ):
-            keys.append((e["model"], e["method"], e["seed"], e["alpha"], e["checkpoint"]))
-            files.append(e["lm"])
-    return keys, files
 
 
 def model_family(name):
