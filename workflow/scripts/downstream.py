@@ -15,7 +15,7 @@ torch.set_num_threads(snakemake.threads)
 p = snakemake.params.settings
 task, seed = snakemake.wildcards.task, int(snakemake.wildcards.dseed)
 train = subsample(list(read_jsonl(snakemake.input.train)), p["train_size"], seed)
-dev = list(read_jsonl(snakemake.input.dev))
+dev = subsample(list(read_jsonl(snakemake.input.dev)), p["dev_size"], 0)  # paired across seeds and checkpoints
 
 
 def evaluate(model_dir):
