@@ -4,49 +4,57 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import base_row
+from scipy import stats
 
 from fairforget.correlation import Bootstrap
 from fairforget.findings import (
+    DEFAULT_CLAIMS,
     base_glue_row,
     base_loss_row,
     finding1,
     finding2,
     finding3,
     findings_table,
+    holm,
     markdown_table,
-    paired_difference_ci,
+    minimum_detectable,
+    one_sided_tests,
     trivial_glue_baseline,
-    verdict,
 )
 
 BOOT = Bootstrap(n_resamples=300, seed=0)
+INFERENCE = {"alpha": 0.05, "power": 0.8, "sesoi": {"forgetting": 0.02, "downstream": 0.01}, "claims": DEFAULT_CLAIMS}
 
 
-@pytest.mark.parametrize(
-    "low, high, sign, expected",
-    [
-        (0.1, 0.3, +1, "supported"),
-        (-0.3, -0.1, +1, "contradicted"),
-        (-0.3, -0.1, -1, "supported"),
-        (0.1, 0.3, -1, "contradicted"),
-        (-0.1, 0.2, +1, "inconclusive at this scale"),
-        (math.nan, math.nan, +1, "inconclusive at this scale (no CI)"),
-    ],
-)
-def test_verdict_needs_the_whole_ci_on_one_side(low, high, sign, expected):
-    assert verdict(low, high, sign) == expected
+def test_holm_adjusts_step_down_and_skips_nan():
+    adjusted = holm([0.01, 0.04, math.nan, 0.03])
+    assert adjusted[0] == pytest.approx(0.03) and math.isnan(adjusted[2])
+    assert adjusted[3] == pytest.approx(0.06) and adjusted[1] == pytest.approx(0.06)  # monotone: max(0.06, 0.04)
 
 
-def synthetic_table(slope_forgetting: float, seed: int = 0) -> pd.DataFrame:
-    """One model: base, cda at three sizes x two seeds x two steps, replay at the largest size; downstream falls
-    with forgetting, forgetting rises with size by `slope_forgetting` per doubling."""
+def test_one_sided_tests_directional_and_no_effect():
+    supports, contradicts = one_sided_tests(1.0, 0.2, 10, +1, None)
+    assert supports < 0.001 and contradicts > 0.999 and supports + contradicts == pytest.approx(1)
+    # no effect of sign -1 as large as 0.5: an estimate of 0 with SE 0.1 supports it, -1.0 contradicts it
+    assert one_sided_tests(0.0, 0.1, 10, -1, 0.5)[0] < 0.001
+    assert one_sided_tests(-1.0, 0.1, 10, -1, 0.5)[1] < 0.001
+    assert all(math.isnan(v) for v in one_sided_tests(0.0, math.nan, 1, -1, 0.5))
+    assert minimum_detectable(0.1, 1e6, 0.05, 0.8) == pytest.approx((1.6449 + 0.8416) * 0.1, abs=1e-3)
+
+
+def synthetic_table(slope_forgetting: float, seed: int = 0, remedy_effect: float = 0.0, seeds=(0, 1)) -> pd.DataFrame:
+    """One model: base, cda at three sizes x seeds x two steps, replay at the largest size; downstream falls
+    with forgetting, forgetting rises with size by `slope_forgetting` per doubling; replay changes forgetting by
+    `remedy_effect` (a seed's runs share a seed effect, as paired runs do)."""
     rng = np.random.default_rng(seed)
     rows = [base_row("m")]
+    seed_effect = {s: rng.normal(0, 0.02) for s in seeds}
     for method, sizes in (("cda", [100, 400, 1600]), ("replay", [1600])):
         for size in sizes:
-            for s in (0, 1):
+            for s in seeds:
                 for step in (50, 100):
-                    f = 0.1 + slope_forgetting * math.log2(size / 100) + step / 1000 + rng.normal(0, 0.005)
+                    f = 0.1 + slope_forgetting * math.log2(size / 100) + step / 1000 + seed_effect[s]
+                    f += rng.normal(0, 0.005) + (remedy_effect if method == "replay" else 0.0)
                     rows.append(
                         dict(
                             model="m",
@@ -62,51 +70,38 @@ def synthetic_table(slope_forgetting: float, seed: int = 0) -> pd.DataFrame:
                     )
     df = pd.DataFrame(rows)
     df["downstream_avg"] = 0.8 - df["forgetting"] + rng.normal(0, 0.002, len(df))
-    df["downstream_avg_ci_low"], df["downstream_avg_ci_high"] = df["downstream_avg"] - 0.01, df["downstream_avg"] + 0.01
     return df
 
 
-def test_finding1_sees_downstream_falling_with_forgetting():
-    [row] = finding1(synthetic_table(0.05), "m", "m (masked LM)", BOOT)
-    assert row["estimate"] < -0.9 and row["ci_high"] < 0 and row["verdict"] == "supported"
-    assert row["n"] == 17  # base once + 16 fine-tuned checkpoints
+def test_finding1_sees_downstream_falling_with_forgetting_within_methods():
+    overall, primarily = finding1(synthetic_table(0.05), "m", "m", BOOT, DEFAULT_CLAIMS, 0.05, 0.8)
+    assert overall["estimate"] < -0.9 and overall["ci_high"] < 0 and overall["p_supports"] < 0.05
+    assert overall["n"] == 8 and overall["unit"].startswith("training run")  # runs, not checkpoints
+    assert "| method and step" in overall["estimand"]
+    assert primarily["estimate"] > 0 and math.isfinite(primarily["mde"])
 
 
 def test_finding2_slopes_follow_the_data_in_both_directions():
-    rows = finding2(synthetic_table(0.05), "m", "m", "cda", "crows", "selective_crows_gap", BOOT)
+    rows = finding2(
+        synthetic_table(0.05), "m", "m", "cda", "crows", "selective_crows_gap", BOOT, DEFAULT_CLAIMS, 0.05, 0.8
+    )
     bias, selective, overall, together = rows
-    assert bias["estimate"] == pytest.approx(-2, abs=0.1) and bias["verdict"] == "supported"
-    assert selective["verdict"] == "contradicted" and overall["verdict"] == "supported"  # synthetic: it rises
-    assert overall["estimate"] == pytest.approx(0.05, abs=0.01) and overall["n"] == 6  # final steps only
-    assert together["verdict"] == "supported"
-    shrinking = finding2(synthetic_table(-0.05), "m", "m", "cda", "crows", "selective_crows_gap", BOOT)[2]
-    assert shrinking["verdict"] == "contradicted"
+    assert bias["estimate"] == pytest.approx(-2, abs=0.1) and bias["p_supports"] < 0.05
+    assert selective["p_contradicts"] < 0.05 and overall["p_supports"] < 0.05  # synthetic: selective rises
+    assert overall["estimate"] == pytest.approx(0.05, abs=0.015) and overall["n"] == 6  # final steps only
+    assert "| step" in together["estimand"]
+    flipped = DEFAULT_CLAIMS | {"forgetting_with_size": -1}
+    shrinking = finding2(
+        synthetic_table(-0.05), "m", "m", "cda", "crows", "selective_crows_gap", BOOT, flipped, 0.05, 0.8
+    )
+    assert shrinking[2]["p_supports"] < 0.05 and shrinking[2]["claim"] == "overall forgetting falls with more CDA data"
 
 
-def lm_file(nll_per_sequence):
-    return {"per_sequence_nll": list(nll_per_sequence), "per_sequence_tokens": [10] * len(nll_per_sequence)}
-
-
-def test_paired_difference_averages_seeds_and_pairs_sequences():
-    rng = np.random.default_rng(0)
-    difficulty = rng.uniform(20, 60, 200)  # per-sequence NLL sums: the text's own difficulty dominates
-    reference = [lm_file(difficulty), lm_file(difficulty + 1)]
-    remedy = [lm_file(difficulty + 2), lm_file(difficulty + 3)]
-    estimate, (low, high) = paired_difference_ci(remedy, reference)
-    assert estimate == pytest.approx(0.2)  # (2.5 - 0.5) nats per sequence over 10 tokens
-    assert low == pytest.approx(0.2) and high == pytest.approx(0.2)  # a constant shift: pairing leaves no noise
-    with pytest.raises(ValueError, match="different held-out sequences"):
-        paired_difference_ci(remedy, [{"per_sequence_nll": [1.0], "per_sequence_tokens": [3]}])
-
-
-def test_finding3_judges_each_remedy_against_the_reference():
-    df = synthetic_table(0.05)
-    n = 100
-    lm = {("cda", s, None): lm_file(np.full(n, 30.0) + s) for s in (0, 1)}
-    lm.update({("replay", s, None): lm_file(np.full(n, 30.0) + s - 1 + np.linspace(-0.1, 0.1, n)) for s in (0, 1)})
-    forgetting, downstream = finding3(df, "m", "m", "cda", 1600, lm)
-    assert forgetting["estimate"] == pytest.approx(-0.1) and forgetting["verdict"] == "contradicted"
-    assert forgetting["n"] == 2 and "seeds [0, 1]" in forgetting["measure"]
+def test_finding3_pairs_seeds_and_names_the_sesoi():
+    df = synthetic_table(0.05, remedy_effect=-0.1, seeds=(0, 1, 2, 3))
+    forgetting, downstream = finding3(df, "m", "m", "cda", 1600, INFERENCE["sesoi"], 0.05, 0.8)
+    assert forgetting["estimate"] == pytest.approx(-0.1, abs=0.01) and forgetting["n"] == 4
+    assert forgetting["p_contradicts"] < 0.05 and forgetting["sesoi"] == 0.02  # reduces by more than the SESOI
     assert downstream["claim"].startswith("replay does not improve downstream")
     table = findings_table(
         df,
@@ -115,13 +110,49 @@ def test_finding3_judges_each_remedy_against_the_reference():
         remedies_reference="cda",
         remedies_size=1600,
         size_figure={"method": "cda", "stereotype": "crows", "selective": "selective_crows_gap"},
-        lm_results={"m": lm},
+        inference=INFERENCE,
     )
-    assert list(table["finding"]) == ["1", "2", "2", "2", "2", "3", "3"]
+    assert list(table["finding"]) == ["1", "1", "2", "2", "2", "2", "3", "3"]
+    assert table.loc[6, "verdict"] == "contradicted"
     markdown = markdown_table(table)
     assert markdown.count("\n") == len(table) + 2 and "| m (masked LM) | 3 | replay does not reduce" in markdown
-    assert "\\|crows - 50\\|" in markdown  # escaped: every row keeps its seven cells
-    assert all(line.replace("\\|", "").count("|") == 8 for line in markdown.splitlines())
+    assert "\\|crows - 50\\|" in markdown  # escaped: every row keeps its ten cells
+    assert all(line.replace("\\|", "").count("|") == 11 for line in markdown.splitlines())
+
+
+def simulated_verdicts(effect: float, n_seeds: int, noise: float, sims: int, seed: int) -> list[str]:
+    """Finding 3's forgetting verdict on `sims` synthetic remedy-vs-reference experiments, each with
+    `n_seeds` paired runs and a true remedy effect `effect`, judged with two other tests in the table."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(sims):
+        rows = []
+        for s in range(n_seeds):
+            shared = rng.normal(0, 0.05)
+            for method, shift in (("cda", 0.0), ("replay", effect)):
+                f = 0.3 + shared + shift + rng.normal(0, noise)
+                rows.append(dict(model="m", method=method, size=1000, seed=s, step=10, alpha=np.nan, forgetting=f))
+        rows = finding3(pd.DataFrame(rows), "m", "m", "cda", 1000, INFERENCE["sesoi"], 0.05, 0.8)
+        table = pd.DataFrame(rows + [dict(rows[0], p_supports=0.5, p_contradicts=0.5)] * 2)
+        from fairforget.findings import verdicts
+
+        out.append(verdicts(table, 0.05).loc[0, "verdict"])
+    return out
+
+
+def test_simulation_true_null_is_supported_at_its_power_and_rarely_contradicted():
+    """A remedy with no effect: 'supported' at the non-inferiority test's power (noncentral t, Holm over three
+    tests), 'contradicted' at most 5%; a remedy that reduces forgetting by 3 SESOIs is found at its power."""
+    n, noise, sims = 6, 0.01, 400
+    se = noise * math.sqrt(2) / math.sqrt(n)
+    null = simulated_verdicts(0.0, n, noise, sims, seed=1)
+    # Holm over three p-values, two of them 0.5: the smallest is compared with alpha / 3
+    expected = stats.nct.sf(stats.t.ppf(1 - 0.05 / 3, n - 1), n - 1, 0.02 / se)
+    assert abs(null.count("supported") / sims - expected) < 0.07
+    assert null.count("contradicted") / sims <= 0.05
+    effect = simulated_verdicts(-0.06, n, noise, sims, seed=2)
+    power = stats.nct.sf(stats.t.ppf(1 - 0.05 / 3, n - 1), n - 1, (0.06 - 0.02) / se)
+    assert abs(effect.count("contradicted") / sims - power) < 0.07 and effect.count("supported") == 0
 
 
 def test_base_targets():

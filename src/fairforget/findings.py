@@ -1,25 +1,33 @@
-"""The paper's three findings tested on one run's results: an estimate, its 95% CI, n and a verdict per model.
+"""The paper's three findings tested on one run's results: per model, an estimand, its unit of replication and
+n, an estimate with its 95% CI, two corrected one-sided p-values, the smallest effect of interest (SESOI), the
+minimum detectable effect (MDE) and a verdict. docs/analysis.md explains each test in a paragraph.
 
-What each finding is measured by (the claims as docs/results/README.md states them, fixed before any run):
-1. Downstream performance tracks overall forgetting: Pearson r of downstream_avg with forgetting over every
-   evaluated checkpoint of the model (base, every method, size, step), CI from the run-level cluster bootstrap
-   of fairforget.correlation. Claimed sign: negative.
-2. More CDA data: (a) stereotype bias |score - 50| falls, (b) selective forgetting falls, (c) overall forgetting
-   rises: OLS slope per doubling of the CDA size over the final checkpoints of the size-figure's method (the
-   numbers figure 2 draws), t-interval. And (d) selective and overall forgetting rise together: Pearson r over
-   all that method's checkpoints, run-level cluster bootstrap. The direction of (b) is the project's statement
-   of the finding ("selective forgetting of stereotypes goes down with more CDA data while overall forgetting
-   goes up"); the first reproduction run (two saved steps per run) claimed the opposite sign by mistake and was
-   corrected after it, with its estimate and CI unchanged; the three-step run was made with this direction.
-3. Remedies: for each method other than the reference (plain CDA) at the remedies size, final checkpoints, the
-   difference remedy - reference of (a) overall forgetting, CI from a paired bootstrap over the held-out
-   sequences (the per-sequence NLLs of both, averaged over the training seeds they share); claimed: not below 0
-   (the remedy does not reduce forgetting); (b) downstream_avg, CI from the rows' own dev-set CIs combined as
-   independent normal intervals; claimed: not above 0 (the remedy does not help downstream).
+Claims and their directions come from the config's `findings.claims`, fixed before a run (never after seeing
+one); the SESOI of the "no effect" claims from `findings.sesoi`, fixed likewise.
 
-Verdict: "supported" when the whole CI lies on the claimed side of 0, "contradicted" when it lies on the other
-side, "inconclusive at this scale" when it contains 0 (or there is no CI). A CI that contains 0 never counts for a
-claim of no effect: it only says the run could not tell.
+1. Downstream performance is driven by overall forgetting: (a) the partial correlation of downstream_avg with
+   overall forgetting over every checkpoint, with method and exposure (training step) as controls so that pooling
+   methods cannot make the sign (Simpson); (b) "primarily": |partial r| with overall forgetting minus |partial r|
+   with selective forgetting, the same controls. Unit: the training run (cluster bootstrap CI, leave-one-run-out
+   jackknife t-test with runs - 1 degrees of freedom; correlations on Fisher's z).
+2. More CDA data: (a) stereotype bias |score - ideal|, (b) selective forgetting, (c) overall forgetting against
+   log2 CDA size over the final checkpoints (one per run: OLS slope per doubling, t with n - 2 dof); (d) selective
+   and overall forgetting move together: partial r over all the method's checkpoints, controlling for step (both
+   grow along training), run-level inference as in 1.
+3. Remedies at the remedies size, final checkpoints, against the reference (plain CDA): (a) overall forgetting and
+   (b) downstream_avg, remedy minus reference, paired by training seed (same CDA draw and data order); the unit is
+   the pair of training runs, t with pairs - 1 dof. The claims are of no effect ("does not reduce forgetting",
+   "does not improve downstream"): supported only by a non-inferiority test (the one-sided half of TOST) against
+   the SESOI, contradicted only by a minimum-effect test beyond it.
+
+Tests per row, at level `alpha` after Holm's correction over the table (the "supports" p-values are one family,
+the "contradicts" p-values another):
+- a directional claim (sign s): supports: H0 s*theta <= 0; contradicts: H0 s*theta >= 0;
+- a no-effect claim (the effect it denies has sign s, SESOI d): supports: H0 s*theta >= d (the effect is at least
+  the SESOI); contradicts: H0 s*theta <= d. Under a true null theta = 0, "contradicted" has level well below alpha.
+"supported" / "contradicted" when that corrected p < alpha; else "inconclusive at this scale". MDE: the effect the
+run detects with probability `power` (one-sided, uncorrected): (t_{1-alpha} + t_{power}) * SE, on the estimate's
+scale (correlations: back from Fisher's z); a no-effect claim can be supported at that power only if SESOI > MDE.
 """
 
 from __future__ import annotations
@@ -31,54 +39,216 @@ import pandas as pd
 from scipy import stats
 
 from .benchmarks import metrics
-from .bootstrap import paired_sequence_bootstrap_ci
-from .correlation import Bootstrap, correlation, one_base_per_model, run_clusters
+from .correlation import (
+    Bootstrap,
+    _batched,
+    _cluster_weights,
+    _codes,
+    _interval,
+    _jackknife_weights,
+    _wpartial,
+    one_base_per_model,
+    run_clusters,
+)
 from .plotting import final_rows, slope_per_doubling
 
-COLUMNS = ["model", "family", "finding", "claim", "measure", "estimate", "ci_low", "ci_high", "n", "verdict"]
+COLUMNS = [
+    "model",
+    "family",
+    "finding",
+    "claim",
+    "estimand",
+    "unit",
+    "n",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "p_supports",
+    "p_contradicts",
+    "sesoi",
+    "mde",
+    "verdict",
+]
+DEFAULT_CLAIMS = {  # config/findings.claims: +1 rises, -1 falls (the project's statement of the paper)
+    "downstream_with_forgetting": -1,
+    "bias_with_size": -1,
+    "selective_with_size": -1,
+    "forgetting_with_size": +1,
+    "selective_with_forgetting": +1,
+}
 
 
-def verdict(ci_low: float, ci_high: float, claimed_sign: int) -> str:
-    """Supported / contradicted / inconclusive for a claim that the quantity has `claimed_sign` (+1 or -1)."""
-    if not (math.isfinite(ci_low) and math.isfinite(ci_high)):
-        return "inconclusive at this scale (no CI)"
-    if ci_low > 0 or ci_high < 0:
-        return "supported" if (ci_low > 0) == (claimed_sign > 0) else "contradicted"
-    return "inconclusive at this scale"
+def one_sided_tests(estimate: float, se: float, dof: float, sign: int, sesoi: float | None) -> tuple[float, float]:
+    """(p supporting the claim, p contradicting it), uncorrected, of t = estimate / se with `dof` degrees of
+    freedom: a directional claim of sign `sign` (sesoi None) or a claim that there is no effect of sign `sign`
+    at least `sesoi` large (non-inferiority / minimum-effect tests)."""
+    if not (math.isfinite(estimate) and math.isfinite(se) and se > 0 and dof > 0):
+        return math.nan, math.nan
+    signed = sign * estimate
+    if sesoi is None:
+        t = signed / se
+        return float(stats.t.sf(t, dof)), float(stats.t.cdf(t, dof))
+    return float(stats.t.cdf((signed - sesoi) / se, dof)), float(stats.t.sf((signed - sesoi) / se, dof))
 
 
-def _row(model, family, finding, claim, measure, estimate, ci_low, ci_high, n, claimed_sign) -> dict:
+def minimum_detectable(se: float, dof: float, alpha: float, power: float) -> float:
+    """The effect a one-sided t-test at `alpha` detects with probability `power`: (t_{1-alpha} + t_power) * se."""
+    if not (math.isfinite(se) and dof > 0):
+        return math.nan
+    return float((stats.t.ppf(1 - alpha, dof) + stats.t.ppf(power, dof)) * se)
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjusted p-values (NaN stays NaN and does not count towards the number of tests)."""
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    known = np.flatnonzero(np.isfinite(p))
+    order = known[np.argsort(p[known], kind="stable")]
+    m, running = len(order), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return out
+
+
+def verdicts(table: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """Holm-correct both p columns across the table and judge every row."""
+    table = table.copy()
+    table["p_supports"] = holm(table["p_supports"])
+    table["p_contradicts"] = holm(table["p_contradicts"])
+
+    def judge(row):
+        if not math.isfinite(row.p_supports):
+            return "inconclusive at this scale (no test: too few runs)"
+        if row.p_supports < alpha:
+            return "supported"
+        if row.p_contradicts < alpha:
+            return "contradicted"
+        return "inconclusive at this scale"
+
+    table["verdict"] = [judge(r) for r in table.itertuples()]
+    return table
+
+
+def _row(model, family, finding, claim, estimand, unit, n, estimate, ci, test, sesoi, mde) -> dict:
+    """test: (p supports, p contradicts), uncorrected; the verdict is set over the whole table (verdicts)."""
     return dict(
         model=model,
         family=family,
         finding=finding,
         claim=claim,
-        measure=measure,
+        estimand=estimand,
+        unit=unit,
+        n=int(n),
         estimate=float(estimate),
-        ci_low=float(ci_low),
-        ci_high=float(ci_high),
-        n=n,
-        verdict=verdict(ci_low, ci_high, claimed_sign),
+        ci_low=float(ci[0]),
+        ci_high=float(ci[1]),
+        p_supports=test[0],
+        p_contradicts=test[1],
+        sesoi=math.nan if sesoi is None else float(sesoi),
+        mde=float(mde),
+        verdict="",
     )
 
 
-def finding1(df: pd.DataFrame, model: str, family: str, boot: Bootstrap, y: str = "downstream_avg") -> list[dict]:
-    rows = df[df["model"] == model].dropna(subset=["forgetting", y])
-    res = correlation(rows["forgetting"], rows[y], "pearson", boot, clusters=run_clusters(rows))
-    return [
+# ---- run-level inference of correlations ----------------------------------------------------------------
+
+
+def _design(rows: pd.DataFrame, controls: list[str]) -> np.ndarray:
+    """Control columns: method indicators (one dropped) and the numeric columns named, e.g. step."""
+    parts = []
+    for name in controls:
+        if name == "method":
+            dummies = pd.get_dummies(rows["method"].astype(str), drop_first=True, dtype=float)
+            parts += [dummies[c].to_numpy() for c in dummies]
+        else:
+            parts.append(rows[name].astype(float).to_numpy())
+    return np.column_stack(parts) if parts else np.zeros((len(rows), 0))
+
+
+def run_level(statistic, n_rows: int, clusters, boot: Bootstrap, fisher: bool) -> dict:
+    """Estimate, cluster-bootstrap CI and leave-one-run-out jackknife SE (dof runs - 1) of statistic(weights
+    (b, n)) -> (b,); on Fisher's z when `fisher` (a correlation)."""
+    codes, g = _codes(clusters, n_rows)
+    estimate = float(statistic(np.ones((1, n_rows)))[0])
+    jack = statistic(_jackknife_weights(codes, g))
+    out = {"estimate": estimate, "n": g, "dof": g - 1, "se": math.nan, "ci": (math.nan, math.nan)}
+    if g < 3 or not math.isfinite(estimate) or np.isnan(jack).any():
+        return out
+    scale = (lambda v: np.arctanh(np.clip(v, -1 + 1e-12, 1 - 1e-12))) if fisher else (lambda v: v)
+    zj = scale(np.asarray(jack))
+    out["se"] = float(math.sqrt((g - 1) / g * ((zj - zj.mean()) ** 2).sum()))
+    out["scaled"] = float(scale(np.asarray(estimate)))
+    if g >= 4:
+        theta_b = _batched(statistic, _cluster_weights(codes, g, boot))
+        out["ci"] = _interval(estimate, theta_b, jack, boot)
+    return out
+
+
+def _correlation_row(model, family, finding, claim, estimand, res, sign, alpha, power) -> dict:
+    test = one_sided_tests(res.get("scaled", math.nan), res["se"], res["dof"], sign, None)
+    mde = minimum_detectable(res["se"], res["dof"], alpha, power)
+    mde = math.tanh(mde) if math.isfinite(mde) else mde
+    unit = "training run (checkpoints clustered by run)"
+    return _row(model, family, finding, claim, estimand, unit, res["n"], res["estimate"], res["ci"], test, None, mde)
+
+
+def partial_r_statistic(rows: pd.DataFrame, x: str, y: str, controls: list[str]):
+    xv, yv, z = rows[x].to_numpy(float), rows[y].to_numpy(float), _design(rows, controls)
+    return lambda w: _wpartial(xv, yv, z, w)
+
+
+def finding1(
+    df: pd.DataFrame,
+    model: str,
+    family: str,
+    boot: Bootstrap,
+    claims: dict,
+    alpha: float,
+    power: float,
+    selective: str = "selective_crows_gap",
+    y: str = "downstream_avg",
+) -> list[dict]:
+    rows = df[(df["model"] == model) & (df["method"] != "base")].dropna(subset=["forgetting", selective, y])
+    controls = [c for c in ("method", "step") if rows[c].nunique() > 1]
+    clusters = run_clusters(rows)
+    overall = partial_r_statistic(rows, y, "forgetting", controls)
+    chosen = partial_r_statistic(rows, y, selective, controls)
+    by = " and ".join(controls) or "nothing"
+    sign = claims["downstream_with_forgetting"]
+    res = run_level(overall, len(rows), clusters, boot, fisher=True)
+    out = [
+        _correlation_row(
+            model,
+            family,
+            "1",
+            f"downstream performance {'falls' if sign < 0 else 'rises'} as overall forgetting rises",
+            f"partial r({y}, forgetting | {by}), fine-tuned checkpoints",
+            res,
+            sign,
+            alpha,
+            power,
+        )
+    ]
+    difference = run_level(lambda w: np.abs(overall(w)) - np.abs(chosen(w)), len(rows), clusters, boot, fisher=False)
+    difference["scaled"] = difference["estimate"]
+    out.append(
         _row(
             model,
             family,
             "1",
-            "downstream performance falls as overall forgetting rises",
-            f"Pearson r({y}, forgetting), every checkpoint; CI: bootstrap over {res['n_clusters']} runs",
-            res["r"],
-            res["ci_low"],
-            res["ci_high"],
-            res["n"],
-            -1,
+            "downstream tracks overall forgetting more closely than selective forgetting",
+            f"|partial r({y}, forgetting)| - |partial r({y}, {selective})|, controls {by}",
+            "training run (checkpoints clustered by run)",
+            difference["n"],
+            difference["estimate"],
+            difference["ci"],
+            one_sided_tests(difference["estimate"], difference["se"], difference["dof"], +1, None),
+            None,
+            minimum_detectable(difference["se"], difference["dof"], alpha, power),
         )
-    ]
+    )
+    return out
 
 
 def finding2(
@@ -89,6 +259,9 @@ def finding2(
     stereotype: str,
     selective: str,
     boot: Bootstrap,
+    claims: dict,
+    alpha: float,
+    power: float,
     ideal: float | None = None,
 ) -> list[dict]:
     """Finding 2 for one model: stereotype bias |stereotype - ideal| (ideal: the benchmark's declared unbiased
@@ -100,124 +273,112 @@ def finding2(
         ideal = declared.ideal
     rows = df[(df["model"] == model) & (df["method"] == method)]
     final = final_rows(rows).assign(stereotype_bias=lambda d: (d[stereotype] - ideal).abs())
+    word = {+1: "rises", -1: "falls"}
     out = []
-    for column, claim, sign in [
-        ("stereotype_bias", f"stereotype bias |{stereotype} - {ideal:g}| falls with more CDA data", -1),
-        (selective, f"selective forgetting ({selective}) falls with more CDA data", -1),
-        ("forgetting", "overall forgetting rises with more CDA data", +1),
+    for column, label, key in [
+        ("stereotype_bias", f"stereotype bias |{stereotype} - {ideal:g}|", "bias_with_size"),
+        (selective, f"selective forgetting ({selective})", "selective_with_size"),
+        ("forgetting", "overall forgetting", "forgetting_with_size"),
     ]:
+        sign = claims[key]
         fit = slope_per_doubling(final, column)
+        dof = fit["n"] - 2
+        se = (fit["ci_high"] - fit["slope"]) / stats.t.ppf(0.975, dof) if dof > 0 else math.nan
         out.append(
             _row(
                 model,
                 family,
                 "2",
-                claim,
-                f"OLS slope per doubling of CDA size, {method} final checkpoints; CI: t-interval",
-                fit["slope"],
-                fit["ci_low"],
-                fit["ci_high"],
+                f"{label} {word[sign]} with more CDA data",
+                f"OLS slope of {column} per doubling of CDA size, {method} final checkpoints",
+                "training run (its final checkpoint)",
                 fit["n"],
-                sign,
+                fit["slope"],
+                (fit["ci_low"], fit["ci_high"]),
+                one_sided_tests(fit["slope"], se, dof, sign, None),
+                None,
+                minimum_detectable(se, dof, alpha, power),
             )
         )
     pair = rows.dropna(subset=[selective, "forgetting"])
-    res = correlation(pair[selective], pair["forgetting"], "pearson", boot, clusters=run_clusters(pair))
+    controls = ["step"] if pair["step"].nunique() > 1 else []
+    sign = claims["selective_with_forgetting"]
+    res = run_level(
+        partial_r_statistic(pair, selective, "forgetting", controls), len(pair), run_clusters(pair), boot, True
+    )
     out.append(
-        _row(
+        _correlation_row(
             model,
             family,
             "2",
-            "selective and overall forgetting rise together",
-            f"Pearson r({selective}, forgetting), every {method} checkpoint; CI: bootstrap over "
-            f"{res['n_clusters']} runs",
-            res["r"],
-            res["ci_low"],
-            res["ci_high"],
-            res["n"],
-            +1,
+            f"overall forgetting {word[sign]} with selective forgetting",
+            f"partial r({selective}, forgetting | {' '.join(controls) or 'nothing'}), every {method} checkpoint",
+            res,
+            sign,
+            alpha,
+            power,
         )
     )
     return out
 
 
-def paired_difference_ci(remedy_files: list[dict], reference_files: list[dict]) -> tuple[float, list[float]]:
-    """Remedy minus reference held-out NLL per token, each side's per-sequence NLL sums averaged over its seeds,
-    and the 95% CI resampling the held-out sequences both were scored on (paired)."""
-    tokens = {tuple(f["per_sequence_tokens"]) for f in remedy_files + reference_files}
-    if len(tokens) != 1:
-        raise ValueError(
-            "remedy and reference checkpoints were scored on different held-out sequences; rerun them "
-            "with the same evaluation.forgetting settings"
-        )
-    counts = np.asarray(remedy_files[0]["per_sequence_tokens"], dtype=float)
-    remedy = np.mean([f["per_sequence_nll"] for f in remedy_files], axis=0)
-    reference = np.mean([f["per_sequence_nll"] for f in reference_files], axis=0)
-    return float((remedy.sum() - reference.sum()) / counts.sum()), paired_sequence_bootstrap_ci(
-        remedy, reference, counts
-    )
+def paired_seed_differences(final: pd.DataFrame, method: str, alpha_value, reference: str, column: str):
+    """Remedy minus reference `column` per training seed both ran (a seed: the same CDA draw and data order)."""
+    rows = final[(final["method"] == method) & _alpha_is(final, alpha_value)].set_index("seed")[column]
+    ref = final[final["method"] == reference].set_index("seed")[column]
+    seeds = sorted(set(rows.dropna().index) & set(ref.dropna().index))
+    return seeds, np.array([rows[s] - ref[s] for s in seeds], dtype=float)
 
 
-def _mean_with_ci(rows: pd.DataFrame, column: str) -> tuple[float, float]:
-    """Mean over the rows (seeds) and its standard error from each row's own 95% CI (independent normals)."""
-    z = stats.norm.ppf(0.975)
-    ses = (rows[f"{column}_ci_high"] - rows[f"{column}_ci_low"]) / (2 * z)
-    return float(rows[column].mean()), float(math.sqrt((ses**2).sum()) / len(rows))
+def _alpha_is(df: pd.DataFrame, alpha) -> pd.Series:
+    return df["alpha"].isna() if alpha is None else df["alpha"] == alpha
 
 
 def finding3(
-    df: pd.DataFrame, model: str, family: str, reference: str, size: int, lm_results: dict, y: str = "downstream_avg"
+    df: pd.DataFrame,
+    model: str,
+    family: str,
+    reference: str,
+    size: int,
+    sesoi: dict,
+    alpha: float,
+    power: float,
+    y: str = "downstream_avg",
 ) -> list[dict]:
-    """`lm_results`: {(method, seed, alpha or None): the run's final checkpoint entry of lm_loss.json} at `size`."""
+    """Each method at `size` against the reference, paired by seed; claims of no effect judged against the SESOI."""
     final = final_rows(df[(df["model"] == model) & (df["size"] == size)])
     final = final.assign(alpha=final["alpha"] if "alpha" in final else np.nan)
-    ref = final[final["method"] == reference]
     variants = final.loc[final["method"] != reference, ["method", "alpha"]].drop_duplicates()
     out = []
-    for method, alpha in variants.itertuples(index=False):
-        alpha = None if pd.isna(alpha) else float(alpha)
-        name = method if alpha is None else f"{method} α={alpha:g}"
-        rows = final[
-            (final["method"] == method) & (final["alpha"].isna() if alpha is None else final["alpha"] == alpha)
-        ]
-        seeds = sorted(set(rows["seed"]) & set(ref["seed"]))
-        scored = [s for s in seeds if (method, s, alpha) in lm_results and (reference, s, None) in lm_results]
-        if scored:
-            estimate, (low, high) = paired_difference_ci(
-                [lm_results[(method, s, alpha)] for s in scored], [lm_results[(reference, s, None)] for s in scored]
-            )
+    for method, alpha_value in variants.itertuples(index=False):
+        alpha_value = None if pd.isna(alpha_value) else float(alpha_value)
+        name = method if alpha_value is None else f"{method} α={alpha_value:g}"
+        for column, verb, denied_sign, key in [
+            ("forgetting", "reduce overall forgetting", -1, "forgetting"),
+            (y, "improve downstream performance", +1, "downstream"),
+        ]:
+            if column not in final:
+                continue
+            seeds, d = paired_seed_differences(final, method, alpha_value, reference, column)
+            n = len(d)
+            se = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+            dof = n - 1
+            estimate = float(d.mean()) if n else math.nan
+            half = stats.t.ppf(0.975, dof) * se if n > 1 else math.nan
             out.append(
                 _row(
                     model,
                     family,
                     "3",
-                    f"{name} does not reduce overall forgetting vs {reference}",
-                    f"forgetting difference ({name} - {reference}), size {size}, seeds {scored}; CI: paired "
-                    f"bootstrap over held-out sequences",
+                    f"{name} does not {verb} vs {reference} by {sesoi[key]:g} or more",
+                    f"mean paired difference of {column} ({name} - {reference}), size {size}, seeds {seeds}",
+                    "pair of training runs (one seed)",
+                    n,
                     estimate,
-                    low,
-                    high,
-                    len(scored),
-                    +1,
-                )
-            )
-        a, b = rows[rows["seed"].isin(seeds)], ref[ref["seed"].isin(seeds)]
-        if seeds and f"{y}_ci_low" in a:
-            (ma, sa), (mb, sb) = _mean_with_ci(a, y), _mean_with_ci(b, y)
-            half = stats.norm.ppf(0.975) * math.sqrt(sa**2 + sb**2)
-            out.append(
-                _row(
-                    model,
-                    family,
-                    "3",
-                    f"{name} does not improve downstream performance vs {reference}",
-                    f"{y} difference ({name} - {reference}), size {size}, seeds {seeds}; CI: dev-set "
-                    f"bootstrap CIs combined",
-                    ma - mb,
-                    ma - mb - half,
-                    ma - mb + half,
-                    len(seeds),
-                    -1,
+                    (estimate - half, estimate + half),
+                    one_sided_tests(estimate, se, dof, denied_sign, sesoi[key]),
+                    sesoi[key],
+                    minimum_detectable(se, dof, alpha, power),
                 )
             )
     return out
@@ -231,34 +392,51 @@ def findings_table(
     size_figure: dict,
     remedies_reference: str,
     remedies_size: int,
-    lm_results: dict[str, dict],
+    inference: dict,
 ) -> pd.DataFrame:
-    """Every finding's rows for every model (families: model -> family label), in COLUMNS order."""
+    """Every finding's rows for every model (families: model -> family label), in COLUMNS order, judged together.
+    inference: the config's `findings` block (claims, sesoi, alpha, power)."""
     df = one_base_per_model(df)
+    claims = DEFAULT_CLAIMS | inference.get("claims", {})
+    alpha, power = inference["alpha"], inference["power"]
     rows = []
     for model, family in families.items():
-        rows += finding1(df, model, family, boot)
+        rows += finding1(df, model, family, boot, claims, alpha, power, selective=size_figure["selective"])
         rows += finding2(
-            df, model, family, size_figure["method"], size_figure["stereotype"], size_figure["selective"], boot
+            df,
+            model,
+            family,
+            size_figure["method"],
+            size_figure["stereotype"],
+            size_figure["selective"],
+            boot,
+            claims,
+            alpha,
+            power,
         )
-        rows += finding3(df, model, family, remedies_reference, remedies_size, lm_results.get(model, {}))
-    return pd.DataFrame(rows, columns=COLUMNS)
+        rows += finding3(df, model, family, remedies_reference, remedies_size, inference["sesoi"], alpha, power)
+    return verdicts(pd.DataFrame(rows, columns=COLUMNS), alpha)
 
 
 def markdown_table(table: pd.DataFrame, digits: int = 3) -> str:
     """The findings as a markdown table (one row per finding and model)."""
 
-    def number(v):
-        return "n/a" if pd.isna(v) else f"{v:.{digits}f}"
+    def number(v, d=digits):
+        return "n/a" if pd.isna(v) else f"{v:.{d}g}" if d < digits else f"{v:.{d}f}"
 
     def text(v):
         return str(v).replace("|", "\\|")  # a pipe inside a cell (|crows - 50|) would end the cell
 
-    lines = ["| family | finding | claim | estimate | 95% CI | n | verdict |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| family | finding | claim | estimate | 95% CI | n | p (supports / contradicts, Holm) | SESOI | MDE | "
+        "verdict |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in table.itertuples():
         lines.append(
             f"| {text(r.family)} | {r.finding} | {text(r.claim)} | {number(r.estimate)} | "
-            f"[{number(r.ci_low)}, {number(r.ci_high)}] | {r.n} | {r.verdict} |"
+            f"[{number(r.ci_low)}, {number(r.ci_high)}] | {r.n} | {number(r.p_supports, 2)} / "
+            f"{number(r.p_contradicts, 2)} | {number(r.sesoi)} | {number(r.mde)} | {r.verdict} |"
         )
     return "\n".join(lines) + "\n"
 

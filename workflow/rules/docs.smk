@@ -11,7 +11,6 @@ DOCS_FIGURES = [f"results/figures/{name}.png" for name in FIGURE_NAMES] + (
 )
 # the base models' GLUE targets are measured on every task of docs_results.base_tasks, not only downstream.tasks
 BASE_GLUE_KEYS = [(model, task) for model in MODELS for task in DOCS["base_tasks"]]
-DOCS_LM_KEYS, DOCS_LM_FILES = docs_lm_keys()  # finding 3: final checkpoints at the remedies size
 
 
 localrules:
@@ -24,7 +23,6 @@ rule docs_results:
         figures=DOCS_FIGURES,
         figure_json=[f.replace(".png", ".json") for f in DOCS_FIGURES],
         pretrain=expand("results/models/{model}/pretrain_metrics.json", model=SCRATCH_MODELS),
-        lm=DOCS_LM_FILES,
         base_glue=[f"results/downstream/{m}/base/{t}_seed{DOWNSTREAM_SEEDS[0]}.json" for m, t in BASE_GLUE_KEYS],
         glue_train=[f"resources/glue/{t}/train.jsonl" for _, t in BASE_GLUE_KEYS],
         glue_dev=[f"resources/glue/{t}/dev.jsonl" for _, t in BASE_GLUE_KEYS],
@@ -43,12 +41,12 @@ rule docs_results:
     params:
         families={name: model_family(name) for name in MODELS},
         scratch_models=SCRATCH_MODELS,
-        lm_keys=DOCS_LM_KEYS,
         base_glue_keys=BASE_GLUE_KEYS,
         remedies_size=config["figures"]["remedies"]["size"],
         remedies_reference=config["figures"]["remedies"]["reference"],
         size_figure=config["figures"]["stereotype_vs_size"],
         bootstrap=config["analysis"]["bootstrap"],
+        inference=config["findings"],
         targets=DOCS["targets"],
         config_hash=hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest(),
         configfiles=[str(f) for f in getattr(getattr(workflow, "config_settings", None), "configfiles", None) or []],
