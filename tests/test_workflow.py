@@ -190,10 +190,12 @@ def test_docs_results_writes_findings_figures_and_the_readme_block(workdir):
     snakemake(workdir, "docs_results", overlays=["docs.yaml"])
     out = workdir / "docs_out"
     table = pd.read_csv(out / "findings.csv")
-    assert list(table["finding"].astype(str)) == ["1", "2", "2", "2", "2", "3", "3"]  # wise_ft vs cda: 2 rows
+    # finding 1: the partial r and the overall-vs-selective contrast; finding 3: wise_ft vs cda, 2 rows
+    assert list(table["finding"].astype(str)) == ["1", "1", "2", "2", "2", "2", "3", "3"]
     assert table["verdict"].str.match(r"^(supported|contradicted|inconclusive at this scale)").all()
     one = table.iloc[0]
-    assert one["n"] == 4 and one["family"] == "scratch-bert (masked LM)"
+    # n counts runs (clusters), not checkpoints: the cda run (2 saved steps) and its wise_ft run
+    assert one["n"] == 2 and one["family"] == "scratch-bert (masked LM)"
     findings_md = (out / "findings.md").read_text()
     readme = (workdir / "README.md").read_text()
     block = readme.split("<!-- findings:start -->", 1)[1].split("<!-- findings:end -->", 1)[0]
