@@ -100,6 +100,9 @@ def test_scratch_recipe_per_model_overrides_the_shared_section():
             r"models\.0\.scratch.*hiden_size",
         ),
         (lambda c: c["method_settings"]["cda"].update(sizes=[]), r"method_settings\.cda\.sizes"),
+        # a run's directory needs an index directory above it that is not the repository root (its README.md)
+        (lambda c: c["docs_results"].update(out_dir="docs_out"), r"docs_results\.out_dir.*index directory"),
+        (lambda c: c["docs_results"].update(out_dir="../elsewhere/run"), r"docs_results\.out_dir"),
     ],
 )
 def test_a_bad_key_is_named(change, message):

@@ -1,3 +1,4 @@
+import json
 import math
 
 import numpy as np
@@ -14,6 +15,7 @@ from fairforget.findings import (
     finding1,
     finding2,
     finding3,
+    findings_index,
     findings_table,
     holm,
     markdown_table,
@@ -174,3 +176,25 @@ def test_base_targets():
     row = base_loss_row("m", metrics, 1.5)
     assert row["below_unigram"] == pytest.approx(1.9) and row["target_met"]
     assert not base_loss_row("m", dict(metrics, heldout_loss=5.5), 1.5)["target_met"]
+
+
+def test_findings_index_joins_every_run_with_its_provenance_and_names_stale_tables(tmp_path):
+    current = findings_table(
+        synthetic_table(0.05),
+        {"m": "m (causal LM)"},
+        boot=BOOT,
+        remedies_reference="cda",
+        remedies_size=1600,
+        size_figure={"method": "cda", "stereotype": "crows", "selective": "selective_crows_gap"},
+        inference=INFERENCE,
+    )
+    for run, table in (("gemma", current), ("scratch", pd.DataFrame({"finding": [1], "verdict": ["supported"]}))):
+        (tmp_path / run).mkdir()
+        table.to_csv(tmp_path / run / "findings.csv", index=False)
+        (tmp_path / run / "provenance.json").write_text(json.dumps({"commit": f"abc{run}", "config_sha256": "f00"}))
+    index, runs, stale = findings_index(tmp_path)
+    assert len(index) == len(current) and set(index["run"]) == {"gemma"} and (index["commit"] == "abcgemma").all()
+    assert [r["readme"] for r in runs] == ["gemma/README.md"] and stale == ["scratch"]
+    (tmp_path / "gemma" / "provenance.json").unlink()
+    with pytest.raises(FileNotFoundError, match="gemma: findings.csv without provenance.json"):
+        findings_index(tmp_path)

@@ -185,10 +185,10 @@ def test_pretraining_curve_and_figure(workdir):
 def test_docs_results_writes_findings_figures_and_the_readme_block(workdir):
     shutil.copy(REPO / "README.md", workdir / "README.md")
     (workdir / "docs.yaml").write_text(
-        yaml.safe_dump({"docs_results": {"out_dir": "docs_out", "base_tasks": ["stsb"]}})
+        yaml.safe_dump({"docs_results": {"out_dir": "docs_out/demo", "base_tasks": ["stsb"]}})
     )
     snakemake(workdir, "docs_results", overlays=["docs.yaml"])
-    out = workdir / "docs_out"
+    out = workdir / "docs_out/demo"
     table = pd.read_csv(out / "findings.csv")
     # finding 1: the partial r and the overall-vs-selective contrast; finding 3: wise_ft vs cda, 2 rows
     assert list(table["finding"].astype(str)) == ["1", "1", "2", "2", "2", "2", "3", "3"]
@@ -201,7 +201,10 @@ def test_docs_results_writes_findings_figures_and_the_readme_block(workdir):
     block = readme.split("<!-- findings:start -->", 1)[1].split("<!-- findings:end -->", 1)[0]
     assert findings_md in block and "not generated yet" not in block
     assert (REPO / "README.md").read_text().count("<!-- findings:start -->") == 1
+    index = pd.read_csv(workdir / "docs_out/findings.csv")  # every run under docs_out/, with its provenance
     provenance = json.loads((out / "provenance.json").read_text())
+    assert set(index["run"]) == {"demo"} and (index["commit"] == provenance["commit"]).all()
+    assert "docs_out/demo/README.md" in block
     assert re.fullmatch(r"[0-9a-f]{64}", provenance["config_sha256"])
     base = pd.read_csv(out / "base_glue.csv")
     assert list(base["task"]) == ["stsb"] and base["baseline"].iloc[0] == 0.0

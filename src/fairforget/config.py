@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import jsonschema
 import yaml
 
@@ -47,6 +49,13 @@ def validate_config(config: dict, schema_path: str) -> None:
     names = [m["name"] for m in config["models"]]
     if len(set(names)) != len(names):
         raise ConfigError(f"config key 'models': model names must be unique, got {names}")
+    out_dir = Path(config["docs_results"]["out_dir"])
+    if out_dir.is_absolute() or ".." in out_dir.parts or len(out_dir.parts) < 2:
+        raise ConfigError(
+            f"config key 'docs_results.out_dir': {str(out_dir)!r} must be a run's own directory inside the "
+            "repository with an index directory above it (e.g. docs/results/<run>): the index directory gets "
+            "the findings of every run and a README.md"
+        )
     figures = config["figures"]
     for key in ("stereotype_vs_size.method", "remedies.reference", "dynamics.method"):
         block, option = key.split(".")

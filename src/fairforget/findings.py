@@ -32,7 +32,9 @@ scale (correlations: back from Fisher's z); a no-effect claim can be supported a
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -439,6 +441,28 @@ def markdown_table(table: pd.DataFrame, digits: int = 3) -> str:
             f"{number(r.p_contradicts, 2)} | {number(r.sesoi)} | {number(r.mde)} | {r.verdict} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def findings_index(index_dir) -> tuple[pd.DataFrame, list[dict], list[str]]:
+    """Every run's findings under `index_dir` (one subdirectory per run, as docs_results writes them) in one table,
+    each row with its run, commit and config hash from that run's provenance.json; and the runs (name, commit,
+    config hash, README). A run whose table predates the current COLUMNS is left out and named in `stale`, so
+    a table is never shown in a format its verdicts were not computed for."""
+    tables, runs, stale = [], [], []
+    for run_dir in sorted(p for p in Path(index_dir).iterdir() if (p / "findings.csv").is_file()):
+        provenance_path = run_dir / "provenance.json"
+        if not provenance_path.is_file():
+            raise FileNotFoundError(f"{run_dir}: findings.csv without provenance.json (rerun its docs_results)")
+        provenance = json.loads(provenance_path.read_text())
+        table = pd.read_csv(run_dir / "findings.csv")
+        if not set(COLUMNS) <= set(table.columns):
+            stale.append(run_dir.name)
+            continue
+        run = dict(run=run_dir.name, commit=provenance["commit"], config_sha256=provenance["config_sha256"])
+        tables.append(table[COLUMNS].assign(**run))
+        runs.append(run | {"readme": f"{run_dir.name}/README.md"})
+    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=COLUMNS)
+    return table, runs, stale
 
 
 def trivial_glue_baseline(task: str, train_labels: list, dev_labels: list) -> float:

@@ -6,6 +6,8 @@
 
 DOCS = config["docs_results"]
 DOCS_DIR = DOCS["out_dir"]
+# every run writes its own directory; the one above it indexes them all (findings.csv of every run, README block)
+DOCS_INDEX = str(Path(DOCS_DIR).parent)
 DOCS_FIGURES = [f"results/figures/{name}.png" for name in FIGURE_NAMES] + (
     ["results/figures/pretraining.png"] if SCRATCH_MODELS else []
 )
@@ -34,6 +36,9 @@ rule docs_results:
         provenance=f"{DOCS_DIR}/provenance.json",
         readme=f"{DOCS_DIR}/README.md",
         figures=[f"{DOCS_DIR}/{Path(f).name}" for f in DOCS_FIGURES],
+        index=f"{DOCS_INDEX}/findings.csv",
+        index_md=f"{DOCS_INDEX}/findings.md",
+        index_readme=f"{DOCS_INDEX}/README.md",
     log:
         "results/logs/docs_results.log",
     conda:
