@@ -75,6 +75,19 @@ def synthetic_table(slope_forgetting: float, seed: int = 0, remedy_effect: float
     return df
 
 
+def table_of(df: pd.DataFrame, family: str) -> pd.DataFrame:
+    """The findings of synthetic_table's model `m`, replay compared with CDA at its largest size."""
+    return findings_table(
+        df,
+        {"m": family},
+        boot=BOOT,
+        remedies_reference="cda",
+        remedies_size=1600,
+        size_figure={"method": "cda", "stereotype": "crows", "selective": "selective_crows_gap"},
+        inference=INFERENCE,
+    )
+
+
 def test_finding1_sees_downstream_falling_with_forgetting_within_methods():
     overall, primarily = finding1(synthetic_table(0.05), "m", "m", BOOT, DEFAULT_CLAIMS, 0.05, 0.8)
     assert overall["estimate"] < -0.9 and overall["ci_high"] < 0 and overall["p_supports"] < 0.05
@@ -105,15 +118,7 @@ def test_finding3_pairs_seeds_and_names_the_sesoi():
     assert forgetting["estimate"] == pytest.approx(-0.1, abs=0.01) and forgetting["n"] == 4
     assert forgetting["p_contradicts"] < 0.05 and forgetting["sesoi"] == 0.02  # reduces by more than the SESOI
     assert downstream["claim"].startswith("replay does not improve downstream")
-    table = findings_table(
-        df,
-        {"m": "m (masked LM)"},
-        boot=BOOT,
-        remedies_reference="cda",
-        remedies_size=1600,
-        size_figure={"method": "cda", "stereotype": "crows", "selective": "selective_crows_gap"},
-        inference=INFERENCE,
-    )
+    table = table_of(df, "m (masked LM)")
     assert list(table["finding"]) == ["1", "1", "2", "2", "2", "2", "3", "3"]
     assert table.loc[6, "verdict"] == "contradicted"
     markdown = markdown_table(table)
@@ -179,15 +184,7 @@ def test_base_targets():
 
 
 def test_findings_index_joins_every_run_with_its_provenance_and_names_stale_tables(tmp_path):
-    current = findings_table(
-        synthetic_table(0.05),
-        {"m": "m (causal LM)"},
-        boot=BOOT,
-        remedies_reference="cda",
-        remedies_size=1600,
-        size_figure={"method": "cda", "stereotype": "crows", "selective": "selective_crows_gap"},
-        inference=INFERENCE,
-    )
+    current = table_of(synthetic_table(0.05), "m (causal LM)")
     for run, table in (("gemma", current), ("scratch", pd.DataFrame({"finding": [1], "verdict": ["supported"]}))):
         (tmp_path / run).mkdir()
         table.to_csv(tmp_path / run / "findings.csv", index=False)
