@@ -30,8 +30,9 @@ import torch
 from fairforget.benchmarks.crows_pairs import crows_pairs_scores, read_crows_pairs
 from fairforget.benchmarks.seat import read_seat_test, seat_scores
 from fairforget.benchmarks.stereoset import read_stereoset, stereoset_scores
-from fairforget.downstream import linear_probe, subsample
+from fairforget.downstream import linear_probe
 from fairforget.findings import trivial_glue_baseline
+from fairforget.glue import subsample
 from fairforget.io import atomic_path, read_jsonl
 from fairforget.modeling import load_lm
 from fairforget.scoring import heldout_lm_loss, heldout_texts, wikitext_detokenize
@@ -92,11 +93,9 @@ def main():
         pairs = read_crows_pairs(tmp / "crows.csv", "gender")
         items = read_stereoset(tmp / "stereoset.json", "gender", "dev")
         tests = {name: read_seat_test(tmp / f"{name}.jsonl") for name in SEAT_TESTS}
+        # as the downstream rule samples them (train: seed 0; dev: seed 0, the rows every checkpoint is scored on)
         glue = {
-            task: (
-                subsample(list(read_jsonl(tmp / f"{task}_train.jsonl")), args.train_size, 0),
-                subsample(list(read_jsonl(tmp / f"{task}_dev.jsonl")), args.dev_size, 0),
-            )
+            task: (list(read_jsonl(tmp / f"{task}_train.jsonl")), list(read_jsonl(tmp / f"{task}_dev.jsonl")))
             for task in args.tasks
         }
 
@@ -131,10 +130,12 @@ def main():
     del model
 
     probes = {}
-    for task, (train, dev) in glue.items():
+    for task, (train_split, dev_split) in glue.items():
         tick = time.time()
+        train, dev = subsample(train_split, args.train_size, 0), subsample(dev_split, args.dev_size, 0)
         result = linear_probe(args.model_dir, task, train, dev, seed=0, max_length=args.probe_length)
-        baseline = trivial_glue_baseline(task, [r["label"] for r in train], [r["label"] for r in dev])
+        # the whole training split's majority class, scored on the dev rows the probe is scored on
+        baseline = trivial_glue_baseline(task, [r["label"] for r in train_split], [r["label"] for r in dev])
         probes[task] = {
             "score": result["score"],
             "score_ci95": result["score_ci95"],

@@ -4,13 +4,12 @@ report the task's GLUE metrics on its dev set (causal LMs classify from their la
 from __future__ import annotations
 
 import logging
-import random
 
 import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer, set_seed
 
-from .glue import glue_task, score_ci, task_metrics
+from .glue import glue_task, score_ci, subsample, task_metrics  # noqa: F401 (subsample: workflow/scripts/downstream.py)
 from .metrics import metric_path
 from .modeling import usable_length
 from .scoring import length_batches
@@ -30,13 +29,6 @@ class EncodedDataset(torch.utils.data.Dataset):
         item = {k: v[i] for k, v in self.encodings.items()}
         item["labels"] = self.labels[i]
         return item
-
-
-def subsample(rows: list[dict], size: int | None, seed: int) -> list[dict]:
-    """A seeded random subset of `size` rows (all rows when size is None or larger)."""
-    if not size or size >= len(rows):
-        return rows
-    return random.Random(seed).sample(rows, size)
 
 
 def encode_rows(tokenizer, rows: list[dict], max_length: int) -> dict:

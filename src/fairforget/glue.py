@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,6 +88,14 @@ GLUE_TASKS = {
         num_labels=3,
     ),
 }
+
+
+def subsample(rows: list[dict], size: int | None, seed: int) -> list[dict]:
+    """A seeded random subset of `size` rows (all rows when size is None or larger): the train and dev
+    rows a probe sees, so docs_results scores the trivial baseline on the same dev rows without torch."""
+    if not size or size >= len(rows):
+        return rows
+    return random.Random(seed).sample(rows, size)
 
 
 def glue_task(name: str) -> GlueTask:

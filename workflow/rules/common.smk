@@ -280,9 +280,12 @@ def metric_files():
 
 
 def model_family(name):
-    """How the findings table names a model: scratch models by their kind of LM, others by their path."""
+    """How the findings table and figures name a model: scratch models by their kind of LM, a GGUF file (a
+    causal LM, dequantised) by that, others by their path."""
     if name in SCRATCH_MODELS:
         return f"{name} ({'causal' if SCRATCH_ARCHITECTURES[name] == 'llama' else 'masked'} LM)"
+    if MODEL_GGUF[name]:
+        return f"{name} (causal LM, dequantised GGUF)"
     return f"{name} ({MODELS[name]})"
 
 

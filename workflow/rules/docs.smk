@@ -47,6 +47,7 @@ rule docs_results:
         families={name: model_family(name) for name in MODELS},
         scratch_models=SCRATCH_MODELS,
         base_glue_keys=BASE_GLUE_KEYS,
+        dev_size=config["downstream"]["dev_size"],
         remedies_size=config["figures"]["remedies"]["size"],
         remedies_reference=config["figures"]["remedies"]["reference"],
         size_figure=config["figures"]["stereotype_vs_size"],

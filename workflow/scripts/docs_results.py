@@ -17,6 +17,7 @@ from fairforget.findings import (
     markdown_table,
     trivial_glue_baseline,
 )
+from fairforget.glue import subsample
 from fairforget.io import atomic_path, read_json, read_jsonl, write_json
 from fairforget.logs import setup_logging
 from fairforget.runs import read_checkpoint
@@ -51,9 +52,9 @@ for (model, task), path, train, dev in zip(
     p.base_glue_keys, snakemake.input.base_glue, snakemake.input.glue_train, snakemake.input.glue_dev
 ):
     result = read_checkpoint(path, "base")
-    baseline = trivial_glue_baseline(
-        task, [r["label"] for r in read_jsonl(train)], [r["label"] for r in read_jsonl(dev)]
-    )
+    # the whole training split's majority class, scored on the dev rows the probe was scored on (downstream rule)
+    dev_rows = subsample(list(read_jsonl(dev)), p.dev_size, 0)
+    baseline = trivial_glue_baseline(task, [r["label"] for r in read_jsonl(train)], [r["label"] for r in dev_rows])
     glue_rows.append(base_glue_row(model, task, result, baseline, p.targets["minimum_scores"].get(task)))
 base = pd.DataFrame(loss_rows)
 glue = pd.DataFrame(glue_rows)
