@@ -1,5 +1,5 @@
 # docs/results/: the evidence of one run in the repository (issue 15). Not part of `all`: run it on purpose,
-#   snakemake --cores 2 --configfile config/offline.yaml config/reproduce.yaml docs_results
+#   snakemake docs_results --cores 2 --configfile config/offline.yaml config/reproduce.yaml
 # It writes the findings table (docs/results/findings.{csv,md}: an estimate, 95% CI, n and verdict per finding
 # and model), the base models' targets, the figures with their captions, the run's provenance (commit, config
 # hash) and the README's findings block (between <!-- findings:start --> and <!-- findings:end -->).
