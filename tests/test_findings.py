@@ -7,7 +7,6 @@ import pytest
 from conftest import base_row
 from scipy import stats
 
-from fairforget.correlation import Bootstrap
 from fairforget.findings import (
     DEFAULT_CLAIMS,
     base_glue_row,
@@ -24,7 +23,6 @@ from fairforget.findings import (
     trivial_glue_baseline,
 )
 
-BOOT = Bootstrap(n_resamples=300, seed=0)
 INFERENCE = {"alpha": 0.05, "power": 0.8, "sesoi": {"forgetting": 0.02, "downstream": 0.01}, "claims": DEFAULT_CLAIMS}
 
 
@@ -80,7 +78,6 @@ def table_of(df: pd.DataFrame, family: str) -> pd.DataFrame:
     return findings_table(
         df,
         {"m": family},
-        boot=BOOT,
         remedies_reference="cda",
         remedies_size=1600,
         size_figure={"method": "cda", "stereotype": "crows", "selective": "selective_crows_gap"},
@@ -89,7 +86,7 @@ def table_of(df: pd.DataFrame, family: str) -> pd.DataFrame:
 
 
 def test_finding1_sees_downstream_falling_with_forgetting_within_methods():
-    overall, primarily = finding1(synthetic_table(0.05), "m", "m", BOOT, DEFAULT_CLAIMS, 0.05, 0.8)
+    overall, primarily = finding1(synthetic_table(0.05), "m", "m", DEFAULT_CLAIMS, 0.05, 0.8)
     assert overall["estimate"] < -0.9 and overall["ci_high"] < 0 and overall["p_supports"] < 0.05
     assert overall["n"] == 8 and overall["unit"].startswith("training run")  # runs, not checkpoints
     assert "| method and step" in overall["estimand"]
@@ -97,18 +94,14 @@ def test_finding1_sees_downstream_falling_with_forgetting_within_methods():
 
 
 def test_finding2_slopes_follow_the_data_in_both_directions():
-    rows = finding2(
-        synthetic_table(0.05), "m", "m", "cda", "crows", "selective_crows_gap", BOOT, DEFAULT_CLAIMS, 0.05, 0.8
-    )
+    rows = finding2(synthetic_table(0.05), "m", "m", "cda", "crows", "selective_crows_gap", DEFAULT_CLAIMS, 0.05, 0.8)
     bias, selective, overall, together = rows
     assert bias["estimate"] == pytest.approx(-2, abs=0.1) and bias["p_supports"] < 0.05
     assert selective["p_contradicts"] < 0.05 and overall["p_supports"] < 0.05  # synthetic: selective rises
     assert overall["estimate"] == pytest.approx(0.05, abs=0.015) and overall["n"] == 6  # final steps only
     assert "| step" in together["estimand"]
     flipped = DEFAULT_CLAIMS | {"forgetting_with_size": -1}
-    shrinking = finding2(
-        synthetic_table(-0.05), "m", "m", "cda", "crows", "selective_crows_gap", BOOT, flipped, 0.05, 0.8
-    )
+    shrinking = finding2(synthetic_table(-0.05), "m", "m", "cda", "crows", "selective_crows_gap", flipped, 0.05, 0.8)
     assert shrinking[2]["p_supports"] < 0.05 and shrinking[2]["claim"] == "overall forgetting falls with more CDA data"
 
 

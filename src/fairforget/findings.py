@@ -8,8 +8,8 @@ one); the SESOI of the "no effect" claims from `findings.sesoi`, fixed likewise.
 1. Downstream performance is driven by overall forgetting: (a) the partial correlation of downstream_avg with
    overall forgetting over every checkpoint, with method and exposure (training step) as controls so that pooling
    methods cannot make the sign (Simpson); (b) "primarily": |partial r| with overall forgetting minus |partial r|
-   with selective forgetting, the same controls. Unit: the training run (cluster bootstrap CI, leave-one-run-out
-   jackknife t-test with runs - 1 degrees of freedom; correlations on Fisher's z).
+   with selective forgetting, the same controls. Unit: the training run (leave-one-run-out jackknife SE, its
+   t-test and t interval with runs - 1 degrees of freedom; correlations on Fisher's z).
 2. More CDA data: (a) stereotype bias |score - ideal|, (b) selective forgetting, (c) overall forgetting against
    log2 CDA size over the final checkpoints (one per run: OLS slope per doubling, t with n - 2 dof); (d) selective
    and overall forgetting move together: partial r over all the method's checkpoints, controlling for step (both
@@ -42,11 +42,7 @@ from scipy import stats
 
 from .benchmarks import metrics
 from .correlation import (
-    Bootstrap,
-    _batched,
-    _cluster_weights,
     _codes,
-    _interval,
     _jackknife_weights,
     _wpartial,
     one_base_per_model,
@@ -168,9 +164,11 @@ def _design(rows: pd.DataFrame, controls: list[str]) -> np.ndarray:
     return np.column_stack(parts) if parts else np.zeros((len(rows), 0))
 
 
-def run_level(statistic, n_rows: int, clusters, boot: Bootstrap, fisher: bool) -> dict:
-    """Estimate, cluster-bootstrap CI and leave-one-run-out jackknife SE (dof runs - 1) of statistic(weights
-    (b, n)) -> (b,); on Fisher's z when `fisher` (a correlation)."""
+def run_level(statistic, n_rows: int, clusters, fisher: bool) -> dict:
+    """Estimate, leave-one-run-out jackknife SE (dof runs - 1) and the t interval from them of statistic(weights
+    (b, n)) -> (b,); on Fisher's z when `fisher` (a correlation), the interval back-transformed. The CI comes from
+    the same SE and dof as the row's tests, so a CI that excludes 0 and an uncorrected two-sided p < 0.05 agree
+    (a cluster bootstrap over 2-8 runs has too few distinct resamples to be trusted, and disagreed with the test)."""
     codes, g = _codes(clusters, n_rows)
     estimate = float(statistic(np.ones((1, n_rows)))[0])
     jack = statistic(_jackknife_weights(codes, g))
@@ -181,9 +179,9 @@ def run_level(statistic, n_rows: int, clusters, boot: Bootstrap, fisher: bool) -
     zj = scale(np.asarray(jack))
     out["se"] = float(math.sqrt((g - 1) / g * ((zj - zj.mean()) ** 2).sum()))
     out["scaled"] = float(scale(np.asarray(estimate)))
-    if g >= 4:
-        theta_b = _batched(statistic, _cluster_weights(codes, g, boot))
-        out["ci"] = _interval(estimate, theta_b, jack, boot)
+    half = stats.t.ppf(0.975, g - 1) * out["se"]
+    low, high = out["scaled"] - half, out["scaled"] + half
+    out["ci"] = (math.tanh(low), math.tanh(high)) if fisher else (low, high)
     return out
 
 
@@ -204,7 +202,6 @@ def finding1(
     df: pd.DataFrame,
     model: str,
     family: str,
-    boot: Bootstrap,
     claims: dict,
     alpha: float,
     power: float,
@@ -218,7 +215,7 @@ def finding1(
     chosen = partial_r_statistic(rows, y, selective, controls)
     by = " and ".join(controls) or "nothing"
     sign = claims["downstream_with_forgetting"]
-    res = run_level(overall, len(rows), clusters, boot, fisher=True)
+    res = run_level(overall, len(rows), clusters, fisher=True)
     out = [
         _correlation_row(
             model,
@@ -232,7 +229,7 @@ def finding1(
             power,
         )
     ]
-    difference = run_level(lambda w: np.abs(overall(w)) - np.abs(chosen(w)), len(rows), clusters, boot, fisher=False)
+    difference = run_level(lambda w: np.abs(overall(w)) - np.abs(chosen(w)), len(rows), clusters, fisher=False)
     difference["scaled"] = difference["estimate"]
     out.append(
         _row(
@@ -260,7 +257,6 @@ def finding2(
     method: str,
     stereotype: str,
     selective: str,
-    boot: Bootstrap,
     claims: dict,
     alpha: float,
     power: float,
@@ -305,9 +301,7 @@ def finding2(
     pair = rows.dropna(subset=[selective, "forgetting"])
     controls = ["step"] if pair["step"].nunique() > 1 else []
     sign = claims["selective_with_forgetting"]
-    res = run_level(
-        partial_r_statistic(pair, selective, "forgetting", controls), len(pair), run_clusters(pair), boot, True
-    )
+    res = run_level(partial_r_statistic(pair, selective, "forgetting", controls), len(pair), run_clusters(pair), True)
     out.append(
         _correlation_row(
             model,
@@ -390,7 +384,6 @@ def findings_table(
     df: pd.DataFrame,
     families: dict[str, str],
     *,
-    boot: Bootstrap,
     size_figure: dict,
     remedies_reference: str,
     remedies_size: int,
@@ -403,7 +396,7 @@ def findings_table(
     alpha, power = inference["alpha"], inference["power"]
     rows = []
     for model, family in families.items():
-        rows += finding1(df, model, family, boot, claims, alpha, power, selective=size_figure["selective"])
+        rows += finding1(df, model, family, claims, alpha, power, selective=size_figure["selective"])
         rows += finding2(
             df,
             model,
@@ -411,7 +404,6 @@ def findings_table(
             size_figure["method"],
             size_figure["stereotype"],
             size_figure["selective"],
-            boot,
             claims,
             alpha,
             power,

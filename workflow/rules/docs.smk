@@ -51,7 +51,6 @@ rule docs_results:
         remedies_size=config["figures"]["remedies"]["size"],
         remedies_reference=config["figures"]["remedies"]["reference"],
         size_figure=config["figures"]["stereotype_vs_size"],
-        bootstrap=config["analysis"]["bootstrap"],
         inference=config["findings"],
         targets=DOCS["targets"],
         config_hash=hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest(),

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from fairforget.correlation import Bootstrap
 from fairforget.findings import (
     base_glue_row,
     base_loss_row,
@@ -31,7 +30,6 @@ remedies_size = p.remedies_size or int(df.loc[df["method"] != "base", "size"].ma
 table = findings_table(
     df,
     p.families,
-    boot=Bootstrap(**p.bootstrap),
     size_figure=p.size_figure,
     remedies_reference=p.remedies_reference,
     remedies_size=remedies_size,
