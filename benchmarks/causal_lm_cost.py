@@ -8,15 +8,18 @@ the compute, so the remedies that freeze it change the budget of a run. Measured
   - lora: LoRA r=8 on the peft default modules (methods.add_lora).
 Reports tokens/s of each and its ratio to full fine-tuning. Usage:
     python benchmarks/causal_lm_cost.py resources/models/gemma3-270m [--steps 3] [--batch-size 8] [--length 64]
+        [--json docs/results/gemma/cost.json]
 """
 
 import argparse
 import json
 import resource
+import sys
 import time
 
 import torch
 
+from fairforget.io import atomic_path
 from fairforget.methods import add_lora, freeze
 from fairforget.modeling import load_lm
 
@@ -58,6 +61,7 @@ def main():
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--length", type=int, default=64)
+    parser.add_argument("--json", help="also write the report here (docs_results quotes docs/results/<run>/cost.json)")
     args = parser.parse_args()
     shape = (args.steps, args.batch_size, args.length)
     rates = {}
@@ -77,6 +81,7 @@ def main():
     model = add_lora(model, r=8, alpha=16)
     rates["lora"] = train_rate(model, *shape)
     report = {
+        "command": " ".join(["python", *sys.argv]),
         "model": args.model,
         "parameters": parameters,
         "trainable_with_frozen_embeddings": trainable,
@@ -88,6 +93,9 @@ def main():
         "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
     }
     print(json.dumps(report, indent=2))
+    if args.json:
+        with atomic_path(args.json) as tmp:
+            tmp.write_text(json.dumps(report, indent=2) + "\n")
 
 
 if __name__ == "__main__":

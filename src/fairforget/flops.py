@@ -42,9 +42,9 @@ def attention_dim(config) -> int:
 
 
 def parameter_counts(config) -> dict[str, int]:
-    """Parameters of a BERT, pre-LN RoBERTa or Llama LM with this transformers config, by their role in the
-    FLOP count: `embedding` (lookup tables: tokens, positions, segments, and an untied output projection,
-    which the head term counts), `body` (non-embedding, outside the head), `head` (non-embedding, in the
+    """Parameters of a BERT, pre-LN RoBERTa, ModernBERT, Llama or Gemma 3 LM with this transformers config, by
+    their role in the FLOP count: `embedding` (lookup tables: tokens, positions, segments, and an untied output
+    projection, which the head term counts), `body` (non-embedding, outside the head), `head` (non-embedding, in the
     vocabulary head: a masked LM's transform dense, LayerNorm and output bias), `non_embedding` = body + head,
     `total` (= sum of p.numel() over model.parameters(), tied weights once)."""
     d, n_layers, ffn, vocab = (
@@ -71,6 +71,17 @@ def parameter_counts(config) -> dict[str, int]:
         body = n_layers * (attention + mlp + 2 * d) + d  # two RMSNorms a layer, the final one
         head = 0
         embedding = vocab * d * (1 if config.tie_word_embeddings else 2)
+    elif config.model_type == "gemma3_text":
+        # Gemma 3: grouped-query attention with head_dim independent of the width, RMSNorms on queries and keys,
+        # four RMSNorms a layer (around attention and around the GeGLU feed-forward), the final one; tied head
+        q_dim = attention_dim(config)
+        kv_dim = config.num_key_value_heads * config.head_dim
+        attention = d * q_dim + 2 * d * kv_dim + q_dim * d + 2 * config.head_dim
+        if getattr(config, "attention_bias", False):
+            attention += q_dim + 2 * kv_dim + d
+        body = n_layers * (attention + 3 * d * ffn + 4 * d) + d
+        head = 0
+        embedding = vocab * d * (1 if config.tie_word_embeddings else 2)
     elif config.model_type == "modernbert":
         norm = d * (2 if config.norm_bias else 1)  # LayerNorms without bias by default
         attention = d * 3 * d + d * d + (3 * d + d if config.attention_bias else 0)  # fused Wqkv, Wo
@@ -83,7 +94,7 @@ def parameter_counts(config) -> dict[str, int]:
     else:
         raise ValueError(
             f"no parameter count for model_type {config.model_type!r}; "
-            "expected bert, roberta-prelayernorm, modernbert or llama"
+            "expected bert, roberta-prelayernorm, modernbert, llama or gemma3_text"
         )
     return {
         "embedding": embedding,

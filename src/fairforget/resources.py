@@ -26,17 +26,20 @@ def transformer_parameters(
     kv_fraction: float = 1.0,
     tied_embeddings: bool = True,
     max_positions: int = 0,
+    attention_size: int | None = None,
 ) -> int:
     """Approximate parameter count of a BERT- or Llama-style decoder/encoder stack (biases and norms left out:
-    they are <1%). Llama-3.2-1B: 1.24e9; bert-base-uncased: 1.09e8."""
-    attention = 2 * hidden_size * hidden_size + 2 * hidden_size * int(hidden_size * kv_fraction)  # q, o; k, v
+    they are <1%). Llama-3.2-1B: 1.24e9; bert-base-uncased: 1.09e8. attention_size: heads x head_dim where it is
+    not the hidden size (Gemma 3 270M: 4 x 256 against 640)."""
+    q = attention_size or hidden_size
+    attention = 2 * hidden_size * q + 2 * hidden_size * int(q * kv_fraction)  # q, o; k, v
     mlp = (3 if gated_mlp else 2) * hidden_size * intermediate_size
     embeddings = (vocab_size + max_positions) * hidden_size * (1 if tied_embeddings else 2)
     return num_layers * (attention + mlp) + embeddings
 
 
 def parameters_from_hf_config(hf_config: dict) -> int:
-    """Parameter count from a transformers config.json (BERT, RoBERTa, Llama, Mistral, GPT-NeoX-like keys)."""
+    """Parameter count from a transformers config.json (BERT, RoBERTa, Llama, Mistral, Gemma, GPT-NeoX-like keys)."""
     hidden = hf_config["hidden_size"]
     heads = hf_config.get("num_attention_heads") or 1
     kv_heads = hf_config.get("num_key_value_heads") or heads
@@ -45,8 +48,10 @@ def parameters_from_hf_config(hf_config: dict) -> int:
         hidden_size=hidden,
         num_layers=hf_config["num_hidden_layers"],
         intermediate_size=hf_config.get("intermediate_size") or 4 * hidden,
-        gated_mlp=hf_config.get("hidden_act") in ("silu", "swiglu") or "llama" in hf_config.get("model_type", ""),
+        gated_mlp=hf_config.get("hidden_act") in ("silu", "swiglu")
+        or any(family in hf_config.get("model_type", "") for family in ("llama", "gemma")),  # SwiGLU / GeGLU
         kv_fraction=kv_heads / heads,
+        attention_size=heads * hf_config["head_dim"] if hf_config.get("head_dim") else None,
         tied_embeddings=hf_config.get("tie_word_embeddings", True),
         max_positions=hf_config.get("max_position_embeddings", 0) if hf_config.get("model_type") == "bert" else 0,
     )
