@@ -165,3 +165,20 @@ def test_shown_size_defaults_to_the_largest_and_names_the_key_of_a_missing_one()
         shown_size([400, 100], 300, "figures.remedies")
     with pytest.raises(ValueError, match="'figures.token_shares': no rows of method 'cda'"):
         shown_size([], None, "figures.token_shares", of="method 'cda'")
+
+
+def test_every_caption_says_its_protocol_and_n_in_runs():
+    from fairforget.config import protocol_description
+
+    downstream = {"probe": "linear", "tasks": ["sst2", "cola"], "train_size": 500, "dev_size": 400, "seeds": [0]}
+    protocol = protocol_description(downstream, {"max_tokens": 20000, "max_length": 256, "seed": 0})
+    assert (
+        "linear probes" in protocol
+        and "sst2, cola" in protocol
+        and "500 training and 400 dev examples, 1 seed)" in protocol
+    )
+    assert "20,000 WikiText-103 test tokens (shuffled paragraphs" in protocol
+    rows = [dict(model="m", method="base", size=0, seed=0, step=0)]
+    rows += [dict(model="m", method="cda", size=s, seed=k, step=t) for s in (1, 2) for k in (0, 1) for t in (5, 10)]
+    caption = plotting.protocol_caption(pd.DataFrame(rows), protocol)
+    assert caption.startswith(" " + protocol) and caption.endswith("m 4.")  # 4 runs of 2 checkpoints each

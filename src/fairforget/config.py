@@ -113,3 +113,21 @@ def merged_config(paths) -> dict:
         with open(path) as f:
             update(config, yaml.safe_load(f) or {})
     return config
+
+
+def protocol_description(downstream: dict, forgetting: dict) -> str:
+    """What the downstream scores and overall forgetting were measured on, in words, for every caption (a figure
+    read alone must say its probe protocol, tasks and held-out text)."""
+    how = (
+        "linear probes (logistic / ridge regression) of frozen mean-pooled last-layer features"
+        if downstream["probe"] == "linear"
+        else "fine-tuned classifiers"
+    )
+    seeds = len(downstream["seeds"])
+    order = "shuffled paragraphs of many articles" if forgetting.get("seed") is not None else "in file order"
+    return (
+        f"Downstream: {how} on {', '.join(downstream['tasks'])} (GLUE dev; {downstream['train_size'] or 'all'} "
+        f"training and {downstream.get('dev_size') or 'all'} dev examples, {seeds} seed{'s' if seeds > 1 else ''}). "
+        f"Overall forgetting: held-out NLL on {forgetting['max_tokens']:,} WikiText-103 test tokens ({order}, "
+        f"windows of {forgetting['max_length']} tokens)."
+    )

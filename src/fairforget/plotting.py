@@ -143,6 +143,18 @@ def no_ci_note(missing: list[str]) -> str:
     return f" Drawn without an error bar (no CI available, e.g. one seed and no measurement CI): {', '.join(missing)}."
 
 
+def protocol_caption(df: pd.DataFrame, protocol: str) -> str:
+    """The protocol sentence and n as clusters: how many training runs (a run's checkpoints are one unit) each
+    model's figure draws on, appended to a caption."""
+    from .correlation import run_clusters
+
+    tuned = df[df["method"] != "base"]
+    runs = ", ".join(
+        f"{model} {len(set(run_clusters(rows)))}" for model, rows in tuned.groupby("model", sort=True)
+    )
+    return f" {protocol} n, in training runs (a run's checkpoints are not independent): {runs or 'none'}."
+
+
 def check_error_bars(fig) -> None:
     """Every error bar drawn is a real interval: a NaN or infinite bar is a bug, not a picture."""
     for ax in fig.axes:

@@ -9,7 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from fairforget.benchmarks import BENCHMARKS, enabled_benchmarks
-from fairforget.config import scratch_settings, validate_config
+from fairforget.config import protocol_description, scratch_settings, validate_config
 from fairforget.glue import GLUE_TASKS
 from fairforget.method_config import (
     budget_description,

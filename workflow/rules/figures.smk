@@ -45,6 +45,8 @@ rule figure:
     params:
         figure=lambda wildcards: config["figures"][wildcards.figure],
         budget=budget_description(config["finetune"]),  # captions say which training budget made the sizes
+        # and what downstream and forgetting were measured on
+        protocol=protocol_description(config["downstream"], config["evaluation"]["forgetting"]),
     script:
         "../scripts/figure_{wildcards.figure}.py"
 

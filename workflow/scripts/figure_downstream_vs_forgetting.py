@@ -10,6 +10,7 @@ from fairforget.plotting import (
     downstream_vs_forgetting,
     label,
     page_settings,
+    protocol_caption,
     require_columns,
     score_column,
 )
@@ -27,6 +28,7 @@ caption = (
     f"resamples; a run's checkpoints are not independent) and a run-level p (leave-one-run-out jackknife). "
     f"Held-out NLL: {', '.join(sorted(df['lm_measure'].unique()))} on WikiText-103 test text."
 )
+caption += protocol_caption(df, snakemake.params.protocol)
 numbers = downstream_vs_forgetting(df, fig["x"], y, boot, list(snakemake.output[:2]), page_settings(fig, caption))
 write_json(snakemake.output[2], {"x": fig["x"], "y": y, "pearson_by_model": numbers, "caption": caption})
 log.info("figure 1: %s", numbers)

@@ -4,7 +4,15 @@ import pandas as pd
 
 from fairforget.io import write_json
 from fairforget.logs import setup_logging
-from fairforget.plotting import downstream_frame, frontier, label, page_settings, require_columns, score_column
+from fairforget.plotting import (
+    downstream_frame,
+    frontier,
+    label,
+    page_settings,
+    protocol_caption,
+    require_columns,
+    score_column,
+)
 
 log = setup_logging(snakemake.log[0])
 fig = snakemake.params.figure
@@ -17,6 +25,7 @@ caption = (
     f"CDA size; star: base). Black line and outlined points: the Pareto front, the models no other model "
     f"beats on both axes."
 )
+caption += protocol_caption(df, snakemake.params.protocol)
 numbers = frontier(df, fig["stereotype"], fig["ideal"], y, list(snakemake.output[:2]), page_settings(fig, caption))
 write_json(
     snakemake.output[2],

@@ -7,7 +7,7 @@ from fairforget.correlation import Bootstrap
 from fairforget.diagnostic_plots import layer_predictors
 from fairforget.io import write_json
 from fairforget.logs import setup_logging
-from fairforget.plotting import downstream_frame, label, page_settings, require_columns, score_column
+from fairforget.plotting import downstream_frame, label, page_settings, protocol_caption, require_columns, score_column
 
 log = setup_logging(snakemake.log[0])
 fig = snakemake.params.figure
@@ -22,6 +22,7 @@ caption = (
     f"({boot.n_resamples} resamples), as for finding 1. A diagnostic predicts the downstream score better than "
     f"overall forgetting where its |r| is larger and its interval clear of forgetting's."
 )
+caption += protocol_caption(df, snakemake.params.protocol)
 numbers = layer_predictors(df, y, boot, list(snakemake.output[:2]), page_settings(fig, caption))
 write_json(snakemake.output[2], {"y": y, "pearson_by_model": numbers, "caption": caption})
 log.info("figure 8: %s", numbers)

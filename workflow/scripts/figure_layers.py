@@ -5,7 +5,7 @@ import pandas as pd
 from fairforget.diagnostic_plots import layer_profiles
 from fairforget.io import write_json
 from fairforget.logs import setup_logging
-from fairforget.plotting import page_settings, require_columns
+from fairforget.plotting import page_settings, protocol_caption, require_columns
 
 log = setup_logging(snakemake.log[0])
 fig = snakemake.params.figure
@@ -18,6 +18,7 @@ caption = (
     "(right; 1 = the same representation up to rotation and scale). Final checkpoints, a line per method and "
     "CDA size (mean over training seeds), a row per base model."
 )
+caption += protocol_caption(df, snakemake.params.protocol)
 numbers = layer_profiles(df, list(snakemake.output[:2]), page_settings(fig, caption))
 write_json(snakemake.output[2], {"by_model": numbers, "caption": caption})
 log.info("figure 6: %s", numbers)

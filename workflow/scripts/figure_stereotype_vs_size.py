@@ -4,7 +4,7 @@ import pandas as pd
 
 from fairforget.io import write_json
 from fairforget.logs import setup_logging
-from fairforget.plotting import label, page_settings, require_columns, stereotype_vs_size
+from fairforget.plotting import label, page_settings, protocol_caption, require_columns, stereotype_vs_size
 
 log = setup_logging(snakemake.log[0])
 fig = snakemake.params.figure
@@ -19,6 +19,7 @@ caption = (
     f"something was forgotten. Legend: OLS slope per doubling of the CDA data with its 95% CI (n/a with a "
     f"single size). Training budget: {snakemake.params.budget}."
 )
+caption += protocol_caption(df, snakemake.params.protocol)
 numbers = stereotype_vs_size(df, fig["method"], columns, list(snakemake.output[:2]), page_settings(fig, caption))
 without_ci = numbers.pop("without_ci")
 write_json(

@@ -5,7 +5,7 @@ import pandas as pd
 from fairforget.diagnostic_plots import token_shares
 from fairforget.io import write_json
 from fairforget.logs import setup_logging
-from fairforget.plotting import page_settings, require_columns, shown_size
+from fairforget.plotting import page_settings, protocol_caption, require_columns, shown_size
 
 log = setup_logging(snakemake.log[0])
 fig = snakemake.params.figure
@@ -23,6 +23,7 @@ caption = (
     f"exceeds its grey bar carries more than its share of the forgetting. Final {fig['method']} checkpoints at "
     f"CDA size {size}, mean over training seeds."
 )
+caption += protocol_caption(df, snakemake.params.protocol)
 numbers = token_shares(df, fig["method"], size, list(snakemake.output[:2]), page_settings(fig, caption))
 write_json(snakemake.output[2], {"method": fig["method"], "size": size, "by_model": numbers, "caption": caption})
 log.info("figure 7: %s", numbers)
