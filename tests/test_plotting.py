@@ -182,3 +182,16 @@ def test_every_caption_says_its_protocol_and_n_in_runs():
     rows += [dict(model="m", method="cda", size=s, seed=k, step=t) for s in (1, 2) for k in (0, 1) for t in (5, 10)]
     caption = plotting.protocol_caption(pd.DataFrame(rows), protocol)
     assert caption.startswith(" " + protocol) and caption.endswith("m 4.")  # 4 runs of 2 checkpoints each
+
+
+def test_stereotype_bias_is_the_distance_to_the_ideal_with_its_ci():
+    table = pd.DataFrame(
+        {"crows": [60.0, 45.0, 52.0], "crows_ci_low": [55.0, 40.0, 48.0], "crows_ci_high": [65.0, 49.0, 56.0]}
+    )
+    out, name = plotting.with_stereotype_bias(table, "crows")
+    assert name == "crows_bias" and list(out[name]) == [10.0, 5.0, 2.0]
+    assert list(out["crows_bias_ci_low"]) == [5.0, 1.0, 0.0]  # the last CI contains 50
+    assert list(out["crows_bias_ci_high"]) == [15.0, 10.0, 6.0]
+    assert plotting.label(name) == "stereotype bias |crows - 50|"
+    with pytest.raises(ValueError, match="'downstream_avg' declares no ideal"):
+        plotting.with_stereotype_bias(table.assign(downstream_avg=0.7), "downstream_avg")

@@ -49,6 +49,25 @@ def label(column: str) -> str:
     return LABELS.get(column, column)
 
 
+def with_stereotype_bias(df: pd.DataFrame, column: str) -> tuple[pd.DataFrame, str]:
+    """df with the stereotype bias |column - ideal| (the benchmark's declared unbiased value) as a column, as
+    finding 2 tests it, and its CI where the score has one (the distance of the CI's ends to the ideal; from 0
+    when the CI contains it); returns the frame and the new column's name, whose label says what it is."""
+    declared = metrics().get(column)
+    if declared is None or declared.ideal is None:
+        raise ValueError(f"figures: {column!r} declares no ideal value in the benchmark registry")
+    name = f"{column}_bias"
+    LABELS[name] = f"stereotype bias |{column} - {declared.ideal:g}|"
+    out = df.assign(**{name: (df[column] - declared.ideal).abs()})
+    low, high = f"{column}_ci_low", f"{column}_ci_high"
+    if low in df and high in df:
+        lo, hi = df[low] - declared.ideal, df[high] - declared.ideal
+        straddles = (lo <= 0) & (hi >= 0)
+        out[f"{name}_ci_low"] = np.where(straddles, 0.0, np.minimum(lo.abs(), hi.abs()))
+        out[f"{name}_ci_high"] = np.maximum(lo.abs(), hi.abs())
+    return out, name
+
+
 def score_column(task: str) -> str:
     """Metrics-table column of a figure's `task` option: a GLUE task's score, or avg (their mean)."""
     return "downstream_avg" if task == "avg" else f"{task}_score"
@@ -149,9 +168,7 @@ def protocol_caption(df: pd.DataFrame, protocol: str) -> str:
     from .correlation import run_clusters
 
     tuned = df[df["method"] != "base"]
-    runs = ", ".join(
-        f"{model} {len(set(run_clusters(rows)))}" for model, rows in tuned.groupby("model", sort=True)
-    )
+    runs = ", ".join(f"{model} {len(set(run_clusters(rows)))}" for model, rows in tuned.groupby("model", sort=True))
     return f" {protocol} n, in training runs (a run's checkpoints are not independent): {runs or 'none'}."
 
 
