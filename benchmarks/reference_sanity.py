@@ -1,9 +1,10 @@
 """Reference sanity of a real pretrained base: does fairforget's scoring give a real model the numbers a real model
 should have, before an experiment is read off it? On one model, with the workflow's own fetchers and scorers:
 
-  - WikiText-103 test NLL, twice: the reference protocol (its first `--reference-tokens` tokens as one window after
-    BOS, the v1 file text as it is, and detokenised) and the run's protocol (the forgetting benchmark's shuffled
-    paragraphs, windows and stride, as config/reproduce_gemma.yaml sets them);
+  - WikiText-103 test NLL: the reference protocol (its first `--reference-tokens` tokens as one window after BOS,
+    the v1 file text as it is, and detokenised) and the run's protocol (the forgetting benchmark's shuffled
+    paragraphs, windows and stride, as config/reproduce_gemma.yaml sets them) in both units, stream and
+    paragraph; with --compare, each fine-tuned checkpoint's forgetting (its NLL minus the base's) in each unit;
   - CrowS-Pairs gender, every variant the scorer has (causal_sum is compared with the value recorded for this model);
   - StereoSet intrasentence gender (dev) SS / LMS / ICAT;
   - SEAT (bias-bench's gender tests, mean pooling): each test's effect size and p, mean |effect|;
@@ -66,6 +67,9 @@ def main():
     parser.add_argument("--heldout-tokens", type=int, default=20000, help="the run's forgetting.max_tokens")
     parser.add_argument("--heldout-length", type=int, default=256)
     parser.add_argument("--heldout-stride", type=int, default=192)
+    parser.add_argument(
+        "--compare", nargs="*", default=[], help="fine-tuned checkpoints: their held-out NLL minus the base's per unit"
+    )
     parser.add_argument("--tasks", nargs="+", default=["sst2", "cola", "stsb", "mrpc", "rte"])
     parser.add_argument("--train-size", type=int, default=500)
     parser.add_argument("--dev-size", type=int, default=400)
@@ -105,17 +109,37 @@ def main():
         "reference_v1_text": window_nll(model, tokenizer, raw, args.reference_tokens),
         "reference_detokenised": window_nll(model, tokenizer, wikitext_detokenize(raw), args.reference_tokens),
     }
-    heldout = heldout_lm_loss(
-        model,
-        tokenizer,
-        kind,
-        heldout_texts(rows, seed=0, wikitext=True),
-        args.heldout_tokens,
-        args.heldout_length,
-        args.heldout_stride,
-        args.batch_size,
-    )
-    wikitext.update(run_protocol=heldout["nll"], run_protocol_ci95=heldout["nll_ci95"], run_tokens=heldout["n_tokens"])
+    texts = heldout_texts(rows, seed=0, wikitext=True)
+
+    def heldout(scored_model, unit):
+        return heldout_lm_loss(
+            scored_model,
+            tokenizer,
+            kind,
+            texts,
+            args.heldout_tokens,
+            args.heldout_length,
+            args.heldout_stride,
+            args.batch_size,
+            unit=unit,
+        )
+
+    # the run's held-out protocol in both units, and what fine-tuning does to each: on a stream of unrelated,
+    # unseparated paragraphs a model fine-tuned on packed blocks can read better while every document reads worse
+    wikitext["units"] = {}
+    for unit in ("stream", "paragraph"):
+        base_loss = heldout(model, unit)
+        entry = {
+            "nll": base_loss["nll"],
+            "ci95": base_loss["nll_ci95"],
+            "tokens": base_loss["n_tokens"],
+            "compared": {},
+        }
+        for other in args.compare:
+            other_model, _, _ = load_lm(other)
+            entry["compared"][other] = heldout(other_model.eval(), unit)["nll"] - base_loss["nll"]
+            del other_model
+        wikitext["units"][unit] = entry
     timings["wikitext"] = time.time() - tick
 
     tick = time.time()
@@ -190,10 +214,18 @@ def markdown(report: dict) -> str:
         f"| WikiText-103 test NLL, first {report['settings']['reference_tokens']} tokens, one window, v1 text "
         f"| {fmt(w['reference_v1_text'])} | {rec['wikitext_first_1024_nll']} |",
         f"| the same, detokenised (lm-evaluation-harness) | {fmt(w['reference_detokenised'])} | – |",
-        f"| the run's held-out protocol ({w['run_tokens']} tokens of shuffled paragraphs, window "
-        f"{report['settings']['heldout_length']}, stride {report['settings']['heldout_stride']}) "
-        f"| {fmt(w['run_protocol'])} [{fmt(w['run_protocol_ci95'][0])}, {fmt(w['run_protocol_ci95'][1])}] | – |",
     ]
+    for unit, entry in w["units"].items():
+        how = "each paragraph its own document after BOS" if unit == "paragraph" else "concatenated, BOS once"
+        lines.append(
+            f"| held-out protocol, unit `{unit}` ({entry['tokens']} tokens of shuffled paragraphs, {how}; window "
+            f"{report['settings']['heldout_length']}, stride {report['settings']['heldout_stride']}) "
+            f"| {fmt(entry['nll'])} [{fmt(entry['ci95'][0])}, {fmt(entry['ci95'][1])}] | – |"
+        )
+        for other, delta in entry["compared"].items():
+            lines.append(
+                f"| &nbsp;&nbsp;forgetting of `{other}` (its NLL − the base's), unit `{unit}` | {delta:+.3f} | – |"
+            )
     for name, value in report["crows_pairs"].items():
         target = rec.get(f"crows_{name}", "–")
         lines.append(f"| CrowS-Pairs gender `{name}` ({report['crows_n_pairs']} pairs) | {fmt(value, 2)} | {target} |")

@@ -166,3 +166,27 @@ def test_heldout_texts_sample_many_documents_and_skip_unk():
     assert sorted(shuffled) == sorted(cleaned) and shuffled != cleaned
     assert shuffled == heldout_texts(rows, seed=0, wikitext=True)  # seeded
     assert {"A", "B"} <= {t.split()[4].rstrip(",") for t in shuffled[:10]}  # the first ten from both articles
+
+
+@pytest.mark.parametrize("fixture", ["tiny_llama", "tiny_gpt2"])
+def test_paragraph_unit_scores_each_text_as_its_own_document(fixture, request):
+    model, tokenizer, texts = request.getfixturevalue(fixture)
+    texts = texts[:3]
+    result = heldout_lm_loss(model, tokenizer, "causal", texts, max_tokens=10_000, max_length=64, unit="paragraph")
+    expected = []
+    for text in texts:  # one forward pass per text, after the tokenizer's BOS (GPT-2: its EOS)
+        ids = causal_sequence(tokenizer, "") + tokenizer(text, add_special_tokens=False)["input_ids"]
+        expected += causal_reference(model, ids)
+    assert result["unit"] == "paragraph" and result["n_sequences"] == 3
+    assert result["nll"] == pytest.approx(-np.mean(expected), abs=1e-4)
+    stream = heldout_lm_loss(model, tokenizer, "causal", texts, max_tokens=10_000, max_length=64)
+    assert stream["n_sequences"] == 1 and stream["nll"] != pytest.approx(result["nll"], abs=1e-4)
+    with pytest.raises(ValueError, match="unit must be"):
+        heldout_lm_loss(model, tokenizer, "causal", texts, 100, unit="document")
+
+
+def test_paragraph_unit_gives_masked_lms_a_segment_per_text(tiny_mlm):
+    model, tokenizer, texts = tiny_mlm
+    result = heldout_lm_loss(model, tokenizer, "masked", texts[:3], max_tokens=10_000, max_length=32, unit="paragraph")
+    lengths = [len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts[:3]]
+    assert result["per_sequence_tokens"] == lengths  # short texts: one [CLS] text [SEP] segment each

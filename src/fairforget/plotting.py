@@ -163,13 +163,13 @@ def no_ci_note(missing: list[str]) -> str:
 
 
 def protocol_caption(df: pd.DataFrame, protocol: str) -> str:
-    """The protocol sentence and n as clusters: how many training runs (a run's checkpoints are one unit) each
-    model's figure draws on, appended to a caption."""
+    """The protocol sentence and n as clusters: how many training runs (a run's checkpoints are one unit) the
+    figure draws for each model (df: the rows it shows), appended to a caption."""
     from .correlation import run_clusters
 
     tuned = df[df["method"] != "base"]
     runs = ", ".join(f"{model} {len(set(run_clusters(rows)))}" for model, rows in tuned.groupby("model", sort=True))
-    return f" {protocol} n, in training runs (a run's checkpoints are not independent): {runs or 'none'}."
+    return f" {protocol} n, in training runs shown (a run's checkpoints are not independent): {runs or 'none'}."
 
 
 def check_error_bars(fig) -> None:

@@ -310,11 +310,19 @@ def heldout_tokens(tokenizer, texts: list[str], max_tokens: int) -> list[int]:
     return flat[:max_tokens]
 
 
-def segment_tokens(tokenizer, texts: list[str], max_tokens: int, max_length: int) -> list[list[int]]:
-    """Token ids of `texts` (in order, up to max_tokens) cut into [CLS] segment [SEP] sequences."""
-    body = max_length - 2
-    flat = heldout_tokens(tokenizer, texts, max_tokens)
-    return [[tokenizer.cls_token_id] + flat[i : i + body] + [tokenizer.sep_token_id] for i in range(0, len(flat), body)]
+def paragraph_tokens(tokenizer, texts: list[str], max_tokens: int) -> list[list[int]]:
+    """Token ids of each text (in order, no special tokens), up to max_tokens in all: one list per paragraph."""
+    documents, left = [], max_tokens
+    for text in texts:
+        ids = tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"][:left]
+        if ids:
+            documents.append(ids)
+            left -= len(ids)
+        if left <= 0:
+            break
+    if not documents:
+        raise ValueError("no held-out tokens to score")
+    return documents
 
 
 def sliding_windows(stream: list[int], max_length: int, stride: int) -> list[tuple[list[int], int]]:
@@ -345,6 +353,7 @@ def heldout_token_nll(
     stride: int | None = None,
     batch_size: int = 128,
     base_model=None,
+    unit: str = "stream",
 ) -> dict:
     """Every scored held-out token's negative (pseudo-)log-likelihood, per scored sequence, with the sequences
     (token ids) and the scored positions in them; with a base model also KL(base || model) per token.
@@ -353,10 +362,25 @@ def heldout_token_nll(
     [CLS] segment [SEP] sequences of max_length. Causal LMs: token NLL of BOS + text over sliding
     windows of max_length (stride: new tokens per window, default half the window; capped at
     max_length - 1 so every window keeps some context); position p scores token p of the window.
+    unit: "stream" scores the texts as one concatenated stream (BOS once); "paragraph" scores each text as its
+    own document (its own BOS / [CLS] ... [SEP]), so no token is predicted from an unrelated paragraph's end. A
+    pretrained LM reads a stream of shuffled, unseparated paragraphs badly, and fine-tuning on packed blocks
+    teaches exactly that format: on such a stream "forgetting" can come out negative while every document's
+    NLL rises (benchmarks/reference_sanity.py, docs/gemma.md).
     """
+    if unit not in ("stream", "paragraph"):
+        raise ValueError(f"unit must be 'stream' or 'paragraph', got {unit!r}")
     max_length = usable_length(model, max_length)
+    documents = [heldout_tokens(tokenizer, texts, max_tokens)] if unit == "stream" else paragraph_tokens(
+        tokenizer, texts, max_tokens
+    )
     if kind == "masked":
-        sequences = segment_tokens(tokenizer, texts, max_tokens, max_length)
+        body = max_length - 2
+        sequences = [
+            [tokenizer.cls_token_id] + ids[i : i + body] + [tokenizer.sep_token_id]
+            for ids in documents
+            for i in range(0, len(ids), body)
+        ]
         positions = [list(range(1, len(s) - 1)) for s in sequences]
         logprobs, kls = masked_token_scores(
             model, tokenizer, sequences, positions, batch_size, "pseudo-log-likelihood", base_model
@@ -364,11 +388,14 @@ def heldout_token_nll(
         measure, stride = "pseudo_log_likelihood", None
     elif kind == "causal":
         start = context_token(tokenizer)
-        stream = ([start] if start is not None else []) + heldout_tokens(tokenizer, texts, max_tokens)
         if stride is not None and stride >= max_length:
             log.warning("stride %d >= the %d-token window: using %d", stride, max_length, max_length - 1)
         stride = min(stride or max(1, max_length // 2), max_length - 1)
-        windows = sliding_windows(stream, max_length, stride)
+        windows = [
+            window
+            for ids in documents
+            for window in sliding_windows(([start] if start is not None else []) + ids, max_length, stride)
+        ]
         sequences = [w for w, _ in windows]
         positions = [list(range(first, len(w))) for w, first in windows]
         logprobs, kls = causal_token_scores(
@@ -381,6 +408,7 @@ def heldout_token_nll(
         "measure": measure,
         "max_length": max_length,
         "stride": stride,
+        "unit": unit,
         "sequences": sequences,
         "positions": positions,
         "nll": [-np.asarray(lp, dtype=float) for lp in logprobs],  # token NLLs of each segment / window
@@ -398,11 +426,14 @@ def heldout_lm_loss(
     stride: int | None = None,
     batch_size: int = 128,
     base_model=None,
+    unit: str = "stream",
 ) -> dict:
     """Held-out language-modelling loss: mean negative (pseudo-)log-likelihood per token and its
     (pseudo-)perplexity; with a base model also the mean KL(base || model) at the same positions
     (heldout_token_nll says which tokens are scored how)."""
-    scored = heldout_token_nll(model, tokenizer, kind, texts, max_tokens, max_length, stride, batch_size, base_model)
+    scored = heldout_token_nll(
+        model, tokenizer, kind, texts, max_tokens, max_length, stride, batch_size, base_model, unit
+    )
     measure, max_length, stride, kls = scored["measure"], scored["max_length"], scored["stride"], scored["kl"]
     per_sequence = scored["nll"]
     flat = np.concatenate(per_sequence)
@@ -417,6 +448,7 @@ def heldout_lm_loss(
         "n_sequences": len(per_sequence),
         "max_length": max_length,
         "stride": stride,
+        "unit": scored["unit"],
         # per scored sequence: summed NLL and token count, so that forgetting (checkpoint minus base,
         # same sequences) gets a paired CI
         "per_sequence_nll": [float(v.sum()) for v in per_sequence],

@@ -16,7 +16,7 @@ caption = (
     f"(step 0: the base model), a line per CDA size, a row per model; mean over seeds with a 95% band where "
     f"seeds or the metric's own CI allow."
 )
-caption += protocol_caption(df, snakemake.params.protocol)
+caption += protocol_caption(df[df["method"].isin(["base", fig["method"]])], snakemake.params.protocol)
 numbers = dynamics(df, fig["method"], fig["metrics"], list(snakemake.output[:2]), page_settings(fig, caption))
 write_json(snakemake.output[2], {"method": fig["method"], "by_model": numbers, "caption": caption})
 log.info("figure 4: %d models x %d metrics", len(numbers), len(fig["metrics"]))

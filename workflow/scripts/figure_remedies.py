@@ -29,7 +29,7 @@ caption = (
     f"dev-set CIs combined as independent normal intervals). Hatched: the reference '{fig['reference']}'; "
     f"dotted: the base model's score."
 )
-caption += protocol_caption(df, snakemake.params.protocol)
+caption += protocol_caption(df[(df["method"] == "base") | (df["size"] == size)], snakemake.params.protocol)
 numbers = remedies(df, size, y, fig["reference"], list(snakemake.output[:2]), page_settings(fig, caption))
 without_ci = numbers.pop("without_ci")
 write_json(

@@ -28,7 +28,7 @@ caption = (
     f"something was forgotten. Legend: OLS slope per doubling of the CDA data with its 95% CI (n/a with a "
     f"single size). Training budget: {snakemake.params.budget}."
 )
-caption += protocol_caption(df, snakemake.params.protocol)
+caption += protocol_caption(df[df["method"].isin(["base", fig["method"]])], snakemake.params.protocol)
 numbers = stereotype_vs_size(df, fig["method"], columns, list(snakemake.output[:2]), page_settings(fig, caption))
 without_ci = numbers.pop("without_ci")
 write_json(

@@ -23,7 +23,9 @@ caption = (
     f"exceeds its grey bar carries more than its share of the forgetting. Final {fig['method']} checkpoints at "
     f"CDA size {size}, mean over training seeds."
 )
-caption += protocol_caption(df, snakemake.params.protocol)
+caption += protocol_caption(
+    df[(df["method"] == "base") | ((df["method"] == fig["method"]) & (df["size"] == size))], snakemake.params.protocol
+)
 numbers = token_shares(df, fig["method"], size, list(snakemake.output[:2]), page_settings(fig, caption))
 write_json(snakemake.output[2], {"method": fig["method"], "size": size, "by_model": numbers, "caption": caption})
 log.info("figure 7: %s", numbers)

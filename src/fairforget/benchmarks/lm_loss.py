@@ -52,6 +52,12 @@ class HeldoutLoss(Benchmark):
             "type": "boolean",
             "description": "also score the in-domain held-out corpus slice (corpus_heldout_fraction)",
         },
+        unit={
+            "enum": ["paragraph", "stream"],
+            "description": "paragraph: each held-out paragraph scored as its own document (BOS / [CLS] first); "
+            "stream: all concatenated, BOS once (a pretrained LM reads unseparated unrelated paragraphs badly, "
+            "and fine-tuning on packed blocks teaches that format: docs/gemma.md)",
+        },
         seed={
             "type": ["integer", "null"],
             "description": "shuffle the held-out paragraphs with this seed, so that the max_tokens scored come from "
@@ -59,7 +65,7 @@ class HeldoutLoss(Benchmark):
         },
     )
     # `indomain` only switches the second one on
-    settings_keys = ("max_tokens", "max_length", "stride", "kl", "seed")
+    settings_keys = ("max_tokens", "max_length", "stride", "kl", "seed", "unit")
     wikitext = True  # tokenised WikiText: <unk> paragraphs dropped, the rest detokenised (scoring.heldout_texts)
     data_file = "resources/wikitext103_test.jsonl"
     dataset = "wikitext-103 test"
@@ -95,6 +101,7 @@ class HeldoutLoss(Benchmark):
             settings["stride"],
             batch_size,
             base_model,
+            settings["unit"],
         )
         if settings["kl"] and base_model is None:
             result["kl_base"] = 0.0  # the base model itself
