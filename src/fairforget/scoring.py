@@ -299,16 +299,8 @@ def heldout_texts(rows, min_words: int = 3, seed: int | None = None, wikitext: b
 
 
 def heldout_tokens(tokenizer, texts: list[str], max_tokens: int) -> list[int]:
-    """The first max_tokens token ids of `texts` (in order, no special tokens)."""
-    flat: list[int] = []
-    for text in texts:
-        flat.extend(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
-        if len(flat) >= max_tokens:
-            break
-    if not flat:
-        raise ValueError("no held-out tokens to score")
-    return flat[:max_tokens]
-
+    """The first max_tokens token ids of `texts` (in order, no special tokens), as one stream."""
+    return [token for ids in paragraph_tokens(tokenizer, texts, max_tokens) for token in ids]
 
 def paragraph_tokens(tokenizer, texts: list[str], max_tokens: int) -> list[list[int]]:
     """Token ids of each text (in order, no special tokens), up to max_tokens in all: one list per paragraph."""
