@@ -302,6 +302,7 @@ def heldout_tokens(tokenizer, texts: list[str], max_tokens: int) -> list[int]:
     """The first max_tokens token ids of `texts` (in order, no special tokens), as one stream."""
     return [token for ids in paragraph_tokens(tokenizer, texts, max_tokens) for token in ids]
 
+
 def paragraph_tokens(tokenizer, texts: list[str], max_tokens: int) -> list[list[int]]:
     """Token ids of each text (in order, no special tokens), up to max_tokens in all: one list per paragraph."""
     documents, left = [], max_tokens
@@ -363,8 +364,10 @@ def heldout_token_nll(
     if unit not in ("stream", "paragraph"):
         raise ValueError(f"unit must be 'stream' or 'paragraph', got {unit!r}")
     max_length = usable_length(model, max_length)
-    documents = [heldout_tokens(tokenizer, texts, max_tokens)] if unit == "stream" else paragraph_tokens(
-        tokenizer, texts, max_tokens
+    documents = (
+        [heldout_tokens(tokenizer, texts, max_tokens)]
+        if unit == "stream"
+        else paragraph_tokens(tokenizer, texts, max_tokens)
     )
     if kind == "masked":
         body = max_length - 2
