@@ -71,7 +71,8 @@ def git(*args):
 
 
 provenance = {
-    "commit": git("rev-parse", "HEAD").strip(),
+    # a non-empty marker, so a table read back with pandas never turns a missing commit into NaN
+    "commit": git("rev-parse", "HEAD").strip() or "unknown (not a git checkout)",
     "uncommitted_changes": [
         line
         for line in git("status", "--porcelain").splitlines()
