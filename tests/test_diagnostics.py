@@ -115,8 +115,9 @@ def _diagnostics_data(texts):
     }
 
 
+@pytest.mark.parametrize("unit", ["paragraph", "stream"])
 @pytest.mark.parametrize("family", ["tiny_mlm", "tiny_llama"])
-def test_the_benchmark_on_a_changed_checkpoint_adds_up_to_overall_forgetting(family, request):
+def test_the_benchmark_on_a_changed_checkpoint_adds_up_to_overall_forgetting(family, unit, request):
     model, tokenizer, texts = request.getfixturevalue(family)[:3]
     kind = "masked" if family == "tiny_mlm" else "causal"
     benchmark = BENCHMARKS["diagnostics"]
@@ -130,6 +131,7 @@ def test_the_benchmark_on_a_changed_checkpoint_adds_up_to_overall_forgetting(fam
         },
         "forgetting": {"max_tokens": 120, "max_length": 16, "stride": None, "kl": False, "indomain": False, "seed": 0},
     }
+    evaluation["forgetting"]["unit"] = unit
     settings = benchmark.settings_from(evaluation)
     data = _diagnostics_data(texts[:12])
     base = benchmark.score(model, tokenizer, kind, data, settings, batch_size=16)
@@ -143,7 +145,10 @@ def test_the_benchmark_on_a_changed_checkpoint_adds_up_to_overall_forgetting(fam
     data = _diagnostics_data(texts[:12])
     result = benchmark.score(changed, tokenizer, kind, data, settings, batch_size=16, base_model=model)
     args = (kind, texts[:12], 120, 16, None, 16)
-    forgetting = heldout_lm_loss(changed, tokenizer, *args)["nll"] - heldout_lm_loss(model, tokenizer, *args)["nll"]
+    forgetting = (
+        heldout_lm_loss(changed, tokenizer, *args, unit=unit)["nll"]
+        - heldout_lm_loss(model, tokenizer, *args, unit=unit)["nll"]
+    )
     classes = result["token_classes"]["classes"]
     assert result["token_classes"]["total"] == pytest.approx(forgetting, abs=1e-9)
     assert sum(v["contribution"] for v in classes.values()) == pytest.approx(forgetting, abs=1e-9)

@@ -63,7 +63,7 @@ class Diagnostics(Benchmark):
     def settings_from(self, evaluation):
         """Its own block and the held-out text budget of `forgetting` (the same tokens as overall forgetting)."""
         forgetting = evaluation["forgetting"]
-        held_out = ("max_tokens", "max_length", "stride", "seed")
+        held_out = ("max_tokens", "max_length", "stride", "seed", "unit")
         return dict(evaluation[self.config_key]) | {k: forgetting[k] for k in held_out}
 
     def uses_base_model(self, settings):
@@ -112,8 +112,9 @@ class Diagnostics(Benchmark):
         base = base_model if base_model is not None else model
         cached = data["base"]
         scored_args = (kind, data["texts"], settings["max_tokens"], settings["max_length"], settings["stride"])
+        unit = settings["unit"]  # scored as overall forgetting scores them: the same sequences
         if "tokens" not in cached:
-            cached["tokens"] = heldout_token_nll(base, tokenizer, *scored_args, batch_size)
+            cached["tokens"] = heldout_token_nll(base, tokenizer, *scored_args, batch_size, unit=unit)
             held_out = cached["tokens"]["sequences"][: settings["cka_sequences"]]
             cached["stereo_ids"] = [
                 tokenizer(s, truncation=True, max_length=settings["max_length"])["input_ids"]
@@ -125,7 +126,7 @@ class Diagnostics(Benchmark):
             ids = tokenizer(corpus, add_special_tokens=False, verbose=False)["input_ids"] if corpus else []
             cached["deciles"] = frequency_deciles(Counter(t for text in ids for t in text))
         base_scored = cached["tokens"]
-        scored = base_scored if model is base else heldout_token_nll(model, tokenizer, *scored_args, batch_size)
+        scored = base_scored if model is base else heldout_token_nll(model, tokenizer, *scored_args, batch_size, unit=unit)
         if scored["sequences"] != base_scored["sequences"]:
             raise ValueError("the checkpoint and its base scored different held-out sequences: same tokenizer?")
         delta = [own - ref for own, ref in zip(scored["nll"], base_scored["nll"])]
