@@ -126,7 +126,9 @@ class Diagnostics(Benchmark):
             ids = tokenizer(corpus, add_special_tokens=False, verbose=False)["input_ids"] if corpus else []
             cached["deciles"] = frequency_deciles(Counter(t for text in ids for t in text))
         base_scored = cached["tokens"]
-        scored = base_scored if model is base else heldout_token_nll(model, tokenizer, *scored_args, batch_size, unit=unit)
+        scored = (
+            base_scored if model is base else heldout_token_nll(model, tokenizer, *scored_args, batch_size, unit=unit)
+        )
         if scored["sequences"] != base_scored["sequences"]:
             raise ValueError("the checkpoint and its base scored different held-out sequences: same tokenizer?")
         delta = [own - ref for own, ref in zip(scored["nll"], base_scored["nll"])]
