@@ -18,8 +18,10 @@ from fairforget.findings import (
     findings_table,
     holm,
     markdown_table,
+    matched_bias_differences,
     minimum_detectable,
     one_sided_tests,
+    reference_at_bias,
     trivial_glue_baseline,
 )
 
@@ -64,7 +66,12 @@ def synthetic_table(slope_forgetting: float, seed: int = 0, remedy_effect: float
                             step=step,
                             alpha=np.nan,
                             forgetting=f,
-                            crows=60 - 2 * math.log2(size / 100) + rng.normal(0, 0.1),
+                            # bias falls along training too; replay debiases half a point less
+                            crows=60
+                            - 2 * math.log2(size / 100)
+                            - step / 50
+                            + (0.5 if method == "replay" else 0.0)
+                            + rng.normal(0, 0.02),
                             selective_crows_gap=0.05 * math.log2(size / 100) + rng.normal(0, 0.005),
                         )
                     )
@@ -105,17 +112,60 @@ def test_finding2_slopes_follow_the_data_in_both_directions():
     assert shrinking[2]["p_supports"] < 0.05 and shrinking[2]["claim"] == "overall forgetting falls with more CDA data"
 
 
+def test_reference_at_bias_interpolates_the_first_crossing_from_the_base_and_never_extrapolates():
+    curve = pd.DataFrame({"step": [0, 50, 100], "stereotype_bias": [10.0, 6.0, 8.0], "forgetting": [0.0, 0.1, 0.3]})
+    at = reference_at_bias(curve, 7.0, ["forgetting"])  # reached first between the base and step 50
+    assert at["forgetting"] == pytest.approx(0.075) and at["step"] == pytest.approx(37.5)
+    assert reference_at_bias(curve, 10.0, ["forgetting"])["forgetting"] == 0.0  # no debiasing: the base
+    assert reference_at_bias(curve, 5.0, ["forgetting"]) is None  # below anything the run reached
+    assert reference_at_bias(curve, 11.0, ["forgetting"]) is None
+
+
+def test_matched_bias_differences_compare_with_the_reference_where_it_was_as_debiased():
+    rows = [base_row("m", downstream_avg=0.8)]
+    for seed, remedy_crows in ((0, 56.0), (1, 58.0), (2, 51.0)):
+        rows += [
+            dict(model="m", method="cda", size=10, seed=seed, step=50, crows=56.0, forgetting=0.2, downstream_avg=0.7),
+            dict(model="m", method="cda", size=10, seed=seed, step=100, crows=54.0, forgetting=0.4, downstream_avg=0.6),
+            dict(
+                model="m",
+                method="l2sp",
+                size=10,
+                seed=seed,
+                step=100,
+                crows=remedy_crows,
+                forgetting=0.15,
+                downstream_avg=0.75,
+            ),
+        ]
+    df = pd.DataFrame(rows).assign(alpha=np.nan)
+    differences, unmatched = matched_bias_differences(
+        df, "m", "l2sp", None, "cda", 10, "crows", ["forgetting", "downstream_avg"]
+    )
+    # seed 0: bias 6 = cda at step 50; seed 1: bias 8, half-way from the base (bias 10) to step 50
+    assert differences[0]["forgetting"] == pytest.approx(-0.05) and differences[0]["reference_step"] == 50
+    assert differences[1]["forgetting"] == pytest.approx(0.15 - 0.1)
+    assert differences[1]["downstream_avg"] == pytest.approx(0.75 - 0.75)
+    assert unmatched == [2]  # bias 1: cda never got there
+    with pytest.raises(ValueError, match="base row"):
+        matched_bias_differences(df[df["method"] != "base"], "m", "l2sp", None, "cda", 10, "crows", ["forgetting"])
+
+
 def test_finding3_pairs_seeds_and_names_the_sesoi():
     df = synthetic_table(0.05, remedy_effect=-0.1, seeds=(0, 1, 2, 3))
-    forgetting, downstream = finding3(df, "m", "m", "cda", 1600, INFERENCE["sesoi"], 0.05, 0.8)
-    assert forgetting["estimate"] == pytest.approx(-0.1, abs=0.01) and forgetting["n"] == 4
+    forgetting, downstream = finding3(df, "m", "m", "cda", 1600, "crows", INFERENCE["sesoi"], 0.05, 0.8)
+    # replay ends half a point less debiased: cda was there half-way from step 50 to 100, 0.025 less forgotten
+    assert forgetting["estimate"] == pytest.approx(-0.1 + 0.025, abs=0.01) and forgetting["n"] == 4
     assert forgetting["p_contradicts"] < 0.05 and forgetting["sesoi"] == 0.02  # reduces by more than the SESOI
-    assert downstream["claim"].startswith("replay does not improve downstream")
+    assert downstream["claim"].startswith("remedy replay does not improve downstream")
+    assert "equal stereotype bias |crows - 50|" in forgetting["estimand"]
+    as_objective = finding3(df, "m", "m", "cda", 1600, "crows", INFERENCE["sesoi"], 0.05, 0.8, objectives={"replay"})
+    assert as_objective[0]["claim"].startswith("objective replay")
     table = table_of(df, "m (masked LM)")
     assert list(table["finding"]) == ["1", "1", "2", "2", "2", "2", "3", "3"]
     assert table.loc[6, "verdict"] == "contradicted"
     markdown = markdown_table(table)
-    assert markdown.count("\n") == len(table) + 2 and "| m (masked LM) | 3 | replay does not reduce" in markdown
+    assert markdown.count("\n") == len(table) + 2 and "| m (masked LM) | 3 | remedy replay does not reduce" in markdown
     assert "\\|crows - 50\\|" in markdown  # escaped: every row keeps its ten cells
     assert all(line.replace("\\|", "").count("|") == 11 for line in markdown.splitlines())
 
@@ -126,13 +176,16 @@ def simulated_verdicts(effect: float, n_seeds: int, noise: float, sims: int, see
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(sims):
-        rows = []
+        rows = [base_row("m")]
         for s in range(n_seeds):
             shared = rng.normal(0, 0.05)
             for method, shift in (("cda", 0.0), ("replay", effect)):
                 f = 0.3 + shared + shift + rng.normal(0, noise)
-                rows.append(dict(model="m", method=method, size=1000, seed=s, step=10, alpha=np.nan, forgetting=f))
-        rows = finding3(pd.DataFrame(rows), "m", "m", "cda", 1000, INFERENCE["sesoi"], 0.05, 0.8)
+                # both end equally debiased: the match is the reference's final checkpoint
+                rows.append(
+                    dict(model="m", method=method, size=1000, seed=s, step=10, alpha=np.nan, forgetting=f, crows=52.0)
+                )
+        rows = finding3(pd.DataFrame(rows), "m", "m", "cda", 1000, "crows", INFERENCE["sesoi"], 0.05, 0.8)
         table = pd.DataFrame(rows + [dict(rows[0], p_supports=0.5, p_contradicts=0.5)] * 2)
         from fairforget.findings import verdicts
 

@@ -10,6 +10,10 @@ from conftest import base_row
 
 from fairforget import plotting
 from fairforget.correlation import Bootstrap
+from fairforget.findings import remedy_contrasts
+
+MODELS = ("bert", "llama")
+SESOI = {"forgetting": 0.02, "downstream": 0.01}
 
 
 def test_pareto_front_keeps_only_undominated_points():
@@ -89,9 +93,11 @@ def test_every_figure_draws_and_returns_its_numbers(table, tmp_path):
     two = plotting.stereotype_vs_size(table, "cda", ["crows", "selective_crows_gap", "forgetting"], outputs("f2"), page)
     # final step: forgetting = size / 400, i.e. 0.25, 0.5, 1.0 over log2 sizes 0, 1, 2 -> OLS slope 0.375
     assert two["forgetting"]["llama"]["slope_per_doubling"]["slope"] == pytest.approx(0.375, abs=0.03)
-    three = plotting.remedies(table, 400, "downstream_avg", "cda", outputs("f3"), page)
-    assert set(three["bert"]) == {"cda", "replay", "wise_ft α=0.5"}
-    assert three["bert"]["cda"]["forgetting"]["minus_reference"] == 0.0
+    contrasts = {m: remedy_contrasts(table, m, "cda", 400, "crows", ["forgetting", "downstream_avg"]) for m in MODELS}
+    three = plotting.remedies(contrasts, "downstream_avg", "cda", SESOI, outputs("f3"), page)
+    # WiSE-FT ends at crows 58: cda was there (on its line crows = 60 - 5 f) at forgetting 0.4, not at its end
+    wise = three["bert"]["wise_ft α=0.5"]["forgetting"]
+    assert wise["minus_reference"] == pytest.approx(0.3 - 0.4) and wise["n_pairs"] == 1
     four = plotting.dynamics(table, "cda", ["crows", "forgetting"], outputs("f4"), page)
     assert four["bert"]["forgetting"]["400"][0] == 0.0 and len(four["bert"]["forgetting"]["400"]) == 3
     five = plotting.frontier(table, "crows", 50.0, "downstream_avg", outputs("f5"), page)
@@ -108,21 +114,33 @@ def test_missing_column_names_the_config_key(table):
         plotting.require_columns(table, ["crows", "nope"], "figures.dynamics.metrics")
 
 
-def test_a_missing_ci_is_never_drawn_as_a_bar(table, tmp_path):
+def contrast(name, column, estimate, ci, n):
+    return dict(
+        name=name,
+        column=column,
+        estimate=estimate,
+        ci=ci,
+        n=n,
+        seeds=list(range(n)),
+        unmatched=[],
+        reference_steps=[50.0] * n,
+    )
+
+
+def test_a_missing_ci_is_never_drawn_as_a_bar_and_an_unmatched_method_is_named(tmp_path):
     """Figure 3 once drew NaN CIs as zero-width caps under a caption promising a CI."""
     outputs = [str(tmp_path / "f3.png"), str(tmp_path / "f3.pdf")]
     page = plotting.Page(caption="A caption.", dpi=60, width=8, height=3)
-    with_ci = table.assign(
-        forgetting_ci_low=table["forgetting"] - 0.05,
-        forgetting_ci_high=table["forgetting"] + 0.05,
-        downstream_avg_ci_low=table["downstream_avg"] - 0.02,
-        downstream_avg_ci_high=table["downstream_avg"] + 0.02,
-    )
-    assert plotting.remedies(with_ci, 400, "downstream_avg", "cda", outputs, page)["without_ci"] == []
-    without = with_ci.drop(columns=["downstream_avg_ci_low", "downstream_avg_ci_high"])  # one seed, no CI
-    missing = plotting.remedies(without, 400, "downstream_avg", "cda", outputs, page)["without_ci"]
-    assert "bert cda (downstream_avg)" in missing and not any("forgetting" in m for m in missing)
-    assert "no CI available" in plotting.no_ci_note(missing) and plotting.no_ci_note([]) == ""
+    contrasts = {
+        "bert": [
+            contrast("replay", "forgetting", -0.01, (-0.03, 0.01), 3),
+            contrast("replay", "downstream_avg", 0.002, (math.nan, math.nan), 1),  # one seed: no interval
+            contrast("l2sp", "forgetting", math.nan, (math.nan, math.nan), 0),  # never matched
+        ]
+    }
+    numbers = plotting.remedies(contrasts, "downstream_avg", "cda", SESOI, outputs, page)
+    assert numbers["without_ci"] == ["bert replay (downstream_avg)"] and numbers["unmatched"] == ["bert l2sp"]
+    assert "no CI available" in plotting.no_ci_note(numbers["without_ci"]) and plotting.no_ci_note([]) == ""
 
 
 def test_a_non_finite_error_bar_fails(tmp_path):

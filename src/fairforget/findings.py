@@ -14,11 +14,16 @@ one); the SESOI of the "no effect" claims from `findings.sesoi`, fixed likewise.
    log2 CDA size over the final checkpoints (one per run: OLS slope per doubling, t with n - 2 dof); (d) selective
    and overall forgetting move together: partial r over all the method's checkpoints, controlling for step (both
    grow along training), run-level inference as in 1.
-3. Remedies at the remedies size, final checkpoints, against the reference (plain CDA): (a) overall forgetting and
-   (b) downstream_avg, remedy minus reference, paired by training seed (same CDA draw and data order); the unit is
-   the pair of training runs, t with pairs - 1 dof. The claims are of no effect ("does not reduce forgetting",
-   "does not improve downstream"): supported only by a non-inferiority test (the one-sided half of TOST) against
-   the SESOI, contradicted only by a minimum-effect test beyond it.
+3. Remedies at the remedies size against the reference (plain CDA) at equal stereotype reduction: each method's
+   final checkpoint against the reference run of the same training seed (same CDA draw and data order) where
+   that run's stereotype bias |score - ideal| first equals the method's, interpolated linearly in bias between
+   its checkpoints, starting from the base at step 0 (no extrapolation: a seed whose reference never reaches the
+   bias is left out and named). (a) overall forgetting and (b) downstream_avg, method minus reference; the unit
+   is the pair of training runs, t with pairs - 1 dof. At fixed strength a remedy that debiases less also
+   forgets less ("did less"); at equal bias it does not get that for free. The claims are of no effect ("does
+   not reduce forgetting", "does not improve downstream"): supported only by a non-inferiority test (the
+   one-sided half of TOST) against the SESOI, contradicted only by a minimum-effect test beyond it. Methods that
+   change the debiasing objective (one-sided CDA, dropout) get the same rows, labelled objectives.
 
 Tests per row, at level `alpha` after Holm's correction over the table (the "supports" p-values are one family,
 the "contradicts" p-values another):
@@ -264,11 +269,7 @@ def finding2(
 ) -> list[dict]:
     """Finding 2 for one model: stereotype bias |stereotype - ideal| (ideal: the benchmark's declared unbiased
     value unless given), selective forgetting and overall forgetting against CDA size."""
-    if ideal is None:
-        declared = metrics().get(stereotype)
-        if declared is None or declared.ideal is None:
-            raise ValueError(f"stereotype column {stereotype!r} declares no ideal value in the benchmark registry")
-        ideal = declared.ideal
+    ideal = stereotype_ideal(stereotype) if ideal is None else ideal
     rows = df[(df["model"] == model) & (df["method"] == method)]
     final = final_rows(rows).assign(stereotype_bias=lambda d: (d[stereotype] - ideal).abs())
     word = {+1: "rises", -1: "falls"}
@@ -318,16 +319,122 @@ def finding2(
     return out
 
 
-def paired_seed_differences(final: pd.DataFrame, method: str, alpha_value, reference: str, column: str):
-    """Remedy minus reference `column` per training seed both ran (a seed: the same CDA draw and data order)."""
-    rows = final[(final["method"] == method) & _alpha_is(final, alpha_value)].set_index("seed")[column]
-    ref = final[final["method"] == reference].set_index("seed")[column]
-    seeds = sorted(set(rows.dropna().index) & set(ref.dropna().index))
-    return seeds, np.array([rows[s] - ref[s] for s in seeds], dtype=float)
-
-
 def _alpha_is(df: pd.DataFrame, alpha) -> pd.Series:
     return df["alpha"].isna() if alpha is None else df["alpha"] == alpha
+
+
+def stereotype_ideal(stereotype: str) -> float:
+    """The benchmark's declared unbiased value of a stereotype score column (50 for CrowS-Pairs)."""
+    declared = metrics().get(stereotype)
+    if declared is None or declared.ideal is None:
+        raise ValueError(f"stereotype column {stereotype!r} declares no ideal value in the benchmark registry")
+    return declared.ideal
+
+
+def reference_at_bias(curve: pd.DataFrame, bias: float, columns: list[str]) -> dict | None:
+    """The reference run's `columns` (and step) where its stereotype bias first reaches `bias` along training:
+    linear interpolation in bias between the consecutive points of `curve` (the base at step 0, then the run's
+    checkpoints by step, with a `stereotype_bias` column) that bracket it. None when no segment brackets it: the
+    run never reached that bias, and nothing is extrapolated."""
+    b = curve["stereotype_bias"].to_numpy(float)
+    values = {c: curve[c].to_numpy(float) for c in [*columns, "step"]}
+    for i in range(len(b) - 1):
+        if min(b[i], b[i + 1]) <= bias <= max(b[i], b[i + 1]):
+            t = 0.0 if b[i + 1] == b[i] else (bias - b[i]) / (b[i + 1] - b[i])
+            return {c: float(v[i] + t * (v[i + 1] - v[i])) for c, v in values.items()}
+    return None
+
+
+def matched_bias_differences(
+    df: pd.DataFrame,
+    model: str,
+    method: str,
+    alpha_value,
+    reference: str,
+    size: int,
+    stereotype: str,
+    columns: list[str],
+    ideal: float | None = None,
+) -> tuple[dict, list]:
+    """Per training seed both ran (the same CDA draw and data order): the method's final checkpoint minus the
+    reference run of that seed at the same stereotype bias |stereotype - ideal| (reference_at_bias, from the
+    base). Returns ({seed: {column: difference, "reference_step": where the match fell}}, the seeds left out
+    because their reference run never reached the method's bias). A method that debiases less is thus compared
+    with the reference early in its training, not with its end: "forgets less" then cannot mean "did less"."""
+    ideal = stereotype_ideal(stereotype) if ideal is None else ideal
+    rows = df[df["model"] == model]
+    base = rows[rows["method"] == "base"].head(1)  # older tables repeat it per seed (one_base_per_model)
+    if base.empty:
+        raise ValueError(
+            f"finding 3 needs {model}'s base row in the metrics table (every reference curve starts there)"
+        )
+    tuned = rows[rows["size"] == size]
+    tuned = tuned.assign(alpha=tuned["alpha"] if "alpha" in tuned else np.nan)
+    final = final_rows(tuned)
+    final = final[(final["method"] == method) & _alpha_is(final, alpha_value)].dropna(subset=[stereotype])
+    runs = tuned[(tuned["method"] == reference) & tuned["alpha"].isna()]
+    differences, unmatched = {}, []
+    for seed, remedy in final.groupby("seed", sort=True):
+        run = runs[runs["seed"] == seed].dropna(subset=[stereotype]).sort_values("step")
+        if run.empty:
+            continue  # no pair
+        curve = pd.concat([base.assign(step=0), run]).assign(stereotype_bias=lambda d: (d[stereotype] - ideal).abs())
+        remedy = remedy.iloc[0]
+        at = reference_at_bias(curve, abs(float(remedy[stereotype]) - ideal), columns)
+        if at is None:
+            unmatched.append(seed)
+            continue
+        differences[seed] = {c: float(remedy[c]) - at[c] for c in columns} | {"reference_step": at["step"]}
+    return differences, unmatched
+
+
+def paired_t(d: np.ndarray) -> dict:
+    """Mean of paired differences, its SE and 95% t interval (pairs - 1 dof): the estimator of finding 3's rows
+    and of figure 3's bars."""
+    n = len(d)
+    estimate = float(d.mean()) if n else math.nan
+    se = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+    half = stats.t.ppf(0.975, n - 1) * se if n > 1 else math.nan
+    return {"estimate": estimate, "se": se, "dof": n - 1, "n": n, "ci": (estimate - half, estimate + half)}
+
+
+def remedy_contrasts(
+    df: pd.DataFrame,
+    model: str,
+    reference: str,
+    size: int,
+    stereotype: str,
+    columns: list[str],
+    ideal: float | None = None,
+) -> list[dict]:
+    """Every other method (WiSE-FT per alpha) at `size` against the reference at equal stereotype bias: per method
+    and column the paired t estimate (paired_t) with its seeds, the seeds left unmatched and where the matches fell."""
+    final = final_rows(df[(df["model"] == model) & (df["size"] == size)])
+    final = final.assign(alpha=final["alpha"] if "alpha" in final else np.nan)
+    variants = final.loc[final["method"] != reference, ["method", "alpha"]].drop_duplicates()
+    out = []
+    for method, alpha_value in variants.itertuples(index=False):
+        alpha_value = None if pd.isna(alpha_value) else float(alpha_value)
+        present = [c for c in columns if c in final]
+        differences, unmatched = matched_bias_differences(
+            df, model, method, alpha_value, reference, size, stereotype, present, ideal
+        )
+        for column in present:
+            seeds = [s for s, d in differences.items() if math.isfinite(d[column])]
+            d = np.array([differences[s][column] for s in seeds], dtype=float)
+            out.append(
+                dict(
+                    method=method,
+                    alpha=alpha_value,
+                    name=method if alpha_value is None else f"{method} α={alpha_value:g}",
+                    column=column,
+                    seeds=[int(s) for s in seeds],
+                    unmatched=[int(s) for s in unmatched],
+                    reference_steps=[differences[s]["reference_step"] for s in seeds],
+                    **paired_t(d),
+                )
+            )
+    return out
 
 
 def finding3(
@@ -336,47 +443,44 @@ def finding3(
     family: str,
     reference: str,
     size: int,
+    stereotype: str,
     sesoi: dict,
     alpha: float,
     power: float,
+    objectives=(),
     y: str = "downstream_avg",
 ) -> list[dict]:
-    """Each method at `size` against the reference, paired by seed; claims of no effect judged against the SESOI."""
-    final = final_rows(df[(df["model"] == model) & (df["size"] == size)])
-    final = final.assign(alpha=final["alpha"] if "alpha" in final else np.nan)
-    variants = final.loc[final["method"] != reference, ["method", "alpha"]].drop_duplicates()
+    """Each method at `size` against the reference at equal stereotype bias, paired by seed; claims of no effect
+    judged against the SESOI. `objectives`: methods that change the debiasing objective (one-sided CDA, dropout),
+    compared with the reference as objectives, not as forgetting remedies."""
+    ideal = stereotype_ideal(stereotype)
+    keys = {
+        "forgetting": ("reduce overall forgetting", -1, "forgetting"),
+        y: ("improve downstream performance", +1, "downstream"),
+    }
     out = []
-    for method, alpha_value in variants.itertuples(index=False):
-        alpha_value = None if pd.isna(alpha_value) else float(alpha_value)
-        name = method if alpha_value is None else f"{method} α={alpha_value:g}"
-        for column, verb, denied_sign, key in [
-            ("forgetting", "reduce overall forgetting", -1, "forgetting"),
-            (y, "improve downstream performance", +1, "downstream"),
-        ]:
-            if column not in final:
-                continue
-            seeds, d = paired_seed_differences(final, method, alpha_value, reference, column)
-            n = len(d)
-            se = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
-            dof = n - 1
-            estimate = float(d.mean()) if n else math.nan
-            half = stats.t.ppf(0.975, dof) * se if n > 1 else math.nan
-            out.append(
-                _row(
-                    model,
-                    family,
-                    "3",
-                    f"{name} does not {verb} vs {reference} by {sesoi[key]:g} or more",
-                    f"mean paired difference of {column} ({name} - {reference}), size {size}, seeds {seeds}",
-                    "pair of training runs (one seed)",
-                    n,
-                    estimate,
-                    (estimate - half, estimate + half),
-                    one_sided_tests(estimate, se, dof, denied_sign, sesoi[key]),
-                    sesoi[key],
-                    minimum_detectable(se, dof, alpha, power),
-                )
+    for c in remedy_contrasts(df, model, reference, size, stereotype, ["forgetting", y], ideal):
+        verb, denied_sign, key = keys[c["column"]]
+        role = "objective" if c["method"] in objectives else "remedy"
+        where = f"at equal stereotype bias |{stereotype} - {ideal:g}| (the {reference} run interpolated from the base)"
+        out.append(
+            _row(
+                model,
+                family,
+                "3",
+                f"{role} {c['name']} does not {verb} vs {reference} at equal stereotype bias by {sesoi[key]:g} or more",
+                f"mean paired difference of {c['column']} ({c['name']} final - {reference} {where}), size {size}, "
+                f"seeds {c['seeds']}"
+                + (f", unmatched (never reached that bias) {c['unmatched']}" if c["unmatched"] else ""),
+                "pair of training runs (one seed)",
+                c["n"],
+                c["estimate"],
+                c["ci"],
+                one_sided_tests(c["estimate"], c["se"], c["dof"], denied_sign, sesoi[key]),
+                sesoi[key],
+                minimum_detectable(c["se"], c["dof"], alpha, power),
             )
+        )
     return out
 
 
@@ -388,6 +492,7 @@ def findings_table(
     remedies_reference: str,
     remedies_size: int,
     inference: dict,
+    objectives=(),
 ) -> pd.DataFrame:
     """Every finding's rows for every model (families: model -> family label), in COLUMNS order, judged together.
     inference: the config's `findings` block (claims, sesoi, alpha, power)."""
@@ -408,7 +513,18 @@ def findings_table(
             alpha,
             power,
         )
-        rows += finding3(df, model, family, remedies_reference, remedies_size, inference["sesoi"], alpha, power)
+        rows += finding3(
+            df,
+            model,
+            family,
+            remedies_reference,
+            remedies_size,
+            size_figure["stereotype"],
+            inference["sesoi"],
+            alpha,
+            power,
+            objectives,
+        )
     return verdicts(pd.DataFrame(rows, columns=COLUMNS), alpha)
 
 

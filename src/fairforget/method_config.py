@@ -45,6 +45,12 @@ def method_specs(names: list[str], settings: dict) -> dict[str, dict]:
     return {name: method_spec(name, settings[name]) for name in names}
 
 
+def changes_objective(spec: dict) -> bool:
+    """Whether the method is another debiasing objective (one-sided CDA, dropout) rather than a forgetting remedy
+    on top of two-sided CDA: finding 3 compares both with plain CDA, but labels them apart."""
+    return spec["objective"] != "cda" or spec["cda_mode"] != "two_sided"
+
+
 def training_settings(spec: dict) -> dict:
     """The settings a fine-tuning job of this method uses: all but `sizes` (which runs exist, not how they train),
     so that running a method at one more CDA size reruns nothing that exists."""

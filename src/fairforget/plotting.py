@@ -387,52 +387,63 @@ def stereotype_vs_size(
 
 
 def remedies(
-    df: pd.DataFrame,
-    size: int,
+    contrasts: dict[str, list[dict]],
     y: str,
     reference: str,
+    sesoi: dict,
     out_paths: list[str],
     page: Page,
 ) -> dict:
-    """Finding 3: overall forgetting and downstream score per method at one CDA size (final checkpoints; WiSE-FT
-    per alpha), bars per model with 95% CIs; the reference method hatched, the base model's score dotted."""
-    rows = final_rows(df[df["size"] == size]).copy()
-    rows["label"] = [method_label(r) for _, r in rows.iterrows()]
-    labels = list(dict.fromkeys([reference] + sorted(rows["label"].unique(), key=lambda s: (s != reference, s))))
-    models = sorted(rows["model"].unique())
+    """Finding 3 as the table tests it: per model and method (WiSE-FT per alpha) the mean paired difference from the
+    reference at equal stereotype bias with its t CI (contrasts: findings.remedy_contrasts per model), for overall
+    forgetting and the downstream score; 0 dashed, the SESOI band shaded. A method with no matched seed is named
+    in the caption instead of drawn."""
+    models = sorted(contrasts)
+    names = sorted({c["name"] for rows in contrasts.values() for c in rows})
     colour = colours(models)
-    numbers, missing = {}, []
+    numbers, missing, unmatched = {}, [], set()
+    bands = {"forgetting": sesoi.get("forgetting"), y: sesoi.get("downstream")}
     with plt.rc_context(STYLE):
         fig, axes = _panels(2, page.width, page.height, squeeze_rows=True)
         bar = 0.8 / max(1, len(models))
         for ax, column in zip(axes, ["forgetting", y]):
             for i, model in enumerate(models):
-                stats_ = [mean_ci(rows[(rows["model"] == model) & (rows["label"] == lab)], column) for lab in labels]
-                means, lows, highs = (np.array(v) for v in zip(*stats_))
-                xs = np.arange(len(labels)) + (i - (len(models) - 1) / 2) * bar
-                bars = ax.bar(xs, means, bar, color=colour[model], label=model)
-                bars[0].set_hatch("//")
+                by_name = {c["name"]: c for c in contrasts[model] if c["column"] == column}
+                shown = [by_name.get(n) for n in names]
+                means = np.array([c["estimate"] if c else math.nan for c in shown])
+                lows = np.array([c["ci"][0] if c else math.nan for c in shown])
+                highs = np.array([c["ci"][1] if c else math.nan for c in shown])
+                xs = np.arange(len(names)) + (i - (len(models) - 1) / 2) * bar
+                ax.bar(xs, np.nan_to_num(means), bar, color=colour[model], label=model)
                 no_ci = error_bars(ax, xs, means, lows, highs, ecolor="black", elinewidth=0.8)
-                missing += [f"{model} {labels[j]} ({column})" for j in no_ci]
-                for lab, (m, lo, hi) in zip(labels, stats_):
-                    numbers.setdefault(model, {}).setdefault(lab, {})[column] = {"mean": m, "ci_low": lo, "ci_high": hi}
-                if column == y:
-                    ax.axhline(
-                        df.loc[(df["model"] == model) & (df["method"] == "base"), y].mean(),
-                        color=colour[model],
-                        ls=":",
-                        lw=1,
-                    )
-            ax.set_xticks(np.arange(len(labels)), labels, rotation=35, ha="right")
-            ax.set_ylabel(label(column))
+                missing += [f"{model} {names[j]} ({column})" for j in no_ci]
+                unmatched |= {f"{model} {n}" for n, m in zip(names, means) if not math.isfinite(m)}
+                for n, c in zip(names, shown):
+                    if c is not None and math.isfinite(c["estimate"]):  # the unmatched are listed apart
+                        numbers.setdefault(model, {}).setdefault(n, {})[column] = {
+                            "minus_reference": c["estimate"],
+                            "ci_low": c["ci"][0],
+                            "ci_high": c["ci"][1],
+                            "n_pairs": c["n"],
+                            "seeds": c["seeds"],
+                            "unmatched_seeds": c["unmatched"],
+                            "reference_steps": c["reference_steps"],
+                        }
+            if bands.get(column):
+                ax.axhspan(-bands[column], bands[column], color="0.85", zorder=0, label="± SESOI")
+            ax.axhline(0.0, color="black", ls="--", lw=0.8)
+            ax.set_xticks(np.arange(len(names)), names, rotation=35, ha="right")
+            ax.set_ylabel(f"{label(column)}: method − {reference}")
             ax.legend(loc="best")
-        save(fig, out_paths, replace(page, caption=page.caption + no_ci_note(missing)))
-    for per_method in numbers.values():
-        ref = per_method.get(reference, {})
-        for values in per_method.values():
-            for column, v in values.items():
-                v["minus_reference"] = v["mean"] - ref.get(column, {}).get("mean", math.nan)
+        note = no_ci_note(missing)
+        if unmatched:
+            note += (
+                f" Not drawn (no seed's {reference} run reached the method's stereotype bias): "
+                f"{', '.join(sorted(unmatched))}."
+            )
+        save(fig, out_paths, replace(page, caption=page.caption + note))
     numbers["without_ci"] = missing
+    numbers["unmatched"] = sorted(unmatched)
     return numbers
 
 

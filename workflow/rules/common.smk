@@ -15,6 +15,7 @@ from fairforget.method_config import (
     budget_description,
     budget_settings,
     checkpoint_names,
+    changes_objective,
     checkpoint_position,
     method_sizes,
     method_specs,

@@ -13,6 +13,15 @@ FIGURE_LABELS = {
     "layer_predictors": "8 diagnostics: predictors of downstream loss",
 }
 
+# what a figure reads from other config blocks (as params of its own job only): figure 3 draws finding 3's
+# estimate, so it matches bias on the findings' stereotype measure and shades the findings' SESOI
+FIGURE_SHARED = {
+    "remedies": {
+        "stereotype": config["figures"]["stereotype_vs_size"]["stereotype"],
+        "sesoi": config["findings"]["sesoi"],
+    },
+}
+
 
 # seconds of matplotlib each: on a cluster they run on the submit host, not through the queue
 localrules:
@@ -47,6 +56,7 @@ rule figure:
         budget=budget_description(config["finetune"]),  # captions say which training budget made the sizes
         # and what downstream and forgetting were measured on
         protocol=protocol_description(config["downstream"], config["evaluation"]["forgetting"]),
+        shared=lambda wildcards: FIGURE_SHARED.get(wildcards.figure, {}),
     script:
         "../scripts/figure_{wildcards.figure}.py"
 

@@ -1,7 +1,10 @@
-"""Figure 3 (finding 3): overall forgetting and downstream score of every method against plain CDA."""
+"""Figure 3 (finding 3): every method minus plain CDA at equal stereotype bias, overall forgetting and downstream
+score, with the estimator of the findings table (findings.remedy_contrasts)."""
 
 import pandas as pd
 
+from fairforget.correlation import one_base_per_model
+from fairforget.findings import remedy_contrasts, stereotype_ideal
 from fairforget.io import write_json
 from fairforget.logs import setup_logging
 from fairforget.plotting import (
@@ -17,29 +20,40 @@ from fairforget.plotting import (
 
 log = setup_logging(snakemake.log[0])
 fig = snakemake.params.figure
-df = downstream_frame(pd.read_parquet(snakemake.input[0]))
+shared = snakemake.params.shared  # the findings table's stereotype measure and SESOI, so figure and table agree
+df = one_base_per_model(downstream_frame(pd.read_parquet(snakemake.input[0])))
 y = score_column(fig["task"])
-require_columns(df, ["forgetting", y], "figures.remedies")
+stereotype = shared["stereotype"]
+require_columns(df, ["forgetting", y, stereotype], "figures.remedies")
 size = shown_size(df.loc[df["method"] != "base", "size"].unique(), fig["size"], "figures.remedies")
+ideal = stereotype_ideal(stereotype)
+contrasts = {
+    model: remedy_contrasts(df, model, fig["reference"], size, stereotype, ["forgetting", y], ideal)
+    for model in sorted(df["model"].unique())
+}
 caption = (
-    f"Figure 3. Overall forgetting (left) and {label(y)} (right) of each method's final checkpoints at CDA "
-    f"size {size} (WiSE-FT per interpolation weight α); bars per model, error bars 95% CI (t-interval over "
-    f"seeds, or with one seed the measurement's own bootstrap CI: for forgetting a paired bootstrap of "
-    f"checkpoint minus base NLL over the same held-out sequences; for the mean over GLUE tasks the tasks' "
-    f"dev-set CIs combined as independent normal intervals). Hatched: the reference '{fig['reference']}'; "
-    f"dotted: the base model's score."
+    f"Figure 3. Each method's final checkpoint at CDA size {size} minus the '{fig['reference']}' run of the same "
+    f"training seed at equal stereotype bias |{stereotype} - {ideal:g}| (that run interpolated linearly in bias "
+    f"between its checkpoints, from the base at step 0; no extrapolation), for overall forgetting (left) and "
+    f"{label(y)} (right); WiSE-FT per interpolation weight α. Bars per model: the mean paired difference over "
+    f"seeds, error bars its 95% t-interval (pairs - 1 dof), the estimator of the findings table's finding 3. "
+    f"Shaded: ± the smallest effect of interest (findings.sesoi); below the band on the left, above it on the "
+    f"right: better than the reference."
 )
 caption += protocol_caption(df[(df["method"] == "base") | (df["size"] == size)], snakemake.params.protocol)
-numbers = remedies(df, size, y, fig["reference"], list(snakemake.output[:2]), page_settings(fig, caption))
-without_ci = numbers.pop("without_ci")
+page = page_settings(fig, caption)
+numbers = remedies(contrasts, y, fig["reference"], shared["sesoi"], list(snakemake.output[:2]), page)
+without_ci, unmatched = numbers.pop("without_ci"), numbers.pop("unmatched")
 write_json(
     snakemake.output[2],
     {
         "size": size,
         "y": y,
         "reference": fig["reference"],
+        "stereotype": stereotype,
         "by_model": numbers,
         "without_ci": without_ci,
+        "unmatched": unmatched,
         "caption": caption,
     },
 )
