@@ -190,6 +190,8 @@ def test_docs_results_writes_findings_figures_and_the_readme_block(workdir):
     snakemake(workdir, "docs_results", overlays=["docs.yaml"])
     out = workdir / "docs_out/demo"
     table = pd.read_csv(out / "findings.csv")
+    kept = pd.read_csv(out / "metrics.csv")  # the findings' input, kept beside them
+    assert kept.shape == pd.read_csv(workdir / "results/tables/metrics.csv").shape
     # finding 1: the partial r and the overall-vs-selective contrast; finding 3: wise_ft vs cda, 2 rows
     assert list(table["finding"].astype(str)) == ["1", "1", "2", "2", "2", "2", "3", "3"]
     assert table["verdict"].str.match(r"^(supported|contradicted|inconclusive at this scale)").all()

@@ -1,8 +1,9 @@
 # docs/results/: the evidence of one run in the repository (issue 15). Not part of `all`: run it on purpose,
 #   snakemake docs_results --cores 2 --configfile config/offline.yaml config/reproduce.yaml
 # It writes the findings table (docs/results/findings.{csv,md}: an estimate, 95% CI, n and verdict per finding
-# and model), the base models' targets, the figures with their captions, the run's provenance (commit, config
-# hash) and the README's findings block (between <!-- findings:start --> and <!-- findings:end -->).
+# and model), the metrics table it was computed from (so findings can be recomputed without results/), the base
+# models' targets, the figures with their captions, the run's provenance (commit, config hash) and the README's
+# findings block (between <!-- findings:start --> and <!-- findings:end -->).
 
 DOCS = config["docs_results"]
 DOCS_DIR = DOCS["out_dir"]
@@ -31,6 +32,7 @@ rule docs_results:
     output:
         findings=f"{DOCS_DIR}/findings.csv",
         findings_md=f"{DOCS_DIR}/findings.md",
+        metrics=f"{DOCS_DIR}/metrics.csv",
         base_loss=f"{DOCS_DIR}/base_models.csv",
         base_glue=f"{DOCS_DIR}/base_glue.csv",
         provenance=f"{DOCS_DIR}/provenance.json",

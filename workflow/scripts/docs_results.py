@@ -1,5 +1,6 @@
-"""Write docs/results/ from one run's results/: the findings table (CSV + markdown), the base models' targets,
-the figures, the run's provenance (commit, config hash), and the README's findings block."""
+"""Write docs/results/ from one run's results/: the findings table (CSV + markdown) and the metrics table it was
+computed from, the base models' targets, the figures, the run's provenance (commit, config hash), and the
+README's findings block."""
 
 import shutil
 import subprocess
@@ -41,6 +42,8 @@ with atomic_path(snakemake.output.findings) as tmp:
 findings_md = markdown_table(table)
 with atomic_path(snakemake.output.findings_md) as tmp:
     tmp.write_text(findings_md)
+with atomic_path(snakemake.output.metrics) as tmp:  # what the findings were computed from, kept with them
+    df.to_csv(tmp, index=False)
 
 loss_rows = [
     base_loss_row(m, read_json(path), p.targets["below_unigram"])
