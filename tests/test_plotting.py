@@ -105,6 +105,14 @@ def test_every_figure_draws_and_returns_its_numbers(table, tmp_path):
     scores, biases = [p["score"] for p in front], [p["bias"] for p in front]
     assert scores == sorted(scores) and biases == sorted(biases) and len(set(scores)) == len(scores)
     assert front[-1]["method_label"] == "base"  # the best downstream score, never beaten on it
+    two_seeds = pd.concat(
+        [table, table[table["method"] != "base"].assign(seed=1, sst2_score=lambda d: d["sst2_score"] + 0.02)]
+    )
+    two_seeds = plotting.downstream_frame(two_seeds.drop(columns="downstream_avg"))
+    five = plotting.frontier(two_seeds, "crows", 50.0, "downstream_avg", outputs("f5b"), page)
+    point = next(p for p in five["bert"] if p["method_label"] != "base")
+    assert point["n_seeds"] == 2 and point["score_ci_low"] < point["score"] < point["score_ci_high"]
+    assert "bert base size 0 step 0 (score)" in five["without_ci"]  # one base row, no CI columns in the table
     for path in tmp_path.iterdir():
         assert path.stat().st_size > 1000, path
 

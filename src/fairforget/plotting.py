@@ -49,19 +49,22 @@ def label(column: str) -> str:
     return LABELS.get(column, column)
 
 
-def with_stereotype_bias(df: pd.DataFrame, column: str) -> tuple[pd.DataFrame, str]:
-    """df with the stereotype bias |column - ideal| (the benchmark's declared unbiased value) as a column, as
-    finding 2 tests it, and its CI where the score has one (the distance of the CI's ends to the ideal; from 0
-    when the CI contains it); returns the frame and the new column's name, whose label says what it is."""
-    declared = metrics().get(column)
-    if declared is None or declared.ideal is None:
-        raise ValueError(f"figures: {column!r} declares no ideal value in the benchmark registry")
+def with_stereotype_bias(df: pd.DataFrame, column: str, ideal: float | None = None) -> tuple[pd.DataFrame, str]:
+    """df with the stereotype bias |column - ideal| (ideal: the benchmark's declared unbiased value unless given)
+    as a column, as finding 2 tests it, and its CI where the score has one (the distance of the CI's ends to the
+    ideal; from 0 when the CI contains it); returns the frame and the new column's name, whose label says what
+    it is."""
+    if ideal is None:
+        declared = metrics().get(column)
+        if declared is None or declared.ideal is None:
+            raise ValueError(f"figures: {column!r} declares no ideal value in the benchmark registry")
+        ideal = declared.ideal
     name = f"{column}_bias"
-    LABELS[name] = f"stereotype bias |{column} - {declared.ideal:g}|"
-    out = df.assign(**{name: (df[column] - declared.ideal).abs()})
+    LABELS[name] = f"stereotype bias |{column} - {ideal:g}|"
+    out = df.assign(**{name: (df[column] - ideal).abs()})
     low, high = f"{column}_ci_low", f"{column}_ci_high"
     if low in df and high in df:
-        lo, hi = df[low] - declared.ideal, df[high] - declared.ideal
+        lo, hi = df[low] - ideal, df[high] - ideal
         straddles = (lo <= 0) & (hi >= 0)
         out[f"{name}_ci_low"] = np.where(straddles, 0.0, np.minimum(lo.abs(), hi.abs()))
         out[f"{name}_ci_high"] = np.maximum(lo.abs(), hi.abs())
@@ -509,6 +512,32 @@ def pareto_front(bias: np.ndarray, utility: np.ndarray) -> np.ndarray:
     return np.array(front, dtype=int)
 
 
+def frontier_points(data: pd.DataFrame, bias_column: str, y: str) -> pd.DataFrame:
+    """One point per method (WiSE-FT per alpha), size and step: the mean over training seeds of the bias and the
+    score, each with its 95% CI (mean_ci: t over seeds, or one seed's own CI), and the number of seeds."""
+    points = []
+    keys = [k for k in ("method", "alpha", "size", "step") if k in data]
+    for _, g in data.groupby(keys, dropna=False, sort=False):
+        bias, score = mean_ci(g, bias_column), mean_ci(g, y)
+        first = g.iloc[0]
+        points.append(
+            dict(
+                method=first["method"],
+                method_label=method_label(first),
+                size=int(first["size"]),
+                step=checkpoint_step(first["step"]),
+                n_seeds=len(g),
+                bias=bias[0],
+                bias_ci_low=bias[1],
+                bias_ci_high=bias[2],
+                score=score[0],
+                score_ci_low=score[1],
+                score_ci_high=score[2],
+            )
+        )
+    return pd.DataFrame(points)
+
+
 def frontier(
     df: pd.DataFrame,
     stereotype: str,
@@ -517,22 +546,24 @@ def frontier(
     out_paths: list[str],
     page: Page,
 ) -> dict:
-    """Fairness-utility frontier: bias |stereotype score - ideal| against downstream score for every method,
-    size and step, a panel per model; the Pareto front drawn and its points outlined."""
+    """Fairness-utility frontier: bias |stereotype score - ideal| against downstream score, a point per method,
+    size and step (the mean over seeds, with 95% CIs on both axes), a panel per model; the Pareto front of the
+    means drawn and its points outlined."""
     models = sorted(df["model"].unique())
     colour = colours(df["method"])
-    numbers = {}
+    numbers, missing = {}, []
     with plt.rc_context(STYLE):
         fig, axes = _panels(len(models), page.width, page.height, squeeze_rows=True)
         for ax, model in zip(axes, models):
-            data = df[df["model"] == model].dropna(subset=[stereotype, y]).reset_index(drop=True)
-            bias = (data[stereotype] - ideal).abs().to_numpy()
-            utility = data[y].to_numpy()
-            for method, g in data.groupby("method", sort=False):
+            data, bias_column = with_stereotype_bias(
+                df[df["model"] == model].dropna(subset=[stereotype, y]), stereotype, ideal
+            )
+            points = frontier_points(data, bias_column, y)
+            for method, g in points.groupby("method", sort=False):
                 base = method == "base"
                 ax.scatter(
-                    bias[g.index],
-                    utility[g.index],
+                    g["bias"],
+                    g["score"],
                     color=colour[method],
                     marker="*" if base else "o",
                     s=140 if base else 14 + 6 * np.log2(g["size"].clip(lower=1)),
@@ -541,24 +572,36 @@ def frontier(
                     edgecolor="black" if base else "none",
                     zorder=3 if base else 2,
                 )
-            front = pareto_front(bias, utility)
-            ax.plot(bias[front], utility[front], "k-", lw=1.2, zorder=4, label="Pareto front")
-            ax.scatter(bias[front], utility[front], facecolor="none", edgecolor="black", s=70, zorder=5)
-            numbers[model] = [
-                dict(
-                    method_label=method_label(data.loc[i]),
-                    size=int(data.loc[i, "size"]),
-                    step=checkpoint_step(data.loc[i, "step"]),
-                    bias=float(bias[i]),
-                    score=float(utility[i]),
-                )
-                for i in front
-            ]
+                for axis in ("bias", "score"):
+                    known = g[np.isfinite(g[f"{axis}_ci_low"]) & np.isfinite(g[f"{axis}_ci_high"])]
+                    missing += [
+                        f"{model} {r.method_label} size {r.size} step {r.step} ({axis})"
+                        for r in g.drop(known.index).itertuples()
+                    ]
+                    if known.empty:
+                        continue
+                    err = [known[axis] - known[f"{axis}_ci_low"], known[f"{axis}_ci_high"] - known[axis]]
+                    ax.errorbar(
+                        known["bias"],
+                        known["score"],
+                        **{"xerr" if axis == "bias" else "yerr": err},
+                        fmt="none",
+                        ecolor=colour[method],
+                        elinewidth=0.6,
+                        alpha=0.6,
+                        zorder=1,
+                    )
+            front = pareto_front(points["bias"].to_numpy(float), points["score"].to_numpy(float))
+            on_front = points.iloc[front]
+            ax.plot(on_front["bias"], on_front["score"], "k-", lw=1.2, zorder=4, label="Pareto front (seed means)")
+            ax.scatter(on_front["bias"], on_front["score"], facecolor="none", edgecolor="black", s=70, zorder=5)
+            numbers[model] = on_front.drop(columns="method").to_dict(orient="records")
             ax.set_title(model)
             ax.set_xlabel(f"stereotype bias |{stereotype} − {ideal:g}|")
             ax.set_ylabel(label(y))
             ax.legend(loc="best")
-        save(fig, out_paths, page)
+        save(fig, out_paths, replace(page, caption=page.caption + no_ci_note(sorted(set(missing)))))
+    numbers["without_ci"] = sorted(set(missing))
     return numbers
 
 
