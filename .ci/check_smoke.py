@@ -11,6 +11,7 @@ import yaml
 from snakemake.utils import update_config
 
 from fairforget.benchmarks import enabled_benchmarks
+from fairforget.diagnostics import TOKEN_CLASSES
 from fairforget.findings import trivial_glue_baseline
 from fairforget.io import read_jsonl
 
@@ -77,12 +78,14 @@ for name in ("partial_correlations", "regression", "metrics_long"):
         problems.append(f"{name} is empty")
 figures = ("downstream_vs_forgetting", "stereotype_vs_size", "remedies", "dynamics", "frontier", "pretraining")
 figures += ("layers", "token_shares", "layer_predictors")  # the diagnostics'
-diagnostics = ["diag_drift", "diag_cka_min", "diag_cka_stereo_min", "diag_forgetting", "diag_share_gendered"]
+diagnostics = ["diag_drift", "diag_cka_min", "diag_cka_stereo_min", "diag_forgetting", "diag_contribution_gendered"]
 missing_columns = [c for c in diagnostics if c not in metrics or metrics[c].isna().all()]
 if missing_columns:
     problems.append(f"diagnostics columns missing or empty: {missing_columns}")
 elif not np.allclose(metrics["diag_forgetting"], metrics["forgetting"], atol=1e-6):
     problems.append("the diagnostics' NLL change differs from overall forgetting (they score the same tokens)")
+elif not np.allclose(metrics[[f"diag_contribution_{c}" for c in TOKEN_CLASSES]].sum(axis=1), metrics["forgetting"]):
+    problems.append("the token classes' contributions (figure 7) do not add up to overall forgetting")
 for path in [f"results/figures/{name}.{ext}" for name in figures for ext in ("png", "pdf", "json")] + [
     "results/report.html"
 ]:

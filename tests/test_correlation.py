@@ -14,6 +14,7 @@ from fairforget.correlation import (
     _cluster_weights,
     _codes,
     _wpartial,
+    abs_r_difference,
     correlation,
     correlation_table,
     groups,
@@ -343,3 +344,19 @@ def test_figure_one_resamples_runs_and_counts_the_base_once(tmp_path):
         assert (got["r"], got["p"], got["ci_low"], got["ci_high"]) == pytest.approx(
             (expected["r"], expected["p"], expected["ci_low"], expected["ci_high"])
         )
+
+
+def test_abs_r_difference_is_paired_over_runs():
+    """Two predictors of the same rows: the difference of |r| gets one interval from shared run resamples."""
+    rng = np.random.default_rng(0)
+    runs = np.repeat(np.arange(12), 3)  # 12 runs of 3 checkpoints
+    y = rng.normal(size=36)
+    close, loose = y + rng.normal(scale=0.3, size=36), y + rng.normal(scale=2.0, size=36)
+    boot = Bootstrap(n_resamples=400)
+    better = abs_r_difference(close, loose, y, boot, clusters=runs)
+    expected = abs(np.corrcoef(close, y)[0, 1]) - abs(np.corrcoef(loose, y)[0, 1])
+    assert better["difference"] == pytest.approx(expected) and better["n_clusters"] == 12
+    assert 0 < better["ci_low"] < better["difference"] < better["ci_high"] and better["p"] < 0.05
+    same = abs_r_difference(close, close, y, boot, clusters=runs)  # paired: no spread at all
+    assert same["difference"] == 0.0 and same["ci_low"] == same["ci_high"] == 0.0
+    assert math.isnan(abs_r_difference(np.ones(36), loose, y, boot, clusters=runs)["difference"])

@@ -100,8 +100,12 @@ def test_forgetting_shares_sum_to_one_and_contributions_to_the_total():
     assert sum(v["contribution"] for v in classes.values()) == pytest.approx(result["total"])
     assert sum(v["token_fraction"] for v in classes.values()) == pytest.approx(1.0)
     assert all(v["share_ci95"][0] <= v["share"] <= v["share_ci95"][1] for v in classes.values())
+    assert all(v["contribution_ci95"][0] <= v["contribution"] <= v["contribution_ci95"][1] for v in classes.values())
     nothing = forgetting_breakdown([np.zeros(3), np.zeros(2)], [["other"] * 3, ["gendered"] * 2], TOKEN_CLASSES)
     assert nothing["total"] == 0.0 and np.isnan(nothing["classes"]["other"]["share"])
+    # no forgetting: the shares are undefined, the contributions (nats per token) are 0, with a CI
+    assert nothing["classes"]["other"]["contribution"] == 0.0
+    assert nothing["classes"]["other"]["contribution_ci95"] == [0.0, 0.0]
 
 
 def _diagnostics_data(texts):

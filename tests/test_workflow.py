@@ -166,6 +166,8 @@ def test_tables_and_figure(workdir):
     assert np.allclose(metrics["diag_forgetting"], metrics["forgetting"], atol=1e-9)
     shares = metrics.loc[metrics["method"] != "base", [f"diag_share_{c}" for c in TOKEN_CLASSES]]
     assert np.allclose(shares.sum(axis=1), 1.0)
+    contributions = metrics[[f"diag_contribution_{c}" for c in TOKEN_CLASSES]]  # figure 7: nats per token
+    assert np.allclose(contributions.sum(axis=1), metrics["forgetting"], atol=1e-9)
     base = metrics[metrics["method"] == "base"].iloc[0]
     assert base["diag_drift"] == 0.0 and base["diag_cka_min"] == pytest.approx(1.0)
     tuned = metrics[metrics["method"] == "cda"]

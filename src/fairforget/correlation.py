@@ -279,6 +279,29 @@ def correlation(x, y, method: str, boot: Bootstrap | None = None, clusters=None,
     return out
 
 
+def abs_r_difference(x, reference, y, boot: Bootstrap | None = None, clusters=None) -> dict:
+    """|Pearson r(x, y)| - |r(reference, y)| on the same rows, with a CI from one set of run resamples for both
+    (paired: the two r share their rows, so their separate CIs overlap even where the difference is clear) and
+    the leave-one-run-out jackknife's two-sided p (t, runs - 1 dof). NaN where either r is undefined."""
+    x, reference, y = (np.asarray(v, dtype=float) for v in (x, reference, y))
+    codes, g = _codes(clusters, len(x))
+    out = {"difference": math.nan, "p": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n": len(x), "n_clusters": g}
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(reference) == 0 or np.ptp(y) == 0:
+        return out
+
+    def statistic(w):
+        return np.abs(_wpearson(x, y, w)) - np.abs(_wpearson(reference, y, w))
+
+    out["difference"] = float(statistic(np.ones((1, len(x))))[0])
+    out["ci_low"], out["ci_high"], jack = _run_inference(statistic, out["difference"], codes, g, boot, min_clusters=4)
+    if g >= 3 and not np.isnan(jack).any():
+        se = math.sqrt((g - 1) / g * ((jack - jack.mean()) ** 2).sum())
+        out["p"] = (
+            float(2 * stats.t.sf(abs(out["difference"] / se), g - 1)) if se > 0 else float(out["difference"] == 0)
+        )
+    return out
+
+
 def _residuals(values: np.ndarray, controls: np.ndarray) -> np.ndarray:
     design = np.column_stack([np.ones(len(values)), controls])
     coef, *_ = np.linalg.lstsq(design, values, rcond=None)

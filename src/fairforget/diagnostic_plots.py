@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .benchmarks.diagnostics import CLASS_LABELS
-from .correlation import Bootstrap, correlation, one_base_per_model, run_clusters
+from .correlation import Bootstrap, abs_r_difference, correlation, one_base_per_model, run_clusters
 from .plotting import STYLE, Page, _panels, colours, error_bars, final_rows, label, mean_ci, save
 
 
@@ -76,9 +76,11 @@ def layer_profiles(df: pd.DataFrame, out_paths: list[str], page: Page) -> dict:
 
 
 def token_shares(df: pd.DataFrame, method: str, size: int, out_paths: list[str], page: Page) -> dict:
-    """A row per base model: each token class's share of the held-out NLL change (bars, 95% CI) beside its
-    share of the scored tokens (grey), and the same by corpus frequency decile; `method` at CDA size `size`,
-    final checkpoints (mean over seeds)."""
+    """A row per base model: each token class's contribution to the held-out NLL change in nats per scored token
+    (bars, 95% CI; they add up to overall forgetting) beside what it would contribute if every token changed
+    alike (its share of the tokens times the total, grey), and the same by corpus frequency decile; `method` at
+    CDA size `size`, final checkpoints (mean over seeds). Contributions, not shares of the total: a share
+    explodes when the total forgetting is near 0."""
     rows = final_rows(df)
     rows = rows[(rows["method"] == method) & (rows["size"] == size)]
     models = sorted(rows["model"].unique())
@@ -87,78 +89,99 @@ def token_shares(df: pd.DataFrame, method: str, size: int, out_paths: list[str],
         fig, axes = _panels(2, page.width, page.height * len(models), nrows=len(models))
         for (left, right), model in zip(axes, models):
             data = rows[rows["model"] == model]
-            numbers[model] = {"classes": {}, "deciles": {}}
-            classes = list(CLASS_LABELS)
-            shares = [mean_ci(data, f"diag_share_{c}") for c in classes]
-            tokens = [data[f"diag_tokens_{c}"].mean() for c in classes]
-            xs = np.arange(len(classes))
-            left.bar(xs - 0.2, [s[0] for s in shares], 0.4, label="share of the NLL change", color="tab:red")
-            error_bars(left, xs - 0.2, *zip(*shares), color="black")
-            left.bar(xs + 0.2, tokens, 0.4, label="share of the scored tokens", color="tab:gray")
-            left.set_xticks(xs, [CLASS_LABELS[c] for c in classes], rotation=15)
-            left.axhline(0, color="black", lw=0.6)
-            left.set_ylabel("share")
             total = data["diag_forgetting"].mean()
-            left.set_title(f"{model}: {method} n={size}, by token class (NLL change {total:.3f} nats/token)")
+            numbers[model] = {"total": float(total), "classes": {}, "deciles": {}}
+            for ax, names, ticks in (
+                (left, list(CLASS_LABELS), [CLASS_LABELS[c] for c in CLASS_LABELS]),
+                (right, [f"freq{d:02d}" for d in range(1, 11)], [str(d) for d in range(1, 11)]),
+            ):
+                contributions = [mean_ci(data, f"diag_contribution_{c}") for c in names]
+                alike = [total * data[f"diag_tokens_{c}"].mean() for c in names]
+                xs = np.arange(len(names))
+                ax.bar(xs - 0.2, [c[0] for c in contributions], 0.4, label="NLL change (nats/token)", color="tab:red")
+                error_bars(ax, xs - 0.2, *zip(*contributions), color="black")
+                ax.bar(xs + 0.2, alike, 0.4, label="if every token changed alike", color="tab:gray")
+                ax.set_xticks(xs, ticks, rotation=15 if ax is left else 0)
+                ax.axhline(0, color="black", lw=0.6)
+                ax.set_ylabel("contribution to forgetting (nats/token)")
+                key = "classes" if ax is left else "deciles"
+                for c, (m, lo, hi), a in zip(names, contributions, alike):
+                    numbers[model][key][c] = {"contribution": m, "ci95": [lo, hi], "if_alike": float(a)}
+            left.set_title(f"{model}: {method} n={size}, by token class (total {total:.3f} nats/token)")
             left.legend(fontsize=6)
-            for c, s, t in zip(classes, shares, tokens):
-                numbers[model]["classes"][c] = {"share": s[0], "ci95": [s[1], s[2]], "token_fraction": float(t)}
-            deciles = [f"freq{d:02d}" for d in range(1, 11)]
-            share = [data[f"diag_share_{d}"].mean() for d in deciles]
-            token = [data[f"diag_tokens_{d}"].mean() for d in deciles]
-            xs = np.arange(1, 11)
-            right.bar(xs - 0.2, share, 0.4, color="tab:red", label="share of the NLL change")
-            right.bar(xs + 0.2, token, 0.4, color="tab:gray", label="share of the scored tokens")
-            right.axhline(0, color="black", lw=0.6)
-            right.set_xticks(xs)
             right.set_xlabel("corpus frequency decile (1 = most frequent tokens)")
-            right.set_ylabel("share")
             right.set_title(f"{model}: by frequency decile")
-            numbers[model]["deciles"] = {
-                d: {"share": float(s), "token_fraction": float(t)} for d, s, t in zip(deciles, share, token)
-            }
         save(fig, out_paths, page)
     return numbers
 
 
 def layer_predictors(df: pd.DataFrame, y: str, boot: Bootstrap, out_paths: list[str], page: Page) -> dict:
-    """A panel per base model: Pearson r of the downstream score with overall forgetting (blue) and with every
-    diagnostic (summaries and per-layer drift / CKA), each with its run-level bootstrap CI (as finding 1): a
-    diagnostic predicts better where its |r| is larger."""
+    """A row per base model. Left: Pearson r of the downstream score with overall forgetting (blue) and with every
+    diagnostic (summaries and per-layer drift / CKA), each with its run-level bootstrap CI (as finding 1). Right:
+    each diagnostic's |r| minus overall forgetting's, with a CI from the same run resamples for both (abs_r_difference):
+    the two r share their rows, so comparing their separate CIs by overlap is no test."""
     df = one_base_per_model(df)
     models = sorted(df["model"].unique())
     numbers: dict = {}
     with plt.rc_context(STYLE):
-        fig, axes = _panels(len(models), page.width, page.height, squeeze_rows=True)
-        for ax, model in zip(axes, models):
+        fig, axes = _panels(2, page.width, page.height * len(models), nrows=len(models))
+        for (ax, right), model in zip(axes, models):
             data = df[df["model"] == model]
             candidates = ["forgetting", "diag_drift", "diag_drift_max", "diag_cka_min", "diag_cka_mean"]
             candidates += layer_columns(data, "diag_drift_") + layer_columns(data, "diag_cka_")
-            fits = {}
+            fits, differences = {}, {}
             for x in dict.fromkeys(candidates):
                 if x not in data or data[x].notna().sum() < 3:
                     continue
                 rows = data.dropna(subset=[x, y])
                 fits[x] = correlation(rows[x], rows[y], "pearson", boot, clusters=run_clusters(rows))
+                if x != "forgetting":
+                    both = rows.dropna(subset=["forgetting"])
+                    differences[x] = abs_r_difference(
+                        both[x], both["forgetting"], both[y], boot, clusters=run_clusters(both)
+                    )
             names = list(fits)
             r = np.array([fits[n]["r"] for n in names])
             ys = np.arange(len(names))
-            bar_colours = ["tab:blue" if n == "forgetting" else "tab:orange" for n in names]
-            ax.barh(ys, r, color=bar_colours)
+            ax.barh(ys, r, color=["tab:blue" if n == "forgetting" else "tab:orange" for n in names])
             lows = np.array([fits[n]["ci_low"] for n in names], dtype=float)
             highs = np.array([fits[n]["ci_high"] for n in names], dtype=float)
             known = np.isfinite(r) & np.isfinite(lows) & np.isfinite(highs)
             if known.any():
                 xerr = [r[known] - lows[known], highs[known] - r[known]]
                 ax.errorbar(r[known], ys[known], xerr=xerr, fmt="none", capsize=2, color="black")
-            missing = np.flatnonzero(np.isfinite(r) & ~known)
+            missing = [names[i] for i in np.flatnonzero(np.isfinite(r) & ~known)]
             ax.set_yticks(ys, names)
             ax.invert_yaxis()
             ax.axvline(0, color="black", lw=0.6)
             ax.set_xlim(-1, 1)
             ax.set_xlabel(f"Pearson r with {label(y)}")
             ax.set_title(model)
+            other = list(differences)
+            d = np.array([differences[n]["difference"] for n in other], dtype=float)
+            d_low = np.array([differences[n]["ci_low"] for n in other], dtype=float)
+            d_high = np.array([differences[n]["ci_high"] for n in other], dtype=float)
+            yd = np.arange(len(other))
+            right.barh(yd, np.nan_to_num(d), color=["tab:green" if v > 0 else "tab:gray" for v in np.nan_to_num(d)])
+            no_ci = error_bars_h(right, yd, d, d_low, d_high)
+            missing += [f"{other[i]} (difference)" for i in no_ci]
+            right.set_yticks(yd, other)
+            right.invert_yaxis()
+            right.axvline(0, color="black", lw=0.6)
+            right.set_xlabel("|r| − |r(forgetting)| (paired)")
+            right.set_title(f"{model}: better predictor than overall forgetting?")
             numbers[model] = {n: {k: fits[n][k] for k in ("r", "ci_low", "ci_high", "p", "n")} for n in names}
-            numbers[model]["without_ci"] = [names[i] for i in missing]
+            for n, v in differences.items():
+                numbers[model][n]["minus_forgetting"] = {k: v[k] for k in ("difference", "ci_low", "ci_high", "p")}
+            numbers[model]["without_ci"] = missing
         save(fig, out_paths, page)
     return numbers
+
+
+def error_bars_h(ax, ys, values, lows, highs) -> np.ndarray:
+    """Horizontal 95% CI bars where the interval is known; the positions without one (as plotting.error_bars)."""
+    known = np.isfinite(values) & np.isfinite(lows) & np.isfinite(highs)
+    if known.any():
+        xerr = [values[known] - lows[known], highs[known] - values[known]]
+        ax.errorbar(values[known], ys[known], xerr=xerr, fmt="none", capsize=2, color="black")
+    return np.flatnonzero(np.isfinite(values) & ~known)

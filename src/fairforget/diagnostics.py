@@ -179,9 +179,10 @@ def forgetting_breakdown(
     delta: list[np.ndarray], labels: list[list], names, n_resamples: int = 1000, seed: int = 0
 ) -> dict:
     """The held-out NLL change (checkpoint minus base, per scored token, per sequence) broken down by token
-    label: per label its share of the total change, its contribution to the mean change (the contributions sum
-    to the total forgetting), its share of the scored tokens, and a 95% CI of the share resampling whole
-    sequences (checkpoint and base paired: the per-token differences are already paired)."""
+    label: per label its share of the total change, its contribution to the mean change in nats per scored token
+    (the contributions sum to the total forgetting; unlike the share it stays finite when the total is near 0),
+    its share of the scored tokens, and 95% CIs of the share and the contribution resampling whole sequences
+    (checkpoint and base paired: the per-token differences are already paired)."""
     names = list(names)
     sums = np.array([[d[np.asarray(lab) == n].sum() for n in names] for d, lab in zip(delta, labels)])
     counts = np.array([[np.sum(np.asarray(lab) == n) for n in names] for lab in labels], dtype=float)
@@ -201,11 +202,21 @@ def forgetting_breakdown(
         cis = bootstrap_ci(tuple(sums[:, i] for i in range(len(names))), shares, n_resamples=n_resamples, seed=seed)
     else:
         cis = np.full((2, len(names)), np.nan)
+    if len(sums) >= 2:
+
+        def contributions(*columns, axis=-1):  # each class's NLL change per scored token of the resample
+            return np.stack([c.sum(axis=axis) for c in columns[:-1]]) / columns[-1].sum(axis=axis)
+
+        data = (*(sums[:, i] for i in range(len(names))), counts.sum(axis=1))
+        contribution_cis = bootstrap_ci(data, contributions, n_resamples=n_resamples, seed=seed)
+    else:
+        contribution_cis = np.full((2, len(names)), np.nan)
     for i, name in enumerate(names):
         result["classes"][str(name)] = {
             "share": float(sums[:, i].sum() / total) if total != 0 else float("nan"),
             "share_ci95": [float(cis[0][i]), float(cis[1][i])],
             "contribution": float(sums[:, i].sum() / n_tokens),
+            "contribution_ci95": [float(contribution_cis[0][i]), float(contribution_cis[1][i])],
             "token_fraction": float(counts[:, i].sum() / n_tokens),
             "n_tokens": int(counts[:, i].sum()),
         }

@@ -191,9 +191,16 @@ class Diagnostics(Benchmark):
                 f"{p}_share_{name}": v["share"],
                 f"{p}_share_{name}_ci_low": v["share_ci95"][0],
                 f"{p}_share_{name}_ci_high": v["share_ci95"][1],
+                f"{p}_contribution_{name}": v["contribution"],
+                f"{p}_contribution_{name}_ci_low": v["contribution_ci95"][0],
+                f"{p}_contribution_{name}_ci_high": v["contribution_ci95"][1],
                 f"{p}_tokens_{name}": v["token_fraction"],
             }
         for decile, v in result["frequency_deciles"]["classes"].items():
             name = f"freq{int(decile):02d}"
-            row |= {f"{p}_share_{name}": v["share"], f"{p}_tokens_{name}": v["token_fraction"]}
+            row |= {
+                f"{p}_share_{name}": v["share"],
+                f"{p}_contribution_{name}": v["contribution"],
+                f"{p}_tokens_{name}": v["token_fraction"],
+            }
         return row
