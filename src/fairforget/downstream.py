@@ -11,7 +11,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, Data
 
 from .glue import glue_task, score_ci, subsample, task_metrics  # noqa: F401 (subsample: workflow/scripts/downstream.py)
 from .metrics import metric_path
-from .modeling import usable_length
+from .modeling import attach_saved_projection, usable_length
 from .scoring import length_batches
 from .training import training_arguments
 
@@ -53,9 +53,11 @@ def load_probe_model(model_path: str, num_labels: int, regression: bool):
     """The checkpoint with a fresh head, in float32 whatever dtype it was saved in: a Hub base saved in bf16
     (Llama 3.2) would otherwise be probed in pure bf16 while its fine-tuned (float32) checkpoints are not,
     and the difference would show up as forgetting. bf16 compute on GPUs comes from autocast."""
-    return AutoModelForSequenceClassification.from_pretrained(
+    model = AutoModelForSequenceClassification.from_pretrained(
         model_path, dtype=torch.float32, num_labels=num_labels, problem_type="regression" if regression else None
     )
+    attach_saved_projection(model, model_path)  # a projection debiaser's checkpoint: the classifier reads P h
+    return model
 
 
 def finetune_classifier(
@@ -190,6 +192,7 @@ def linear_probe(
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModel.from_pretrained(model_path, dtype=torch.float32).eval()
+    attach_saved_projection(model, model_path)  # a projection debiaser's checkpoint: the probe reads P h
     max_length = usable_length(model, max_length)
     x_train, x_dev = (probe_features(model, tokenizer, rows, max_length) for rows in (train_rows, dev_rows))
     y_train = np.asarray([r["label"] for r in train_rows], dtype=float if spec.regression else int)

@@ -185,6 +185,15 @@ def scoring_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def attach_saved_projection(model, path) -> bool:
+    """projection.attach_saved_projection, for a local checkpoint directory (a Hub id has no projection)."""
+    from pathlib import Path
+
+    from .projection import attach_saved_projection as attach
+
+    return Path(str(path)).is_dir() and attach(model, path)
+
+
 def load_lm(path: str, device: torch.device | None = None, **config_overrides):
     """(model, tokenizer, kind) of any masked or causal LM saved with save_pretrained or on the Hub.
 
@@ -200,6 +209,7 @@ def load_lm(path: str, device: torch.device | None = None, **config_overrides):
     # comes from autocast on GPUs only, with the vocabulary head kept in float32
     model = auto.from_pretrained(path, dtype=torch.float32, **config_overrides).to(device or scoring_device())
     model.eval()
+    attach_saved_projection(model, path)  # a projection debiaser's checkpoint (projection.py)
     log.info(
         "loaded %s LM %s (%s, %.1fM parameters)",
         kind,
