@@ -204,6 +204,8 @@ def test_every_caption_says_its_protocol_and_n_in_runs():
         and "500 training and 400 dev examples, 1 seed)" in protocol
     )
     assert "20,000 WikiText-103 test tokens (shuffled paragraphs" in protocol
+    paragraphs = protocol_description(downstream, {"max_tokens": 10, "max_length": 8, "seed": 0, "unit": "paragraph"})
+    assert "each paragraph scored as its own document" in paragraphs and "own document" not in protocol
     rows = [dict(model="m", method="base", size=0, seed=0, step=0)]
     rows += [dict(model="m", method="cda", size=s, seed=k, step=t) for s in (1, 2) for k in (0, 1) for t in (5, 10)]
     caption = plotting.protocol_caption(pd.DataFrame(rows), protocol)

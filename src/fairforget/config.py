@@ -125,6 +125,8 @@ def protocol_description(downstream: dict, forgetting: dict) -> str:
     )
     seeds = len(downstream["seeds"])
     order = "shuffled paragraphs of many articles" if forgetting.get("seed") is not None else "in file order"
+    if forgetting.get("unit") == "paragraph":
+        order += ", each paragraph scored as its own document"
     return (
         f"Downstream: {how} on {', '.join(downstream['tasks'])} (GLUE dev; {downstream['train_size'] or 'all'} "
         f"training and {downstream.get('dev_size') or 'all'} dev examples, {seeds} seed{'s' if seeds > 1 else ''}). "
