@@ -130,3 +130,28 @@ def test_the_saved_projection_is_seen_by_every_loader(family, request, tmp_path)
     classifier = load_probe_model(str(tmp_path), num_labels=2, regression=False).eval()
     with torch.no_grad():
         assert torch.allclose(classifier.base_model(**batch).last_hidden_state, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("method", ["sentence_debias", "inlp"])
+def test_a_projection_checkpoint_is_the_base_plus_its_projection(method, tiny_mlm, tmp_path):
+    from fairforget.modeling import load_lm
+    from fairforget.projection import PROJECTION_INFO, write_projection_checkpoint
+
+    model, tokenizer, texts = tiny_mlm
+    base = tmp_path / "base"
+    model.save_pretrained(base)
+    tokenizer.save_pretrained(base)
+    records = [{"original": t, "augmented": t.replace("he ", "she ")} for t in texts]
+    settings = {"sentences": 64, "rank": 1} if method == "sentence_debias" else {"sentences": 10, "iterations": 3}
+    pairs = [("he", "she"), ("man", "woman"), ("his", "her")]
+    corpus = [f"the {w} went to the market {i} times ." for i in range(12) for w in ("man", "woman", "dog")]
+    info = write_projection_checkpoint(base, tmp_path / "out", method, settings, records, pairs, corpus)
+    assert (tmp_path / "out" / PROJECTION_FILE).is_file() and (tmp_path / "out" / PROJECTION_INFO).is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary directory left
+    debiased, _, _ = load_lm(str(tmp_path / "out"), device=torch.device("cpu"))
+    for name, weight in model.state_dict().items():  # the weights are the base's
+        assert torch.equal(debiased.state_dict()[name], weight), name
+    batch = tokenizer(texts[:2], return_tensors="pt", padding=True)
+    with torch.no_grad():
+        assert not torch.allclose(debiased(**batch).logits, model(**batch).logits, atol=1e-4)
+    assert info.get("pairs") == 64 or info["sentences"] == {"male": 10, "female": 10, "neutral": 10}

@@ -233,3 +233,57 @@ def attach_saved_projection(model, checkpoint_dir) -> bool:
     attach_projection(model, projection.numpy())
     log.info("%s: hidden states projected (%s)", checkpoint_dir, PROJECTION_FILE)
     return True
+
+
+# ---- a projection debiaser's checkpoint -----------------------------------------------------------------------
+
+
+def fit_projection(model, tokenizer, method: str, settings: dict, records: list[dict], pairs, texts) -> tuple:
+    """(P, info) of `method` on `model`: sentence_debias from the CDA records' (original, augmented) sentence
+    pairs (the first settings["sentences"]), inlp from `texts` split into male / female / neutral sentences by the
+    (male, female) word `pairs` (settings["sentences"] per class, settings["iterations"] classifiers)."""
+    if method == "sentence_debias":
+        chosen = records[: settings["sentences"]]
+        first = sentence_embeddings(model, tokenizer, [r["original"] for r in chosen])
+        second = sentence_embeddings(model, tokenizer, [r["augmented"] for r in chosen])
+        components = sentence_debias_subspace(first, second, rank=settings["rank"])
+        info = {"pairs": len(chosen), "rank": settings["rank"]}
+        return subspace_projection(components), info
+    if method == "inlp":
+        sentences = inlp_sentences(texts, pairs, settings["sentences"], seed=settings.get("seed", 0))
+        counts = {k: len(v) for k, v in sentences.items()}
+        if min(counts.values()) < 2:
+            raise ValueError(f"inlp: too few training sentences per class in the corpus ({counts})")
+        features = np.concatenate([sentence_embeddings(model, tokenizer, sentences[k]) for k in sentences])
+        labels = np.concatenate([np.full(n, {"male": 1, "female": 0, "neutral": -1}[k]) for k, n in counts.items()])
+        x_train, x_dev, x_test, y_train, y_dev, y_test = inlp_split(features, labels)
+        projection, _, accuracies = inlp_projection(x_train, y_train, x_dev, y_dev, settings["iterations"])
+        info = {"sentences": counts, "iterations": settings["iterations"], "dev_accuracy": accuracies}
+        return projection, info
+    raise ValueError(f"unknown projection debiaser {method!r} (sentence_debias or inlp)")
+
+
+def write_projection_checkpoint(base_dir, out_dir, method: str, settings: dict, records, pairs, texts) -> dict:
+    """The base model's weights unchanged plus the fitted projection, as an ordinary checkpoint directory that
+    every loader reads (attach_saved_projection); written to a temporary directory first, then renamed."""
+    import shutil
+    import tempfile
+
+    from .modeling import load_lm
+
+    model, tokenizer, kind = load_lm(str(base_dir))
+    projection, info = fit_projection(model, tokenizer, method, settings, records, pairs, texts)
+    out_dir = Path(out_dir)
+    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        save_projection(tmp, projection, {"method": method, "settings": settings, "base": str(base_dir)} | info)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("%s projection of %s written to %s: %s", method, base_dir, out_dir, info)
+    return info
