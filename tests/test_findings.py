@@ -238,6 +238,7 @@ def test_findings_index_joins_every_run_with_its_provenance_and_names_stale_tabl
     index, runs, stale = findings_index(tmp_path)
     assert len(index) == len(current) and set(index["run"]) == {"gemma"} and (index["commit"] == "abcgemma").all()
     assert [r["readme"] for r in runs] == ["gemma/README.md"] and stale == ["scratch"]
+    assert runs[0]["findings_version"] == 1  # provenance without a version: written before versions existed
     (tmp_path / "gemma" / "provenance.json").unlink()
     with pytest.raises(FileNotFoundError, match="gemma: findings.csv without provenance.json"):
         findings_index(tmp_path)

@@ -23,6 +23,7 @@ from safetensors.torch import load_file
 from fairforget.benchmarks import enabled_benchmarks
 from fairforget.config import merged_config
 from fairforget.diagnostics import TOKEN_CLASSES
+from fairforget.findings import FINDINGS_VERSION
 
 pytestmark = pytest.mark.workflow
 
@@ -210,6 +211,7 @@ def test_docs_results_writes_findings_figures_and_the_readme_block(workdir):
     assert set(index["run"]) == {"demo"} and (index["commit"] == provenance["commit"]).all()
     assert "docs_out/demo/README.md" in block
     assert re.fullmatch(r"[0-9a-f]{64}", provenance["config_sha256"])
+    assert provenance["findings_version"] == FINDINGS_VERSION and "older estimator" not in block
     base = pd.read_csv(out / "base_glue.csv")
     assert list(base["task"]) == ["stsb"] and base["baseline"].iloc[0] == 0.0
     assert (out / "pretraining.png").stat().st_size > 1000 and (out / "frontier.png").stat().st_size > 1000

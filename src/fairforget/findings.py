@@ -72,6 +72,10 @@ COLUMNS = [
     "mde",
     "verdict",
 ]
+# what the estimators compute, recorded in every run's provenance: 1 compared finding 3's methods at fixed
+# strength (final checkpoints), 2 at equal stereotype bias (matched_bias_differences)
+FINDINGS_VERSION = 2
+FINDINGS_VERSIONS = {1: "finding 3 at fixed strength", 2: "finding 3 at equal stereotype bias"}
 DEFAULT_CLAIMS = {  # config/findings.claims: +1 rises, -1 falls (the project's statement of the paper)
     "downstream_with_forgetting": -1,
     "bias_with_size": -1,
@@ -554,8 +558,10 @@ def markdown_table(table: pd.DataFrame, digits: int = 3) -> str:
 def findings_index(index_dir) -> tuple[pd.DataFrame, list[dict], list[str]]:
     """Every run's findings under `index_dir` (one subdirectory per run, as docs_results writes them) in one table,
     each row with its run, commit and config hash from that run's provenance.json; and the runs (name, commit,
-    config hash, README). A run whose table predates the current COLUMNS is left out and named in `stale`, so
-    a table is never shown in a format its verdicts were not computed for."""
+    config hash, README, findings_version: what its estimators computed). A run whose table predates the current
+    COLUMNS is left out and named in `stale`, so a table is never shown in a format its verdicts were not computed
+    for; one of an older findings_version is shown (its rows' estimands say what they test) and marked by the
+    caller."""
     tables, runs, stale = [], [], []
     for run_dir in sorted(p for p in Path(index_dir).iterdir() if (p / "findings.csv").is_file()):
         provenance_path = run_dir / "provenance.json"
@@ -568,7 +574,9 @@ def findings_index(index_dir) -> tuple[pd.DataFrame, list[dict], list[str]]:
             continue
         run = dict(run=run_dir.name, commit=provenance["commit"], config_sha256=provenance["config_sha256"])
         tables.append(table[COLUMNS].assign(**run))
-        runs.append(run | {"readme": f"{run_dir.name}/README.md"})
+        # provenance written before versions were recorded: version 1
+        version = int(provenance.get("findings_version", 1))
+        runs.append(run | {"readme": f"{run_dir.name}/README.md", "findings_version": version})
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=COLUMNS)
     return table, runs, stale
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from fairforget.findings import (
+    FINDINGS_VERSION,
+    FINDINGS_VERSIONS,
     base_glue_row,
     base_loss_row,
     findings_index,
@@ -83,6 +85,7 @@ provenance = {
         if not line[3:].startswith(("docs/results/", "README.md"))
     ],
     "config_sha256": p.config_hash,
+    "findings_version": FINDINGS_VERSION,
     "configfiles": p.configfiles,
     "written": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     "results": "results/",
@@ -197,10 +200,20 @@ index_md = markdown_table(index)
 
 
 def run_lines(link_dir: Path) -> list[str]:
-    """One line per run (a link to its page from `link_dir`, its commit and config hash), then the stale ones."""
+    """One line per run (a link to its page from `link_dir`, its commit and config hash; an older estimator
+    named), then the stale ones."""
+
+    def older(r):
+        if r["findings_version"] == FINDINGS_VERSION:
+            return ""
+        return (
+            f"; computed by an older estimator ({FINDINGS_VERSIONS[r['findings_version']]}; now "
+            f"{FINDINGS_VERSIONS[FINDINGS_VERSION]}): rerun its docs_results on its results/ to update"
+        )
+
     return [
         f"- [{r['run']}]({link_dir / r['readme']}): commit `{r['commit'][:12]}`, config sha256 "
-        f"`{r['config_sha256'][:12]}`"
+        f"`{r['config_sha256'][:12]}`{older(r)}"
         for r in runs
     ] + [f"- {name}: its findings.csv predates the current table format; rerun its docs_results" for name in stale]
 
