@@ -146,11 +146,7 @@ def layer_predictors(df: pd.DataFrame, y: str, boot: Bootstrap, out_paths: list[
             ax.barh(ys, r, color=["tab:blue" if n == "forgetting" else "tab:orange" for n in names])
             lows = np.array([fits[n]["ci_low"] for n in names], dtype=float)
             highs = np.array([fits[n]["ci_high"] for n in names], dtype=float)
-            known = np.isfinite(r) & np.isfinite(lows) & np.isfinite(highs)
-            if known.any():
-                xerr = [r[known] - lows[known], highs[known] - r[known]]
-                ax.errorbar(r[known], ys[known], xerr=xerr, fmt="none", capsize=2, color="black")
-            missing = [names[i] for i in np.flatnonzero(np.isfinite(r) & ~known)]
+            missing = [names[i] for i in error_bars_h(ax, ys, r, lows, highs)]
             ax.set_yticks(ys, names)
             ax.invert_yaxis()
             ax.axvline(0, color="black", lw=0.6)

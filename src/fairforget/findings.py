@@ -45,7 +45,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .benchmarks import metrics
 from .correlation import (
     _codes,
     _jackknife_weights,
@@ -53,7 +52,7 @@ from .correlation import (
     one_base_per_model,
     run_clusters,
 )
-from .plotting import final_rows, slope_per_doubling
+from .plotting import final_rows, slope_per_doubling, stereotype_ideal
 
 COLUMNS = [
     "model",
@@ -325,14 +324,6 @@ def finding2(
 
 def _alpha_is(df: pd.DataFrame, alpha) -> pd.Series:
     return df["alpha"].isna() if alpha is None else df["alpha"] == alpha
-
-
-def stereotype_ideal(stereotype: str) -> float:
-    """The benchmark's declared unbiased value of a stereotype score column (50 for CrowS-Pairs)."""
-    declared = metrics().get(stereotype)
-    if declared is None or declared.ideal is None:
-        raise ValueError(f"stereotype column {stereotype!r} declares no ideal value in the benchmark registry")
-    return declared.ideal
 
 
 def reference_at_bias(curve: pd.DataFrame, bias: float, columns: list[str]) -> dict | None:

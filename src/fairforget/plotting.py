@@ -49,16 +49,20 @@ def label(column: str) -> str:
     return LABELS.get(column, column)
 
 
+def stereotype_ideal(column: str) -> float:
+    """The benchmark's declared unbiased value of a stereotype score column (50 for CrowS-Pairs)."""
+    declared = metrics().get(column)
+    if declared is None or declared.ideal is None:
+        raise ValueError(f"stereotype column {column!r} declares no ideal value in the benchmark registry")
+    return declared.ideal
+
+
 def with_stereotype_bias(df: pd.DataFrame, column: str, ideal: float | None = None) -> tuple[pd.DataFrame, str]:
     """df with the stereotype bias |column - ideal| (ideal: the benchmark's declared unbiased value unless given)
     as a column, as finding 2 tests it, and its CI where the score has one (the distance of the CI's ends to the
     ideal; from 0 when the CI contains it); returns the frame and the new column's name, whose label says what
     it is."""
-    if ideal is None:
-        declared = metrics().get(column)
-        if declared is None or declared.ideal is None:
-            raise ValueError(f"figures: {column!r} declares no ideal value in the benchmark registry")
-        ideal = declared.ideal
+    ideal = stereotype_ideal(column) if ideal is None else ideal
     name = f"{column}_bias"
     LABELS[name] = f"stereotype bias |{column} - {ideal:g}|"
     out = df.assign(**{name: (df[column] - ideal).abs()})

@@ -4,7 +4,7 @@ score, with the estimator of the findings table (findings.remedy_contrasts)."""
 import pandas as pd
 
 from fairforget.correlation import one_base_per_model
-from fairforget.findings import remedy_contrasts, stereotype_ideal
+from fairforget.findings import remedy_contrasts
 from fairforget.io import write_json
 from fairforget.logs import setup_logging
 from fairforget.plotting import (
@@ -16,6 +16,7 @@ from fairforget.plotting import (
     require_columns,
     score_column,
     shown_size,
+    stereotype_ideal,
 )
 
 log = setup_logging(snakemake.log[0])
