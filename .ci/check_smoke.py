@@ -11,23 +11,27 @@ import yaml
 from snakemake.utils import update_config
 
 from fairforget.benchmarks import enabled_benchmarks
+from fairforget.budget import checkpoint_names
 from fairforget.diagnostics import TOKEN_CLASSES
 from fairforget.findings import trivial_glue_baseline
 from fairforget.io import read_jsonl
+from fairforget.methods import method_checkpoints, method_runs, method_sizes, method_specs, trains
 
 cfg = {}
 for path in ("config.yaml", "config/offline.yaml", "config/ci.yaml"):  # merged as Snakemake merges --configfile
     update_config(cfg, yaml.safe_load(open(path)))
 sizes, steps = cfg["cda"]["sizes"], sorted(set(cfg["finetune"]["save_steps"]) | {cfg["finetune"]["max_steps"]})
 models = [m["name"] for m in cfg["models"]]
-wise = {
-    m: cfg["method_settings"][m]["wise_ft"]["alphas"]
-    for m in cfg["methods"]
-    if "wise_ft" in (cfg["method_settings"][m] or {})
+# the rows each method's registry entries promise: its runs times the checkpoints of each
+specs = method_specs(cfg["methods"], cfg["method_settings"])
+method_size = method_sizes(specs, sizes)
+checkpoints = checkpoint_names(cfg["finetune"])
+per_method = {
+    m: len(method_runs(m, spec, method_size[m], cfg["seeds"])) * len(method_checkpoints(spec, checkpoints))
+    for m, spec in specs.items()
 }
-trained = [m for m in cfg["methods"] if m not in wise]
-per_method = {m: len(wise[m]) if m in wise else len(steps) for m in cfg["methods"]}
-expected_rows = len(models) * (1 + len(cfg["seeds"]) * len(sizes) * sum(per_method.values()))  # one base row per model
+trained = [m for m, spec in specs.items() if trains(spec)]
+expected_rows = len(models) * (1 + sum(per_method.values()))  # one base row per model
 metrics = pd.read_csv("results/tables/metrics.csv")
 problems = []
 if len(metrics) != expected_rows:

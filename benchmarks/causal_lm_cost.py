@@ -20,7 +20,8 @@ import time
 import torch
 
 from fairforget.io import atomic_path
-from fairforget.methods import add_lora, freeze
+from fairforget.methods.freeze import freeze
+from fairforget.methods.lora import add_lora
 from fairforget.modeling import load_lm
 
 

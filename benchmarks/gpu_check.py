@@ -184,7 +184,7 @@ def check_probe_fp32(model, tokenizer) -> dict:
 
 
 def check_penalty_wrapped(model, device) -> dict:
-    from fairforget.methods import WeightPenalty
+    from fairforget.methods.penalty import WeightPenalty
 
     model = model.to(device)
     fisher = {n: torch.rand_like(p) for n, p in model.named_parameters()}

@@ -28,7 +28,7 @@ from transformers import (
     Trainer,
 )
 
-from fairforget.methods import WeightPenalty
+from fairforget.methods.penalty import WeightPenalty
 from fairforget.modeling import load_lm
 from fairforget.training import BlockDataset, train_lm, training_arguments
 

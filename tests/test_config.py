@@ -50,7 +50,7 @@ def test_figure_options_must_name_configured_methods_and_tasks():
 
 
 def test_budget_description_names_the_unit_for_figure_2():
-    from fairforget.method_config import budget_description
+    from fairforget.budget import budget_description
 
     steps = budget_description({"max_steps": 200, "batch_size": 32, "max_length": 64})
     assert "200 optimizer steps" in steps and "409,600 training tokens" in steps and "repeated" in steps
@@ -113,7 +113,7 @@ def test_a_bad_key_is_named(change, message):
 
 
 def test_method_sizes_are_a_subset_and_wise_ft_follows_its_source():
-    from fairforget.method_config import method_sizes, method_specs
+    from fairforget.methods import method_sizes, method_specs
 
     specs = method_specs(
         ["cda", "replay", "wise_ft"],

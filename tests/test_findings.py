@@ -22,6 +22,7 @@ from fairforget.findings import (
     minimum_detectable,
     one_sided_tests,
     reference_at_bias,
+    remedy_contrasts,
     trivial_glue_baseline,
 )
 
@@ -151,6 +152,34 @@ def test_matched_bias_differences_compare_with_the_reference_where_it_was_as_deb
         matched_bias_differences(df[df["method"] != "base"], "m", "l2sp", None, "cda", 10, "crows", ["forgetting"])
 
 
+def test_a_projection_debiaser_is_compared_at_its_own_size():
+    """A projection method's size is its amount of data, not a CDA size: its final checkpoint (largest knob) is
+    matched against the reference run at the remedies size, and its rows say both sizes."""
+    rows = [base_row("m", downstream_avg=0.8)]
+    for seed in (0, 1):
+        rows += [
+            dict(model="m", method="cda", size=10, seed=seed, step=50, crows=56.0, forgetting=0.2, downstream_avg=0.7),
+            dict(model="m", method="cda", size=10, seed=seed, step=100, crows=54.0, forgetting=0.4, downstream_avg=0.6),
+            dict(
+                model="m", method="inlp", size=300, seed=seed, step=10, crows=58.0, forgetting=0.0, downstream_avg=0.8
+            ),
+            dict(
+                model="m", method="inlp", size=300, seed=seed, step=80, crows=56.0, forgetting=0.1, downstream_avg=0.7
+            ),
+        ]
+    df = pd.DataFrame(rows).assign(alpha=np.nan)
+    contrasts = remedy_contrasts(df, "m", "cda", 10, "crows", ["forgetting"], roles={"inlp": "projection"})
+    (inlp,) = contrasts
+    assert inlp["role"] == "projection" and inlp["size"] == 300 and inlp["seeds"] == [0, 1]
+    assert inlp["estimate"] == pytest.approx(0.1 - 0.2)  # iter80 (bias 6) vs cda at step 50 (bias 6)
+    assert remedy_contrasts(df, "m", "cda", 10, "crows", ["forgetting"]) == []  # as a remedy: not at size 10
+    forgetting, _ = finding3(
+        df, "m", "m", "cda", 10, "crows", INFERENCE["sesoi"], 0.05, 0.8, roles={"inlp": "projection"}
+    )
+    assert forgetting["claim"].startswith("projection debiaser inlp does not reduce overall forgetting")
+    assert "size 300 (cda at size 10)" in forgetting["estimand"]
+
+
 def test_finding3_pairs_seeds_and_names_the_sesoi():
     df = synthetic_table(0.05, remedy_effect=-0.1, seeds=(0, 1, 2, 3))
     forgetting, downstream = finding3(df, "m", "m", "cda", 1600, "crows", INFERENCE["sesoi"], 0.05, 0.8)
@@ -159,7 +188,9 @@ def test_finding3_pairs_seeds_and_names_the_sesoi():
     assert forgetting["p_contradicts"] < 0.05 and forgetting["sesoi"] == 0.02  # reduces by more than the SESOI
     assert downstream["claim"].startswith("remedy replay does not improve downstream")
     assert "equal stereotype bias |crows - 50|" in forgetting["estimand"]
-    as_objective = finding3(df, "m", "m", "cda", 1600, "crows", INFERENCE["sesoi"], 0.05, 0.8, objectives={"replay"})
+    as_objective = finding3(
+        df, "m", "m", "cda", 1600, "crows", INFERENCE["sesoi"], 0.05, 0.8, roles={"replay": "objective"}
+    )
     assert as_objective[0]["claim"].startswith("objective replay")
     table = table_of(df, "m (masked LM)")
     assert list(table["finding"]) == ["1", "1", "2", "2", "2", "2", "3", "3"]

@@ -8,7 +8,9 @@ from transformers import Gemma3ForCausalLM, Gemma3TextConfig
 
 from fairforget.diagnostics import parameter_group
 from fairforget.flops import parameter_counts
-from fairforget.methods import add_lora, dropout_overrides, freeze
+from fairforget.methods.dropout import dropout_overrides
+from fairforget.methods.freeze import freeze
+from fairforget.methods.lora import add_lora
 from fairforget.resources import parameters_from_hf_config
 
 

@@ -3,11 +3,16 @@ remedies constrain exactly what they claim to (L2-SP/EWC, LoRA, freezing, WiSE-F
 
 import pytest
 import torch
+from conftest import REPO
 from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
 
+from fairforget.budget import checkpoint_names
 from fairforget.finetune import finetune
-from fairforget.method_config import checkpoint_names, method_spec, method_specs, wise_ft_sources
-from fairforget.methods import WeightPenalty, diagonal_fisher, freeze, interpolate, mix_replay, wise_ft
+from fairforget.methods import METHODS, method_sizes, method_spec, method_specs
+from fairforget.methods.freeze import freeze
+from fairforget.methods.penalty import WeightPenalty, diagonal_fisher
+from fairforget.methods.replay import mix_replay
+from fairforget.methods.wise_ft import interpolate, wise_ft
 from fairforget.modeling import load_lm
 from fairforget.training import heldout_loss, tokenize_blocks
 
@@ -160,9 +165,15 @@ def test_method_settings_are_checked_by_name():
     with pytest.raises(ValueError, match="lora trains adapters only"):
         method_spec("x", {"lora": {"r": 2, "alpha": 4}, "l2sp": 1.0})
     specs = method_specs(["cda", "wise"], {"cda": {}, "wise": {"wise_ft": {"of": "cda", "alphas": [0.5]}}})
-    assert wise_ft_sources(specs) == {"wise": "cda"}
+    assert method_sizes(specs, [10, 20]) == {"cda": [10, 20], "wise": [10, 20]}
     with pytest.raises(ValueError, match="not a trained method"):
-        wise_ft_sources(method_specs(["wise"], {"wise": {"wise_ft": {"of": "cda", "alphas": [0.5]}}}))
+        method_sizes(method_specs(["wise"], {"wise": {"wise_ft": {"of": "cda", "alphas": [0.5]}}}), [10])
+    with pytest.raises(ValueError, match="does not run at sizes"):
+        method_sizes(method_specs(["cda", "wise"], {"cda": {"sizes": [10]}, "wise": specs["wise"]}), [10, 20])
+    with pytest.raises(ValueError, match="takes no training settings"):
+        method_spec("w", {"wise_ft": {"of": "cda", "alphas": [0.5]}, "replay_ratio": 0.5})
+    with pytest.raises(ValueError, match="cannot be combined"):
+        method_spec("w", {"wise_ft": {"of": "cda", "alphas": [0.5]}, "inlp": {"sentences": 10, "iterations": [1]}})
 
 
 def perturbed(model, seed=0):
@@ -243,7 +254,7 @@ def test_fine_tuned_and_wise_ft_checkpoints_keep_the_base_pooler(bert_with_poole
     path, pooler, records = bert_with_pooler
     dirs = {name: str(tmp_path / name) for name in checkpoint_names(CFG)}
     finetune(path, records, method_spec("cda", {}), CFG, seed=0, checkpoint_dirs=dirs, state_dir=str(tmp_path / "s"))
-    wise_ft(path, dirs["step20"], 0.5, str(tmp_path / "alpha0.5"))
+    wise_ft(path, dirs["step20"], [0.5], [str(tmp_path / "alpha0.5")])
     for checkpoint in (path, dirs["step10"], dirs["step20"], str(tmp_path / "alpha0.5")):
         probe = load_probe_model(checkpoint, num_labels=2, regression=False)
         for name, weight in probe.bert.pooler.named_parameters():
@@ -275,7 +286,7 @@ def test_epoch_budget_trains_for_passes_over_the_blocks(bert_with_pooler, tmp_pa
 def test_general_text_fisher_is_seeded_and_covers_every_trained_weight(fixture, request):
     """EWC's Fisher from general text: a non-negative tensor per trainable weight, on at most max_blocks blocks,
     the same for the same seed (blocks and masks) and the diagonal Fisher of those batches."""
-    from fairforget.training import general_text_fisher
+    from fairforget.methods.penalty import general_text_fisher
 
     model, tokenizer, texts = request.getfixturevalue(fixture)
     kind = "masked" if fixture == "tiny_mlm" else "causal"
@@ -289,3 +300,23 @@ def test_general_text_fisher_is_seeded_and_covers_every_trained_weight(fixture, 
     assert all(torch.equal(fisher[n], again[n]) for n in fisher)
     other, _ = general_text_fisher(model, tokenizer, kind, texts, seed=1, **settings)
     assert any(not torch.equal(fisher[n], other[n]) for n in fisher)
+
+
+@pytest.mark.parametrize("entry", sorted(METHODS))
+def test_every_registry_entry_schema_rejects_bad_settings_by_key(entry):
+    """Each entry's settings schema reaches the config schema: a wrong value under one of its keys fails
+    validation naming method_settings.<method>.<key>; a key no entry declares is refused too."""
+    import yaml
+
+    from fairforget.config import ConfigError, validate_config
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    schema = str(REPO / "workflow/schemas/config.schema.yaml")
+    validate_config(config, schema)  # the shipped config is valid
+    for key in METHODS[entry].settings_schema:
+        bad = dict(config, method_settings=dict(config["method_settings"], probe={key: "not-a-setting"}))
+        with pytest.raises(ConfigError, match=rf"method_settings\.probe\.{key}"):
+            validate_config(bad, schema)
+    unknown = dict(config, method_settings=dict(config["method_settings"], probe={"no_such_key": 1}))
+    with pytest.raises(ConfigError, match="no_such_key"):
+        validate_config(unknown, schema)

@@ -133,25 +133,66 @@ def test_the_saved_projection_is_seen_by_every_loader(family, request, tmp_path)
 
 
 @pytest.mark.parametrize("method", ["sentence_debias", "inlp"])
-def test_a_projection_checkpoint_is_the_base_plus_its_projection(method, tiny_mlm, tmp_path):
+def test_a_projection_run_is_the_base_plus_one_projection_per_checkpoint(method, tiny_mlm, tmp_path):
+    """The registry entry writes each checkpoint of a run (a rank, a number of INLP classifiers) as the base's
+    directory unchanged - weights, tokenizer and the pooler a GLUE probe starts from - plus its projection, whose
+    rank removed grows along the run; no temporary directory is left behind."""
+    import json
+    from types import SimpleNamespace
+
+    from transformers import BertForPreTraining, set_seed
+
+    from fairforget.downstream import load_probe_model
+    from fairforget.io import write_jsonl
+    from fairforget.methods import METHODS, method_checkpoints, method_spec
     from fairforget.modeling import load_lm
-    from fairforget.projection import PROJECTION_INFO, write_projection_checkpoint
+    from fairforget.projection import PROJECTION_INFO
 
     model, tokenizer, texts = tiny_mlm
+    set_seed(3)
+    full = BertForPreTraining(model.config)  # a base with a pooler, as the Hub's BERTs have
     base = tmp_path / "base"
-    model.save_pretrained(base)
+    full.save_pretrained(base)
     tokenizer.save_pretrained(base)
-    records = [{"original": t, "augmented": t.replace("he ", "she ")} for t in texts]
-    settings = {"sentences": 64, "rank": 1} if method == "sentence_debias" else {"sentences": 10, "iterations": 3}
-    pairs = [("he", "she"), ("man", "woman"), ("his", "her")]
-    corpus = [f"the {w} went to the market {i} times ." for i in range(12) for w in ("man", "woman", "dog")]
-    info = write_projection_checkpoint(base, tmp_path / "out", method, settings, records, pairs, corpus)
-    assert (tmp_path / "out" / PROJECTION_FILE).is_file() and (tmp_path / "out" / PROJECTION_INFO).is_file()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary directory left
-    debiased, _, _ = load_lm(str(tmp_path / "out"), device=torch.device("cpu"))
-    for name, weight in model.state_dict().items():  # the weights are the base's
-        assert torch.equal(debiased.state_dict()[name], weight), name
-    batch = tokenizer(texts[:2], return_tensors="pt", padding=True)
-    with torch.no_grad():
-        assert not torch.allclose(debiased(**batch).logits, model(**batch).logits, atol=1e-4)
-    assert info.get("pairs") == 64 or info["sentences"] == {"male": 10, "female": 10, "neutral": 10}
+    (base / ".snakemake_timestamp").touch()
+    records = [{"original": t, "augmented": t.replace("he ", "she "), "use_counterfactual": True} for t in texts]
+    write_jsonl(tmp_path / "subset.jsonl", records)
+    corpus = [f"the {w} went to the market {i} times . it rained ." for i in range(12) for w in ("man", "woman", "dog")]
+    write_jsonl(tmp_path / "corpus.jsonl", [{"text": t} for t in corpus])
+    (tmp_path / "words.json").write_text(json.dumps({"gender": [["man", "woman"], ["he", "she"], ["his", "her"]]}))
+    if method == "sentence_debias":
+        spec = method_spec("sd", {"sentence_debias": {"ranks": [2, 1]}})
+    else:
+        spec = method_spec("inlp", {"inlp": {"sentences": 10, "iterations": [1, 3]}})
+    inputs = SimpleNamespace(
+        base=str(base),
+        data=str(tmp_path / "subset.jsonl"),
+        corpus=[str(tmp_path / "corpus.jsonl")],
+        words=str(tmp_path / "words.json"),
+    )
+    names = method_checkpoints(spec, ["step1"])
+    assert names == (["rank1", "rank2"] if method == "sentence_debias" else ["iter1", "iter3"])
+    out_dirs = {name: str(tmp_path / "run" / name) for name in names}
+    metrics = METHODS[method].write_checkpoints(inputs, spec, out_dirs, seed=0)
+    json.dumps(metrics)  # method_metrics.json takes it as is
+    assert not [p for p in (tmp_path / "run").iterdir() if p.name.startswith(".")]  # no temporary directory left
+    removed = []
+    pooler = {n: p.detach() for n, p in full.bert.pooler.named_parameters()}
+    for name in names:
+        out = tmp_path / "run" / name
+        assert (out / PROJECTION_FILE).is_file() and (out / PROJECTION_INFO).is_file()
+        assert not (out / ".snakemake_timestamp").exists()
+        debiased, _, _ = load_lm(str(out), device=torch.device("cpu"))
+        for key, weight in debiased.state_dict().items():  # the weights are the base's
+            assert torch.equal(weight, full.state_dict()[key]), key
+        probe = load_probe_model(str(out), num_labels=2, regression=False)
+        for key, weight in probe.bert.pooler.named_parameters():
+            assert torch.equal(weight.detach(), pooler[key]), (name, key)
+        from safetensors.torch import load_file
+
+        p = load_file(out / PROJECTION_FILE)["projection"].double().numpy()
+        assert np.allclose(p @ p, p, atol=1e-6) and np.allclose(p, p.T, atol=1e-6)  # an orthogonal projection
+        removed.append(round(model.config.hidden_size - float(np.trace(p))))
+    assert removed[0] >= 1 and removed == sorted(removed) and removed[-1] > removed[0]
+    if method == "sentence_debias":
+        assert removed == [1, 2] and metrics["pairs"] == len(records)

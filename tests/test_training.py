@@ -166,7 +166,7 @@ FINETUNE = dict(max_steps=100, save_steps=[50], batch_size=8, gradient_accumulat
     ],
 )
 def test_budget_resolves_to_steps_for_each_unit(cfg, n_blocks, expected_steps, expected_checkpoints):
-    from fairforget.method_config import checkpoint_names, resolve_budget
+    from fairforget.budget import checkpoint_names, resolve_budget
 
     budget = resolve_budget(cfg, n_blocks, block_size=32)
     assert budget["max_steps"] == expected_steps
@@ -198,7 +198,7 @@ def test_config_schema_rejects_a_bad_budget(change, message):
 
 
 def test_budget_errors_name_the_key():
-    from fairforget.method_config import budget_settings, checkpoint_names
+    from fairforget.budget import budget_settings, checkpoint_names
 
     with pytest.raises(ValueError, match=r"finetune\.epochs: required by finetune.budget = epochs"):
         checkpoint_names(dict(FINETUNE, budget="epochs", epochs=None, save_fractions=[0.5]))

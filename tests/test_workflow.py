@@ -63,10 +63,10 @@ def micro_benchmarks(workdir: Path) -> list:
     return enabled_benchmarks(config["evaluation"])
 
 
-def snakemake(workdir: Path, *args: str, overlays=()) -> str:
+def snakemake(workdir: Path, *args: str, overlays=(), env=None) -> str:
     configs = [".test/config.yaml", "micro.yaml", *overlays]
     cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *args, "--configfile", *configs]  # targets first
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
     return proc.stdout + proc.stderr
 
@@ -294,7 +294,7 @@ def test_new_size_schedules_only_its_jobs(workdir):
     assert jobs == {
         "cda_subset": 1,
         "finetune": 1,
-        "wise_ft": 1,
+        "method_wise_ft": 1,
         "evaluate": 2 * len(micro_benchmarks(workdir)),  # a job per run and benchmark
         "downstream": 2,
         **TABLE_RULES,
@@ -308,11 +308,96 @@ def test_method_setting_reruns_only_that_method(workdir):
     )
     jobs = planned_jobs(snakemake(workdir, "-n", overlays=["alpha.yaml"]))
     assert jobs == {
-        "wise_ft": 1,
+        "method_wise_ft": 1,
         "evaluate": len(micro_benchmarks(workdir)),  # one per benchmark
         "downstream": 1,
         **TABLE_RULES,
     }
+
+
+TOY_METHOD = '''"""A toy stand-alone method: the base's weights scaled by each factor."""
+
+from .base import Method
+
+
+class Shrink(Method):
+    name = "shrink"
+    title = "shrunk weights"
+    trains = False
+    config_key = "shrink"
+    settings_schema = {"shrink": {"type": "array", "minItems": 1, "items": {"type": "number", "exclusiveMinimum": 0}}}
+
+    def checkpoint_names(self, spec):
+        return [f"scale{f}" for f in spec["shrink"]]
+
+    def checkpoint_keys(self, checkpoint, spec, final_position):
+        return {"step": float(checkpoint.removeprefix("scale")), "alpha": None}
+
+    def inputs(self, spec, paths):
+        return {"base": paths["base"]()}
+
+    def write_checkpoints(self, inputs, spec, out_dirs, seed):
+        import torch
+
+        from ..checkpoints import pooler_tensors, save_model
+        from ..modeling import load_lm
+
+        model, tokenizer, _ = load_lm(inputs.base, device="cpu")
+        base = {k: v.clone() for k, v in model.state_dict().items()}
+        for factor in spec["shrink"]:
+            with torch.no_grad():
+                model.load_state_dict({k: v * factor if v.is_floating_point() else v for k, v in base.items()})
+            save_model(model, tokenizer, out_dirs[f"scale{factor}"], extra_tensors=pooler_tensors(inputs.base))
+        return {"factors": spec["shrink"]}
+'''
+
+
+def test_a_toy_method_needs_only_its_module_entry_and_config(workdir):
+    """docs/methods.md, "Adding a method": a module, its registry entry and its config block are all a new method
+    needs; its rule, runs, evaluations, downstream probes and table rows follow from the registry."""
+    methods = workdir / "src/fairforget/methods"
+    (methods / "shrink.py").write_text(TOY_METHOD)
+    registry = methods / "__init__.py"
+    text = registry.read_text().replace(
+        "from .wise_ft import WiseFT", "from .shrink import Shrink\nfrom .wise_ft import WiseFT"
+    )
+    registry.write_text(text.replace("SentenceDebias(), INLP())", "SentenceDebias(), INLP(), Shrink())"))
+    (workdir / "toy.yaml").write_text(
+        yaml.safe_dump({"methods": ["cda", "wise_ft", "toy"], "method_settings": {"toy": {"shrink": [0.9, 0.5]}}})
+    )
+    (workdir / "bad.yaml").write_text(yaml.safe_dump({"method_settings": {"toy": {"shrink": [0]}}}))
+    cmd = [sys.executable, "-m", "snakemake", "-n", "--configfile", ".test/config.yaml", "micro.yaml", "toy.yaml"]
+    proc = subprocess.run([*cmd, "bad.yaml"], cwd=workdir, capture_output=True, text=True)
+    assert proc.returncode != 0 and "method_settings.toy.shrink.0" in proc.stdout + proc.stderr  # its own schema
+    jobs = planned_jobs(snakemake(workdir, "-n", overlays=["toy.yaml"]))
+    assert jobs == {
+        "method_toy": 1,  # its run at the one CDA size and seed
+        "evaluate": len(micro_benchmarks(workdir)),
+        "downstream": 1,
+        **TABLE_RULES,
+    }
+    env = dict(os.environ, PYTHONPATH=str(workdir / "src"))  # the jobs import this copy's package
+    snakemake(workdir, overlays=["toy.yaml"], env=env)
+    metrics = pd.read_csv(workdir / "results/tables/metrics.csv")
+    toy = metrics[metrics["method"] == "toy"].sort_values("step")
+    assert toy["step"].tolist() == [0.5, 0.9] and (toy["size"] == 20).all()
+    assert toy["forgetting"].notna().all() and toy["stsb_score"].notna().all()
+    assert toy["forgetting"].iloc[0] > toy["forgetting"].iloc[1]  # halved weights forget more than 0.9 x
+
+
+def test_demo_config_plans_the_projection_debiasers(tmp_path):
+    """The demo's methods [cda, sentence_debias, inlp, wise_ft]: SentenceDebias at its CDA size, INLP without one."""
+    work = copy_workflow(tmp_path)
+    cmd = [sys.executable, "-m", "snakemake", "-n", "--cores", "2", "--configfile", ".test/config.yaml"]
+    proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    jobs = planned_jobs(output)
+    models = 2  # scratch BERT and Llama, one seed
+    assert jobs["method_sentence_debias"] == models and jobs["method_inlp"] == models
+    assert jobs["method_wise_ft"] == 2 * models and jobs["finetune"] == 2 * models  # both CDA sizes
+    assert "results/models/scratch-llama/inlp/seed0/iter5" in output
+    assert "results/models/scratch-bert/sentence_debias/size40/seed0/rank2" in output
 
 
 def test_lint_reports_nothing(workdir):
@@ -344,7 +429,7 @@ def test_paper_config_and_slurm_profile_dry_run(args, tmp_path):
         }
         downloads = {name for name in alone if name.startswith("fetch_")}
         assert downloads and downloads | {"metrics_table", "analysis", "figure"} <= local
-        assert "finetune" in alone and not local & {"finetune", "wise_ft", "ewc_fisher", *evaluation}
+        assert "finetune" in alone and not local & {"finetune", "method_wise_ft", "ewc_fisher", *evaluation}
         runs = re.findall(r"^\s+wildcards: .*benchmark=lm_loss$", output, re.MULTILINE)  # lm_loss: one job per run
         assert len(groups) == len(set(groups)) == len(runs) > 0  # one group job per run
         members = re.findall(r"^    rule (\w+):", output, re.MULTILINE)

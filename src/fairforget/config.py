@@ -7,8 +7,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from .benchmarks import add_to_schema
-from .method_config import checkpoint_names
+from . import benchmarks, methods
+from .budget import checkpoint_names
 
 
 class ConfigError(ValueError):
@@ -27,7 +27,8 @@ def _key_path(error: jsonschema.ValidationError) -> str:
 def validate_config(config: dict, schema_path: str) -> None:
     """Validate `config` against the JSON schema; raise ConfigError listing every bad key."""
     with open(schema_path) as f:
-        schema = add_to_schema(yaml.safe_load(f))  # benchmark names and settings come from the registry
+        # benchmark names and settings, and the method settings' keys, come from their registries
+        schema = methods.add_to_schema(benchmarks.add_to_schema(yaml.safe_load(f)))
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
@@ -37,6 +38,13 @@ def validate_config(config: dict, schema_path: str) -> None:
         checkpoint_names(config["finetune"])
     except ValueError as err:
         key, _, message = str(err).partition(": ")
+        raise ConfigError(f"config key '{key}': {message}") from None
+    try:  # what the method registry's entries refuse beyond types (combinations, sources, sizes)
+        methods.method_sizes(methods.method_specs(config["methods"], config["method_settings"]), config["cda"]["sizes"])
+    except ValueError as err:
+        key, _, message = str(err).partition(": ")
+        if not key.startswith("method_settings."):
+            key, message = "methods", str(err)
         raise ConfigError(f"config key '{key}': {message}") from None
     if config["cda"]["min_words"] > config["cda"]["max_words"]:
         raise ConfigError("config key 'cda.min_words': larger than cda.max_words, so no sentence would qualify")

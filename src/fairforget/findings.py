@@ -23,7 +23,8 @@ one); the SESOI of the "no effect" claims from `findings.sesoi`, fixed likewise.
    forgets less ("did less"); at equal bias it does not get that for free. The claims are of no effect ("does
    not reduce forgetting", "does not improve downstream"): supported only by a non-inferiority test (the
    one-sided half of TOST) against the SESOI, contradicted only by a minimum-effect test beyond it. Methods that
-   change the debiasing objective (one-sided CDA, dropout) get the same rows, labelled objectives.
+   change the debiasing objective (one-sided CDA, dropout) get the same rows, labelled objectives; debiasers that do
+   not fine-tune (SentenceDebias, INLP) too, labelled projection, at their own size (their amount of data).
 
 Tests per row, at level `alpha` after Holm's correction over the table (the "supports" p-values are one family,
 the "contradicts" p-values another):
@@ -350,12 +351,14 @@ def matched_bias_differences(
     stereotype: str,
     columns: list[str],
     ideal: float | None = None,
+    method_size: int | None = None,
 ) -> tuple[dict, list]:
     """Per training seed both ran (the same CDA draw and data order): the method's final checkpoint minus the
     reference run of that seed at the same stereotype bias |stereotype - ideal| (reference_at_bias, from the
     base). Returns ({seed: {column: difference, "reference_step": where the match fell}}, the seeds left out
     because their reference run never reached the method's bias). A method that debiases less is thus compared
-    with the reference early in its training, not with its end: "forgets less" then cannot mean "did less"."""
+    with the reference early in its training, not with its end: "forgets less" then cannot mean "did less".
+    method_size: the method's rows at this size (a projection's own amount of data), the reference's at `size`."""
     ideal = stereotype_ideal(stereotype) if ideal is None else ideal
     rows = df[df["model"] == model]
     base = rows[rows["method"] == "base"].head(1)  # older tables repeat it per seed (one_base_per_model)
@@ -365,7 +368,8 @@ def matched_bias_differences(
         )
     tuned = rows[rows["size"] == size]
     tuned = tuned.assign(alpha=tuned["alpha"] if "alpha" in tuned else np.nan)
-    final = final_rows(tuned)
+    own = rows[rows["size"] == (size if method_size is None else method_size)]
+    final = final_rows(own.assign(alpha=own["alpha"] if "alpha" in own else np.nan))
     final = final[(final["method"] == method) & _alpha_is(final, alpha_value)].dropna(subset=[stereotype])
     runs = tuned[(tuned["method"] == reference) & tuned["alpha"].isna()]
     differences, unmatched = {}, []
@@ -401,18 +405,27 @@ def remedy_contrasts(
     stereotype: str,
     columns: list[str],
     ideal: float | None = None,
+    roles: dict | None = None,
 ) -> list[dict]:
     """Every other method (WiSE-FT per alpha) at `size` against the reference at equal stereotype bias: per method
-    and column the paired t estimate (paired_t) with its seeds, the seeds left unmatched and where the matches fell."""
-    final = final_rows(df[(df["model"] == model) & (df["size"] == size)])
-    final = final.assign(alpha=final["alpha"] if "alpha" in final else np.nan)
-    variants = final.loc[final["method"] != reference, ["method", "alpha"]].drop_duplicates()
+    and column the paired t estimate (paired_t) with its seeds, the seeds left unmatched and where the matches fell.
+    Methods whose role (roles: method -> remedy / objective / projection) is "projection" are taken at their own
+    largest size: their size is their amount of data (pairs, sentences), not a CDA subset run at `size`."""
+    roles = roles or {}
+    rows = df[df["model"] == model]
+    rows = rows.assign(alpha=rows["alpha"] if "alpha" in rows else np.nan)
+    projection = {m for m, role in roles.items() if role == "projection"}
+    at_size = rows[(rows["size"] == size) & ~rows["method"].isin(projection)]
+    own_sizes = rows[rows["method"].isin(projection)].groupby("method")["size"].max().to_dict()
+    final = final_rows(pd.concat([at_size, rows[rows["method"].isin(projection)]]))
+    variants = final.loc[~final["method"].isin([reference, "base"]), ["method", "alpha"]].drop_duplicates()
     out = []
     for method, alpha_value in variants.itertuples(index=False):
         alpha_value = None if pd.isna(alpha_value) else float(alpha_value)
         present = [c for c in columns if c in final]
+        method_size = own_sizes.get(method)
         differences, unmatched = matched_bias_differences(
-            df, model, method, alpha_value, reference, size, stereotype, present, ideal
+            df, model, method, alpha_value, reference, size, stereotype, present, ideal, method_size
         )
         for column in present:
             seeds = [s for s, d in differences.items() if math.isfinite(d[column])]
@@ -426,6 +439,8 @@ def remedy_contrasts(
                     seeds=[int(s) for s in seeds],
                     unmatched=[int(s) for s in unmatched],
                     reference_steps=[differences[s]["reference_step"] for s in seeds],
+                    size=size if method_size is None else int(method_size),
+                    role=roles.get(method, "remedy"),
                     **paired_t(d),
                 )
             )
@@ -442,21 +457,23 @@ def finding3(
     sesoi: dict,
     alpha: float,
     power: float,
-    objectives=(),
+    roles: dict | None = None,
     y: str = "downstream_avg",
 ) -> list[dict]:
     """Each method at `size` against the reference at equal stereotype bias, paired by seed; claims of no effect
-    judged against the SESOI. `objectives`: methods that change the debiasing objective (one-sided CDA, dropout),
-    compared with the reference as objectives, not as forgetting remedies."""
+    judged against the SESOI. `roles` (method -> role, from the method registry): "remedy" (default; on top of the
+    reference), "objective" (changes the debiasing objective: one-sided CDA, dropout) or "projection" (debiases
+    without fine-tuning; compared at its own size), each labelled so."""
     ideal = stereotype_ideal(stereotype)
     keys = {
         "forgetting": ("reduce overall forgetting", -1, "forgetting"),
         y: ("improve downstream performance", +1, "downstream"),
     }
     out = []
-    for c in remedy_contrasts(df, model, reference, size, stereotype, ["forgetting", y], ideal):
+    labels = {"remedy": "remedy", "objective": "objective", "projection": "projection debiaser"}
+    for c in remedy_contrasts(df, model, reference, size, stereotype, ["forgetting", y], ideal, roles):
         verb, denied_sign, key = keys[c["column"]]
-        role = "objective" if c["method"] in objectives else "remedy"
+        role = labels[c["role"]]
         where = f"at equal stereotype bias |{stereotype} - {ideal:g}| (the {reference} run interpolated from the base)"
         out.append(
             _row(
@@ -464,7 +481,9 @@ def finding3(
                 family,
                 "3",
                 f"{role} {c['name']} does not {verb} vs {reference} at equal stereotype bias by {sesoi[key]:g} or more",
-                f"mean paired difference of {c['column']} ({c['name']} final - {reference} {where}), size {size}, "
+                f"mean paired difference of {c['column']} ({c['name']} final - {reference} {where}), size {c['size']}"
+                + (f" ({reference} at size {size})" if c["size"] != size else "")
+                + ", "
                 f"seeds {c['seeds']}"
                 + (f", unmatched (never reached that bias) {c['unmatched']}" if c["unmatched"] else ""),
                 "pair of training runs (one seed)",
@@ -487,7 +506,7 @@ def findings_table(
     remedies_reference: str,
     remedies_size: int,
     inference: dict,
-    objectives=(),
+    roles: dict | None = None,
 ) -> pd.DataFrame:
     """Every finding's rows for every model (families: model -> family label), in COLUMNS order, judged together.
     inference: the config's `findings` block (claims, sesoi, alpha, power)."""
@@ -518,7 +537,7 @@ def findings_table(
             inference["sesoi"],
             alpha,
             power,
-            objectives,
+            roles,
         )
     return verdicts(pd.DataFrame(rows, columns=COLUMNS), alpha)
 

@@ -18,11 +18,12 @@ from pathlib import Path
 import torch
 from transformers import set_seed
 
+from .budget import resolve_budget
+from .checkpoints import pooler_tensors, save_for_evaluation
 from .io import write_json
-from .method_config import resolve_budget
-from .methods import WeightPenalty, add_lora, dropout_overrides, freeze, mix_replay, objective_texts
+from .methods import objective, training_entries
 from .modeling import load_lm, usable_length
-from .training import pooler_tensors, save_for_evaluation, tokenize_blocks, train_lm
+from .training import tokenize_blocks, train_lm
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +57,16 @@ def prepare_state_dir(state_dir: str, fingerprint: str) -> Path:
 
 
 def load_for_training(base: str, spec: dict):
-    """(model, tokenizer, kind, config values to restore on export) with the method's dropout raised."""
+    """(model, tokenizer, kind, config values to restore on export) with the training entries' overrides (the
+    raised dropout of dropout debiasing)."""
     from transformers import AutoConfig
 
-    overrides, restore = {}, {}
-    if spec["objective"] == "dropout":
-        base_config = AutoConfig.from_pretrained(base)
-        rates = spec.get("dropout") or {}
-        overrides = dropout_overrides(base_config, rates.get("hidden", 0.20), rates.get("attention", 0.15))
-        restore = {k: getattr(base_config, k) for k in overrides}
-        log.info("dropout debiasing: %s", overrides)
+    overrides = {}
+    base_config = None
+    for entry in training_entries(spec):
+        base_config = base_config or AutoConfig.from_pretrained(base)
+        overrides |= entry.load_overrides(base_config, spec)
+    restore = {k: getattr(base_config, k) for k in overrides}
     model, tokenizer, kind = load_lm(base, **overrides)
     model.train()
     return model, tokenizer, kind, restore
@@ -82,26 +83,22 @@ def finetune(
     general_texts: list[str] | None = None,
     fisher: dict[str, torch.Tensor] | None = None,
 ) -> dict:
-    """Fine-tune `base` with method `spec` (see methods.method_spec) under the `finetune` config `cfg` for
+    """Fine-tune `base` with method `spec` (see fairforget.methods.method_spec) under the `finetune` config `cfg` for
     its budget (steps, epochs or tokens); write each checkpoint (step<N> or frac<f>, see
-    method_config.checkpoint_names) to checkpoint_dirs[name]; return the run's metrics."""
+    budget.checkpoint_names) to checkpoint_dirs[name]; return the run's metrics."""
     start = time.perf_counter()
     set_seed(seed)  # LoRA's initialisation draws from the global generator
     model, tokenizer, kind, restore = load_for_training(base, spec)
     pooler = pooler_tensors(base)  # carried into every checkpoint: the masked-LM class drops it
     block_size = usable_length(model, cfg["max_length"])
-    texts = objective_texts(records, spec)
+    texts = objective(spec).texts(records, spec)
     blocks = tokenize_blocks(tokenizer, texts, block_size)
     log.info("%s objective: %d texts -> %d blocks of %d tokens", spec["objective"], len(texts), len(blocks), block_size)
-    if spec["replay_ratio"]:
-        if general_texts is None:
-            raise ValueError("replay_ratio > 0 needs general text")
-        general_blocks = tokenize_blocks(tokenizer, general_texts, block_size)
-        n_objective = len(blocks)
-        blocks = mix_replay(blocks, general_blocks, spec["replay_ratio"], seed)
-        log.info(
-            "replay: %d general-text blocks mixed with %d objective blocks", len(blocks) - n_objective, n_objective
-        )
+    # each training entry's part (fairforget.methods, in registry order): extra blocks, the model it trains,
+    # a penalty on the weights
+    context = dict(tokenizer=tokenizer, block_size=block_size, seed=seed, general_texts=general_texts, fisher=fisher)
+    for entry in training_entries(spec):
+        blocks = entry.mix(blocks, spec, context)
     budget = resolve_budget(cfg, len(blocks), block_size)
     unknown = sorted(set(checkpoint_dirs) - set(budget["checkpoint_steps"]))
     if unknown:
@@ -114,18 +111,12 @@ def finetune(
         budget["passes"],
         len(blocks),
     )
-    if spec.get("freeze"):
-        freeze(model, spec["freeze"].get("embeddings", False), spec["freeze"].get("layers", 0))
-    if spec.get("lora"):
-        lora = spec["lora"]
-        model = add_lora(model, lora["r"], lora["alpha"], lora.get("dropout", 0.0), lora.get("target_modules"))
-    penalty = None
-    if spec["l2sp"]:
-        penalty = WeightPenalty(model, spec["l2sp"])
-    elif spec["ewc"]:
-        if fisher is None:
-            raise ValueError("ewc > 0 needs the base model's Fisher information")
-        penalty = WeightPenalty(model, spec["ewc"], fisher)
+    for entry in training_entries(spec):
+        model = entry.prepare(model, spec, context)
+    penalties = [p for p in (entry.penalty(model, spec, context) for entry in training_entries(spec)) if p is not None]
+    if len(penalties) > 1:
+        raise ValueError(f"method {spec}: more than one weight penalty")
+    penalty = penalties[0] if penalties else None
 
     fingerprint = run_fingerprint(
         spec=spec,

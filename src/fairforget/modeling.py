@@ -181,6 +181,21 @@ def model_kind(config) -> str:
     return "masked" if config.model_type in MODEL_FOR_MASKED_LM_MAPPING_NAMES else "causal"
 
 
+def unwrap_model(model):
+    """The model inside DataParallel / DistributedDataParallel / DeepSpeed / FSDP / torch.compile (accelerate's
+    unwrapping, as the Trainer's). Their parameter names gain a `module.` prefix, so anything matched by name
+    (penalty anchors, Fisher, frozen or LoRA modules) must look at the inner model."""
+    from accelerate.utils import extract_model_from_parallel
+
+    return extract_model_from_parallel(model, keep_torch_compile=False)
+
+
+def plain_model(model):
+    """The transformers model inside a peft wrapper (with adapters injected), else the model itself."""
+    model = unwrap_model(model)
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
 def scoring_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 

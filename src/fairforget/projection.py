@@ -235,55 +235,57 @@ def attach_saved_projection(model, checkpoint_dir) -> bool:
     return True
 
 
-# ---- a projection debiaser's checkpoint -----------------------------------------------------------------------
+# ---- a projection debiaser's checkpoints -----------------------------------------------------------------------
 
 
-def fit_projection(model, tokenizer, method: str, settings: dict, records: list[dict], pairs, texts) -> tuple:
-    """(P, info) of `method` on `model`: sentence_debias from the CDA records' (original, augmented) sentence
-    pairs (the first settings["sentences"]), inlp from `texts` split into male / female / neutral sentences by the
-    (male, female) word `pairs` (settings["sentences"] per class, settings["iterations"] classifiers)."""
-    if method == "sentence_debias":
-        chosen = records[: settings["sentences"]]
-        first = sentence_embeddings(model, tokenizer, [r["original"] for r in chosen])
-        second = sentence_embeddings(model, tokenizer, [r["augmented"] for r in chosen])
-        components = sentence_debias_subspace(first, second, rank=settings["rank"])
-        info = {"pairs": len(chosen), "rank": settings["rank"]}
-        return subspace_projection(components), info
-    if method == "inlp":
-        sentences = inlp_sentences(texts, pairs, settings["sentences"], seed=settings.get("seed", 0))
-        counts = {k: len(v) for k, v in sentences.items()}
-        if min(counts.values()) < 2:
-            raise ValueError(f"inlp: too few training sentences per class in the corpus ({counts})")
-        features = np.concatenate([sentence_embeddings(model, tokenizer, sentences[k]) for k in sentences])
-        labels = np.concatenate([np.full(n, {"male": 1, "female": 0, "neutral": -1}[k]) for k, n in counts.items()])
-        x_train, x_dev, x_test, y_train, y_dev, y_test = inlp_split(features, labels)
-        projection, _, accuracies = inlp_projection(x_train, y_train, x_dev, y_dev, settings["iterations"])
-        info = {"sentences": counts, "iterations": settings["iterations"], "dev_accuracy": accuracies}
-        return projection, info
-    raise ValueError(f"unknown projection debiaser {method!r} (sentence_debias or inlp)")
+def sentence_debias_projections(model, tokenizer, records: list[dict], ranks: list[int]) -> dict[int, tuple]:
+    """{rank: (P, info)} of SentenceDebias on `model` from the CDA records' (original, augmented) sentence pairs
+    (records whose counterfactual is used), one projection per subspace rank."""
+    pairs = [r for r in records if r.get("use_counterfactual", True)]
+    first = sentence_embeddings(model, tokenizer, [r["original"] for r in pairs])
+    second = sentence_embeddings(model, tokenizer, [r["augmented"] for r in pairs])
+    out = {}
+    for rank in ranks:
+        components = sentence_debias_subspace(first, second, rank=rank)
+        out[rank] = subspace_projection(components), {"pairs": len(pairs), "rank": rank}
+    return out
 
 
-def write_projection_checkpoint(base_dir, out_dir, method: str, settings: dict, records, pairs, texts) -> dict:
-    """The base model's weights unchanged plus the fitted projection, as an ordinary checkpoint directory that
-    every loader reads (attach_saved_projection); written to a temporary directory first, then renamed."""
+def inlp_projections(
+    model, tokenizer, texts: list[str], pairs, n_per_class: int, iterations: list[int], seed: int = 0
+) -> dict[int, tuple]:
+    """{n: (P_n, info)} of INLP on `model`: the sentences of `texts` split into male / female / neutral by the
+    (male, female) word `pairs` (n_per_class each, inlp_sentences), max(iterations) classifiers trained once; P_n
+    removes the row spaces of the first n (the run's checkpoints are nested, as training steps are)."""
+    sentences = inlp_sentences(texts, pairs, n_per_class, seed=seed)
+    counts = {k: len(v) for k, v in sentences.items()}
+    if min(counts.values()) < 2:
+        raise ValueError(f"inlp: too few training sentences per class in the corpus ({counts})")
+    features = np.concatenate([sentence_embeddings(model, tokenizer, sentences[k]) for k in sentences])
+    labels = np.concatenate([np.full(n, {"male": 1, "female": 0, "neutral": -1}[k]) for k, n in counts.items()])
+    x_train, x_dev, x_test, y_train, y_dev, y_test = inlp_split(features, labels)
+    _, weights, accuracies = inlp_projection(x_train, y_train, x_dev, y_dev, max(iterations))
+    dim = features.shape[1]
+    out = {}
+    for n in iterations:
+        rowspaces = [basis @ basis.T for basis in (rowspace_basis(w) for w in weights[:n])]
+        info = {"sentences": counts, "iterations": n, "dev_accuracy": accuracies[:n]}
+        out[n] = nullspace_intersection(rowspaces, dim), info
+    return out
+
+
+def write_projection_checkpoint(base_dir, out_dir, projection: np.ndarray, info: dict) -> None:
+    """The base model's checkpoint directory unchanged (weights, tokenizer, carried pooler) plus the projection:
+    an ordinary checkpoint directory that every loader reads (attach_saved_projection); written atomically."""
     import shutil
-    import tempfile
 
-    from .modeling import load_lm
+    from .io import atomic_path
 
-    model, tokenizer, kind = load_lm(str(base_dir))
-    projection, info = fit_projection(model, tokenizer, method, settings, records, pairs, texts)
-    out_dir = Path(out_dir)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}."))
-    try:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        save_projection(tmp, projection, {"method": method, "settings": settings, "base": str(base_dir)} | info)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    log.info("%s projection of %s written to %s: %s", method, base_dir, out_dir, info)
-    return info
+    with atomic_path(out_dir, is_dir=True) as tmp:
+        # fresh files (shutil.copy: no old mtimes), without the base's Snakemake stamp
+        ignore = shutil.ignore_patterns(".snakemake_timestamp")
+        shutil.copytree(base_dir, tmp, dirs_exist_ok=True, ignore=ignore, copy_function=shutil.copy)
+        if (Path(tmp) / PROJECTION_FILE).exists():
+            raise ValueError(f"{base_dir} already carries a projection; project a plain checkpoint")
+        save_projection(tmp, projection, info | {"base": str(base_dir)})
+    log.info("projection of %s written to %s: %s", base_dir, out_dir, {k: info[k] for k in info if k != "dev_accuracy"})

@@ -474,8 +474,8 @@ def fetch_model(hub_id: str, out_dir: str, revision: str | None = None, gguf: di
     from huggingface_hub.errors import GatedRepoError
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
+    from .checkpoints import add_tensors
     from .modeling import model_kind
-    from .training import add_tensors
 
     # transformers would otherwise ask the Hub's conversion bot to open a safetensors pull request on the
     # model's repo when it has only pytorch_model.bin: a side effect on someone else's repo (and a request

@@ -9,7 +9,6 @@ Changes to the stock Trainer, all through its extension points (compute_loss, ca
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import logging
 import math
@@ -20,12 +19,10 @@ import time
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 from transformers import DataCollatorForLanguageModeling, Trainer, TrainerCallback, TrainingArguments, set_seed
 
-from .io import atomic_path
-from .methods import diagonal_fisher, plain_model, unwrap_model
-from .modeling import logits_at
+from .checkpoints import save_for_evaluation
+from .modeling import logits_at, plain_model
 
 log = logging.getLogger(__name__)
 
@@ -92,73 +89,6 @@ def lm_collator(tokenizer, kind: str, mlm_probability: float = 0.15, seed: int |
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return CausalLMCollator(tokenizer)
-
-
-def pooler_tensors(base: str) -> dict[str, torch.Tensor]:
-    """The pooler weights (`bert.pooler.*`) stored in a base checkpoint, or {} when it has none.
-
-    Masked-LM classes (BertForMaskedLM) have no pooler: fine-tuning does not train it and save_pretrained
-    drops it. A downstream probe (AutoModelForSequenceClassification) of such a checkpoint would start from
-    a random pooler while the Hub base starts from the pretrained one; carrying the base's tensors into
-    every saved checkpoint gives every probe the same published pooler."""
-    from safetensors import safe_open
-
-    files = sorted(Path(base).glob("*.safetensors")) if Path(base).is_dir() else []
-    if not files and not Path(base).is_dir():  # a Hub id: its cached checkpoint
-        from transformers.utils import cached_file
-
-        found = cached_file(base, "model.safetensors", _raise_exceptions_for_missing_entries=False)
-        files = [Path(found)] if found else []
-    tensors = {}
-    for f in files:
-        with safe_open(str(f), framework="pt") as checkpoint:
-            for name in checkpoint.keys():
-                if name.startswith("pooler.") or ".pooler." in name:
-                    tensors[name] = checkpoint.get_tensor(name)
-    return tensors
-
-
-def add_tensors(model_dir, tensors: dict[str, torch.Tensor]) -> None:
-    """Add `tensors` to a save_pretrained directory (its single file, or a new shard listed in the index)."""
-    from safetensors.torch import load_file, save_file
-
-    if not tensors:
-        return
-    model_dir = Path(model_dir)
-    index = model_dir / "model.safetensors.index.json"
-    tensors = {k: v.contiguous() for k, v in tensors.items()}
-    if index.is_file():
-        import json
-
-        data = json.loads(index.read_text())
-        save_file(tensors, str(model_dir / "model-extra.safetensors"), metadata={"format": "pt"})
-        data["weight_map"].update({name: "model-extra.safetensors" for name in tensors})
-        index.write_text(json.dumps(data, indent=2))
-        return
-    path = model_dir / "model.safetensors"
-    save_file(dict(load_file(str(path)), **tensors), str(path), metadata={"format": "pt"})
-
-
-def save_for_evaluation(
-    model, tokenizer, out_dir: str, restore_config: dict | None = None, extra_tensors: dict | None = None
-) -> None:
-    """Atomically write `model` as evaluation loads it: LoRA adapters merged into the weights (peft),
-    training-only config values (raised dropout) set back to `restore_config`, and `extra_tensors` (the
-    base's pooler, see pooler_tensors) added."""
-    model = unwrap_model(model)
-    if hasattr(model, "merge_and_unload"):
-        model = copy.deepcopy(model).merge_and_unload()
-    training_values = {k: getattr(model.config, k) for k in restore_config or {}}
-    try:
-        for k, v in (restore_config or {}).items():
-            setattr(model.config, k, v)
-        with atomic_path(out_dir, is_dir=True) as tmp:
-            model.save_pretrained(tmp)
-            tokenizer.save_pretrained(tmp)
-            add_tensors(tmp, extra_tensors or {})
-    finally:
-        for k, v in training_values.items():
-            setattr(model.config, k, v)
 
 
 class SaveAtStepsCallback(TrainerCallback):
@@ -465,47 +395,6 @@ def unigram_loss(
     return float(-logp[held].mean())
 
 
-def general_text_fisher(
-    model,
-    tokenizer,
-    kind: str,
-    texts: list[str],
-    *,
-    max_length: int,
-    max_blocks: int,
-    batch_size: int,
-    mlm_probability: float,
-    seed: int,
-) -> tuple[dict[str, torch.Tensor], int]:
-    """EWC's diagonal Fisher of the model's LM loss (methods.diagonal_fisher) on at most `max_blocks` blocks of
-    general text, drawn with `seed` (the same blocks and masks for the same seed); (Fisher by parameter name, on
-    the CPU; number of blocks)."""
-    blocks = tokenize_blocks(tokenizer, texts, max_length)
-    random.Random(seed).shuffle(blocks)
-    blocks = blocks[:max_blocks]
-    collate = lm_collator(tokenizer, kind, mlm_probability, seed=seed)
-    device = next(model.parameters()).device
-    batches = (
-        {k: v.to(device) for k, v in collate([{"input_ids": b} for b in blocks[i : i + batch_size]]).items()}
-        for i in range(0, len(blocks), batch_size)
-    )
-    total = -(-len(blocks) // batch_size)
-    fisher = diagonal_fisher(
-        model,
-        tqdm(batches, total=total, desc="fisher", unit="batch", mininterval=5),
-        lambda m, batch: lm_loss(m, batch, kind),
-    )
-    return {name: f.contiguous().cpu() for name, f in fisher.items()}, len(blocks)
-
-
 def uniform_loss(vocab_size: int) -> float:
     """Cross-entropy of a uniform prediction over the vocabulary."""
     return math.log(vocab_size)
-
-
-def save_model(model, tokenizer, out_dir: str, extra_tensors: dict | None = None) -> None:
-    with atomic_path(out_dir, is_dir=True) as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        add_tensors(tmp, extra_tensors or {})
-    log.info("model saved to %s", Path(out_dir))

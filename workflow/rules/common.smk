@@ -11,16 +11,18 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from fairforget.benchmarks import BENCHMARKS, enabled_benchmarks
 from fairforget.config import protocol_description, scratch_settings, validate_config
 from fairforget.glue import GLUE_TASKS
-from fairforget.method_config import (
-    budget_description,
-    budget_settings,
-    checkpoint_names,
-    changes_objective,
-    checkpoint_position,
+from fairforget.budget import budget_description, budget_settings, checkpoint_names, checkpoint_position
+from fairforget.methods import (
+    checkpoint_keys,
+    method_checkpoints,
+    method_role,
+    method_runs,
     method_sizes,
     method_specs,
+    standalone_entry,
+    trains,
+    training_inputs,
     training_settings,
-    wise_ft_sources,
 )
 from fairforget.resources import job_resources, model_parameters
 
@@ -45,14 +47,19 @@ LOCAL_MODELS = {
 HUB_MODELS = [name for name in MODELS if name not in SCRATCH_MODELS and name not in LOCAL_MODELS]
 SIZES = config["cda"]["sizes"]
 SEEDS = config["seeds"]
+# the configured methods, each made of method registry entries (fairforget.methods): trained ones share the
+# `finetune` rule, each stand-alone one (WiSE-FT, a projection debiaser) gets a rule of its own (finetune.smk)
 METHOD_SPECS = method_specs(config["methods"], config["method_settings"])
-WISE_SOURCES = wise_ft_sources(METHOD_SPECS)  # WiSE-FT method -> the trained method it interpolates
 METHODS = list(METHOD_SPECS)
-TRAINED_METHODS = [m for m in METHODS if m not in WISE_SOURCES]
+TRAINED_METHODS = [m for m in METHODS if trains(METHOD_SPECS[m])]
+STANDALONE_METHODS = [m for m in METHODS if not trains(METHOD_SPECS[m])]
 METHOD_SIZES = method_sizes(METHOD_SPECS, SIZES)  # method -> the CDA sizes it runs at (method_settings.<m>.sizes)
 # a fine-tuning run's checkpoints: step<N> for a step budget, frac<f> (share of the budget) for epochs/tokens
 CHECKPOINTS = checkpoint_names(config["finetune"])
 FINAL_CHECKPOINT = CHECKPOINTS[-1]
+# method -> its runs ({run, size, seed}) and the checkpoint names of each run, as its registry entries declare
+METHOD_RUNS = {m: method_runs(m, spec, METHOD_SIZES[m], SEEDS) for m, spec in METHOD_SPECS.items()}
+METHOD_CHECKPOINTS = {m: method_checkpoints(spec, CHECKPOINTS) for m, spec in METHOD_SPECS.items()}
 TASKS = config["downstream"]["tasks"]
 DOWNSTREAM_SEEDS = config["downstream"]["seeds"]
 
@@ -118,7 +125,7 @@ wildcard_constraints:
     dseed=r"\d+",
     step=r"\d+",
     alpha=r"[0-9.]+",
-    run=r"base|[^/]+/size\d+/seed\d+",
+    run=r"base|[^/]+/(size\d+/)?seed\d+",  # a method's run, with or without a CDA size
 
 
 def base_model_dir(model):
@@ -138,16 +145,12 @@ ENABLED_BENCHMARKS = enabled_benchmarks(config["evaluation"])
 
 def run_checkpoints(model, run):
     """{checkpoint name: model directory} of one run: the base model ("base"), a trained run's saved steps
-    ("step<N>", or "frac<f>" under an epoch or token budget), or a WiSE-FT run's interpolations ("alpha<a>").
-    Evaluation jobs take a whole run at once."""
+    ("step<N>", or "frac<f>" under an epoch or token budget), or a stand-alone method's checkpoints (as its
+    registry entry names them). Evaluation jobs take a whole run at once."""
     if run == "base":
         return {"base": base_model_dir(model)}
     method = run.split("/")[0]
-    if method in WISE_SOURCES:
-        names = [f"alpha{alpha}" for alpha in METHOD_SPECS[method]["wise_ft"]["alphas"]]
-    else:
-        names = CHECKPOINTS
-    return {name: f"results/models/{model}/{run}/{name}" for name in names}
+    return {name: f"results/models/{model}/{run}/{name}" for name in METHOD_CHECKPOINTS[method]}
 
 
 def run_model_dirs(wildcards):
@@ -177,40 +180,69 @@ def cda_draw(seed) -> int:
     return config["cda"]["seed"] + (int(seed) if config["cda"]["draw_per_seed"] else 0)
 
 
+def cda_subset_file(size, seed):
+    return f"results/cda/draw{cda_draw(seed)}/size{size}.jsonl"
+
+
+# the files the workflow supplies a trained method's job, by the names the registry entries ask for
+TRAINING_INPUTS = {
+    "general": lambda wildcards: "results/general/texts.jsonl",
+    "fisher": lambda wildcards: f"results/models/{wildcards.model}/fisher.safetensors",
+}
+
+
 def finetune_inputs(wildcards):
-    """Base model and CDA subset; general text for replay; the base model's Fisher for EWC."""
+    """Base model and CDA subset, and what the method's training entries ask for (general text, Fisher)."""
     spec = METHOD_SPECS[wildcards.method]
-    data = f"results/cda/draw{cda_draw(wildcards.seed)}/size{wildcards.size}.jsonl"
-    inputs = dict(base=base_model_dir(wildcards.model), data=data)
-    if spec["replay_ratio"]:
-        inputs["general"] = "results/general/texts.jsonl"
-    if spec["ewc"]:
-        inputs["fisher"] = f"results/models/{wildcards.model}/fisher.safetensors"
+    inputs = dict(base=base_model_dir(wildcards.model), data=cda_subset_file(wildcards.size, wildcards.seed))
+    inputs.update({name: TRAINING_INPUTS[name](wildcards) for name in training_inputs(spec)})
+    return inputs
+
+
+def standalone_inputs(method):
+    """The input function of a stand-alone method's rule: the files its registry entry asks for, from the
+    workflow's paths for the job's wildcards."""
+    spec = METHOD_SPECS[method]
+    entry = standalone_entry(spec)
+
+    def inputs(wildcards):
+        size = getattr(wildcards, "size", None)
+        paths = {
+            "base": lambda: base_model_dir(wildcards.model),
+            "cda_subset": lambda: cda_subset_file(size, wildcards.seed),
+            "corpus": corpus_files,
+            "bias_attribute_words": lambda: "resources/bias_attribute_words.json",
+            "final_checkpoint": lambda source: (
+                f"results/models/{wildcards.model}/{source}/size{size}/seed{wildcards.seed}/{FINAL_CHECKPOINT}"
+            ),
+        }
+        return entry.inputs(spec, paths)
+
     return inputs
 
 
 def evaluated_models():
     """(model, method, size, seed, step, alpha, run, checkpoint) of every evaluated model, base first (once per
-    model, under the first training seed: it is one observation). WiSE-FT models are the final step of their
-    source method interpolated at each alpha."""
+    model, under the first training seed: it is one observation). A checkpoint's step and alpha are its method's
+    registry entry's (a training step; a WiSE-FT alpha at its source's final step; a projection's knob)."""
+    final_position = checkpoint_position(FINAL_CHECKPOINT)
     for model in MODELS:
         yield dict(model=model, method="base", size=0, seed=SEEDS[0], step=0, alpha=None, run="base", checkpoint="base")
         for seed in SEEDS:
             for method in METHODS:
-                for size in METHOD_SIZES[method]:
-                    run_path = f"{method}/size{size}/seed{seed}"
-                    for name in run_checkpoints(model, run_path):  # step<N>, frac<f> or alpha<a>
-                        alpha = float(name.removeprefix("alpha")) if name.startswith("alpha") else None
-                        step = checkpoint_position(FINAL_CHECKPOINT if alpha is not None else name)
+                spec = METHOD_SPECS[method]
+                for run_info in (r for r in METHOD_RUNS[method] if r["seed"] == seed):
+                    for name in METHOD_CHECKPOINTS[method]:
+                        keys = checkpoint_keys(spec, name, final_position)
                         # a dict literal: snakefmt 2.1 reads a line starting with `run=` as a `run:` block
                         yield {
                             "model": model,
                             "method": method,
-                            "size": size,
+                            "size": run_info["size"],
                             "seed": seed,
-                            "step": step,
-                            "alpha": alpha,
-                            "run": run_path,
+                            "step": keys["step"],
+                            "alpha": keys["alpha"],
+                            "run": run_info["run"],
                             "checkpoint": name,
                         }
 

@@ -52,7 +52,7 @@ rule docs_results:
         dev_size=config["downstream"]["dev_size"],
         remedies_size=config["figures"]["remedies"]["size"],
         remedies_reference=config["figures"]["remedies"]["reference"],
-        objectives=[name for name, spec in METHOD_SPECS.items() if changes_objective(spec)],
+        roles={name: method_role(spec) for name, spec in METHOD_SPECS.items()},
         size_figure=config["figures"]["stereotype_vs_size"],
         inference=config["findings"],
         targets=DOCS["targets"],

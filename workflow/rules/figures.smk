@@ -14,11 +14,13 @@ FIGURE_LABELS = {
 }
 
 # what a figure reads from other config blocks (as params of its own job only): figure 3 draws finding 3's
-# estimate, so it matches bias on the findings' stereotype measure and shades the findings' SESOI
+# estimate, so it matches bias on the findings' stereotype measure, shades the findings' SESOI and takes each
+# method's role from the method registry (projection debiasers at their own size)
 FIGURE_SHARED = {
     "remedies": {
         "stereotype": config["figures"]["stereotype_vs_size"]["stereotype"],
         "sesoi": config["findings"]["sesoi"],
+        "roles": {name: method_role(spec) for name, spec in METHOD_SPECS.items()},
     },
 }
 

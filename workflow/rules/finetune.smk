@@ -1,5 +1,5 @@
 # Fine-tuning: each trained method (CDA, dropout debiasing, remedies on top of CDA) on one CDA subset,
-# a save_pretrained directory per checkpoint; WiSE-FT interpolations of a trained method's final checkpoint.
+# a save_pretrained directory per checkpoint; the stand-alone methods' checkpoints (fairforget.methods).
 
 
 rule general_text:
@@ -67,7 +67,7 @@ rule finetune:
         method=lambda wildcards: training_settings(METHOD_SPECS[wildcards.method]),
         # the keys of the budget unit in use only: changing another unit's value reruns nothing
         finetune=budget_settings(config["finetune"]),
-        checkpoints=CHECKPOINTS,  # step<N> (budget: steps) or frac<f> (epochs, tokens), see method_config
+        checkpoints=CHECKPOINTS,  # step<N> (budget: steps) or frac<f> (epochs, tokens), see fairforget.budget
         # Trainer checkpoints for resuming a killed run; kept outside the outputs, removed on success
         state_dir=lambda wildcards: (
             f"results/train_state/{wildcards.model}/{wildcards.method}/size{wildcards.size}/seed{wildcards.seed}"
@@ -76,26 +76,32 @@ rule finetune:
         "../scripts/finetune.py"
 
 
-rule wise_ft:
-    input:
-        base=lambda wildcards: base_model_dir(wildcards.model),
-        tuned=lambda wildcards: (
-            f"results/models/{wildcards.model}/{WISE_SOURCES[wildcards.method]}/"
-            f"size{wildcards.size}/seed{wildcards.seed}/{FINAL_CHECKPOINT}"
-        ),
-    output:
-        directory("results/models/{model}/{method}/size{size}/seed{seed}/alpha{alpha}"),
-    log:
-        "results/logs/wise_ft/{model}/{method}/size{size}/seed{seed}/alpha{alpha}.log",
-    benchmark:
-        "results/benchmarks/wise_ft/{model}/{method}/size{size}/seed{seed}/alpha{alpha}.tsv"
-    wildcard_constraints:
-        method=alternatives(list(WISE_SOURCES)),
-    conda:
-        ENVS["torch"]
-    resources:
-        **model_resources("default"),
-    params:
-        alpha=lambda wildcards: float(wildcards.alpha),
-    script:
-        "../scripts/wise_ft.py"
+# Each stand-alone method (WiSE-FT, the projection debiasers: methods that do not fine-tune) has a rule of its own,
+# named after it: one job per run writes the run's checkpoints, from the inputs its registry entry declares.
+for standalone in STANDALONE_METHODS:
+    entry = standalone_entry(METHOD_SPECS[standalone])
+    run_dir = f"results/models/{{model}}/{standalone}/{entry.run_pattern}"
+
+    rule:
+        name:
+            f"method_{standalone}"
+        input:
+            unpack(standalone_inputs(standalone)),
+        output:
+            checkpoints=[directory(f"{run_dir}/{name}") for name in METHOD_CHECKPOINTS[standalone]],
+            metrics=f"{run_dir}/method_metrics.json",
+        log:
+            f"results/logs/{standalone}/{{model}}/{entry.run_pattern}.log",
+        benchmark:
+            f"results/benchmarks/{standalone}/{{model}}/{entry.run_pattern}.tsv"
+        conda:
+            ENVS["torch"]
+        threads: threads_for("finetune")
+        resources:
+            **model_resources("finetune"),
+        params:
+            method=standalone,
+            spec=training_settings(METHOD_SPECS[standalone]),
+            checkpoints=METHOD_CHECKPOINTS[standalone],
+        script:
+            "../scripts/standalone_method.py"

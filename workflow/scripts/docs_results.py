@@ -37,7 +37,7 @@ table = findings_table(
     remedies_reference=p.remedies_reference,
     remedies_size=remedies_size,
     inference=p.inference,
-    objectives=set(p.objectives),
+    roles=dict(p.roles),
 )
 with atomic_path(snakemake.output.findings) as tmp:
     table.to_csv(tmp, index=False)

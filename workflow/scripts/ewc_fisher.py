@@ -5,9 +5,9 @@ from safetensors.torch import save_file
 
 from fairforget.io import atomic_path
 from fairforget.logs import setup_logging
+from fairforget.methods.penalty import general_text_fisher
 from fairforget.modeling import load_lm, usable_length
 from fairforget.sources import read_texts
-from fairforget.training import general_text_fisher
 
 log = setup_logging(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)

@@ -29,14 +29,15 @@ require_columns(df, ["forgetting", y, stereotype], "figures.remedies")
 size = shown_size(df.loc[df["method"] != "base", "size"].unique(), fig["size"], "figures.remedies")
 ideal = stereotype_ideal(stereotype)
 contrasts = {
-    model: remedy_contrasts(df, model, fig["reference"], size, stereotype, ["forgetting", y], ideal)
+    model: remedy_contrasts(df, model, fig["reference"], size, stereotype, ["forgetting", y], ideal, shared["roles"])
     for model in sorted(df["model"].unique())
 }
 caption = (
     f"Figure 3. Each method's final checkpoint at CDA size {size} minus the '{fig['reference']}' run of the same "
     f"training seed at equal stereotype bias |{stereotype} - {ideal:g}| (that run interpolated linearly in bias "
     f"between its checkpoints, from the base at step 0; no extrapolation), for overall forgetting (left) and "
-    f"{label(y)} (right); WiSE-FT per interpolation weight α. Bars per model: the mean paired difference over "
+    f"{label(y)} (right); WiSE-FT per interpolation weight α; a projection debiaser (no fine-tuning) at its own "
+    f"size, its amount of data. Bars per model: the mean paired difference over "
     f"seeds, error bars its 95% t-interval (pairs - 1 dof), the estimator of the findings table's finding 3. "
     f"Shaded: ± the smallest effect of interest (findings.sesoi); below the band on the left, above it on the "
     f"right: better than the reference."

@@ -7,6 +7,7 @@ import time
 import torch
 from transformers import AutoTokenizer
 
+from fairforget.checkpoints import save_model
 from fairforget.io import write_csv_rows, write_json
 from fairforget.logs import setup_logging
 from fairforget.modeling import scratch_model
@@ -14,7 +15,6 @@ from fairforget.sources import read_texts
 from fairforget.training import (
     HeldoutCurveCallback,
     heldout_loss,
-    save_model,
     split_corpus,
     tokenize_blocks,
     train_lm,
