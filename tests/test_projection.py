@@ -155,9 +155,11 @@ def test_a_projection_run_is_the_base_plus_one_projection_per_checkpoint(method,
     full.save_pretrained(base)
     tokenizer.save_pretrained(base)
     (base / ".snakemake_timestamp").touch()
+    long = " and then walked along the river" * 8  # longer than the model's 32 positions: cut, not an error
+    texts = [t + (long if i % 4 == 0 else "") for i, t in enumerate(texts)]
     records = [{"original": t, "augmented": t.replace("he ", "she "), "use_counterfactual": True} for t in texts]
     write_jsonl(tmp_path / "subset.jsonl", records)
-    corpus = [f"the {w} went to the market {i} times . it rained ." for i in range(12) for w in ("man", "woman", "dog")]
+    corpus = [f"the {w} went to the market {i} times{long} ." for i in range(12) for w in ("man", "woman", "dog")]
     write_jsonl(tmp_path / "corpus.jsonl", [{"text": t} for t in corpus])
     (tmp_path / "words.json").write_text(json.dumps({"gender": [["man", "woman"], ["he", "she"], ["his", "her"]]}))
     if method == "sentence_debias":

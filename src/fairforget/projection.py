@@ -238,12 +238,15 @@ def attach_saved_projection(model, checkpoint_dir) -> bool:
 # ---- a projection debiaser's checkpoints -----------------------------------------------------------------------
 
 
-def sentence_debias_projections(model, tokenizer, records: list[dict], ranks: list[int]) -> dict[int, tuple]:
+def sentence_debias_projections(
+    model, tokenizer, records: list[dict], ranks: list[int], max_length: int = 128
+) -> dict[int, tuple]:
     """{rank: (P, info)} of SentenceDebias on `model` from the CDA records' (original, augmented) sentence pairs
-    (records whose counterfactual is used), one projection per subspace rank."""
+    (records whose counterfactual is used), one projection per subspace rank; sentences cut at `max_length` tokens
+    (bias-bench: 128; less for a model with fewer positions)."""
     pairs = [r for r in records if r.get("use_counterfactual", True)]
-    first = sentence_embeddings(model, tokenizer, [r["original"] for r in pairs])
-    second = sentence_embeddings(model, tokenizer, [r["augmented"] for r in pairs])
+    first = sentence_embeddings(model, tokenizer, [r["original"] for r in pairs], max_length=max_length)
+    second = sentence_embeddings(model, tokenizer, [r["augmented"] for r in pairs], max_length=max_length)
     out = {}
     for rank in ranks:
         components = sentence_debias_subspace(first, second, rank=rank)
@@ -252,7 +255,14 @@ def sentence_debias_projections(model, tokenizer, records: list[dict], ranks: li
 
 
 def inlp_projections(
-    model, tokenizer, texts: list[str], pairs, n_per_class: int, iterations: list[int], seed: int = 0
+    model,
+    tokenizer,
+    texts: list[str],
+    pairs,
+    n_per_class: int,
+    iterations: list[int],
+    seed: int = 0,
+    max_length: int = 128,
 ) -> dict[int, tuple]:
     """{n: (P_n, info)} of INLP on `model`: the sentences of `texts` split into male / female / neutral by the
     (male, female) word `pairs` (n_per_class each, inlp_sentences), max(iterations) classifiers trained once; P_n
@@ -261,7 +271,9 @@ def inlp_projections(
     counts = {k: len(v) for k, v in sentences.items()}
     if min(counts.values()) < 2:
         raise ValueError(f"inlp: too few training sentences per class in the corpus ({counts})")
-    features = np.concatenate([sentence_embeddings(model, tokenizer, sentences[k]) for k in sentences])
+    features = np.concatenate(
+        [sentence_embeddings(model, tokenizer, sentences[k], max_length=max_length) for k in sentences]
+    )
     labels = np.concatenate([np.full(n, {"male": 1, "female": 0, "neutral": -1}[k]) for k, n in counts.items()])
     x_train, x_dev, x_test, y_train, y_dev, y_test = inlp_split(features, labels)
     _, weights, accuracies = inlp_projection(x_train, y_train, x_dev, y_dev, max(iterations))

@@ -64,7 +64,7 @@ class INLP(Method):
 
     def write_checkpoints(self, inputs, spec: dict, out_dirs: dict[str, str], seed: int) -> dict:
         from ..cda import load_word_pairs, split_sentences
-        from ..modeling import load_lm
+        from ..modeling import load_lm, usable_length
         from ..projection import inlp_projections, write_projection_checkpoint
         from ..sources import read_texts
 
@@ -74,7 +74,14 @@ class INLP(Method):
         settings = spec["inlp"]
         iterations = sorted(settings["iterations"])
         projections = inlp_projections(
-            model, tokenizer, texts, load_word_pairs(inputs.words), settings["sentences"], iterations, seed
+            model,
+            tokenizer,
+            texts,
+            load_word_pairs(inputs.words),
+            settings["sentences"],
+            iterations,
+            seed,
+            max_length=usable_length(model, 128),  # bias-bench's 128, or the model's positions when fewer
         )
         for n, (projection, info) in projections.items():
             write_projection_checkpoint(inputs.base, out_dirs[f"iter{n}"], projection, {"method": self.name} | info)

@@ -47,12 +47,14 @@ class SentenceDebias(Method):
 
     def write_checkpoints(self, inputs, spec: dict, out_dirs: dict[str, str], seed: int) -> dict:
         from ..io import read_jsonl
-        from ..modeling import load_lm
+        from ..modeling import load_lm, usable_length
         from ..projection import sentence_debias_projections, write_projection_checkpoint
 
         model, tokenizer, _ = load_lm(inputs.base)
         ranks = sorted(spec["sentence_debias"]["ranks"])
-        projections = sentence_debias_projections(model, tokenizer, list(read_jsonl(inputs.data)), ranks)
+        records = list(read_jsonl(inputs.data))
+        # bias-bench cuts sentences at 128 tokens; a model with fewer positions (the scratch bases) at its own
+        projections = sentence_debias_projections(model, tokenizer, records, ranks, usable_length(model, 128))
         for rank, (projection, info) in projections.items():
             write_projection_checkpoint(inputs.base, out_dirs[f"rank{rank}"], projection, {"method": self.name} | info)
         return {"method": spec, "pairs": projections[ranks[0]][1]["pairs"], "ranks": ranks}
