@@ -29,7 +29,8 @@ p = snakemake.params
 out_dir = Path(snakemake.output.findings).parent
 
 df = pd.read_parquet(snakemake.input.metrics)
-remedies_size = p.remedies_size or int(df.loc[df["method"] != "base", "size"].max())
+# the reference's largest CDA size: a projection method's size is its amount of data, not a CDA size
+remedies_size = p.remedies_size or int(df.loc[df["method"] == p.remedies_reference, "size"].max())
 table = findings_table(
     df,
     p.families,

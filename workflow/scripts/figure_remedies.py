@@ -26,7 +26,9 @@ df = one_base_per_model(downstream_frame(pd.read_parquet(snakemake.input[0])))
 y = score_column(fig["task"])
 stereotype = shared["stereotype"]
 require_columns(df, ["forgetting", y, stereotype], "figures.remedies")
-size = shown_size(df.loc[df["method"] != "base", "size"].unique(), fig["size"], "figures.remedies")
+# the reference's CDA sizes (a projection method's size is its amount of data, not a CDA size)
+reference_sizes = df.loc[df["method"] == fig["reference"], "size"].unique()
+size = shown_size(reference_sizes, fig["size"], "figures.remedies", of=f"method {fig['reference']!r}")
 ideal = stereotype_ideal(stereotype)
 contrasts = {
     model: remedy_contrasts(df, model, fig["reference"], size, stereotype, ["forgetting", y], ideal, shared["roles"])
