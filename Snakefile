@@ -1,4 +1,4 @@
-# fairforget: CDA data -> fine-tuning checkpoints -> per-checkpoint evaluation -> analysis -> figures.
+# fairforget: CDA data -> fine-tuning checkpoints -> per-checkpoint evaluation -> tables and statistics -> figures.
 # Run:  snakemake --cores 8            (config.yaml, data and models from the HuggingFace Hub)
 #       snakemake --cores 2 --configfile config/offline.yaml   (local mirror, scratch-pretrained model)
 #       snakemake --report results/report.html [same --configfile]  (figures, tables, captions, config)
@@ -20,7 +20,7 @@ include: "workflow/rules/cda.smk"
 include: "workflow/rules/finetune.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/downstream.smk"
-include: "workflow/rules/analysis.smk"
+include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/docs.smk"
 

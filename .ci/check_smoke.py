@@ -1,6 +1,6 @@
 """Check the smoke workflow's outputs: a row per model, method, size, seed and checkpoint; the statistics
-tables, the five figures and the report, the scratch models; then print the figures' key numbers, forgetting
-and tokens/s per method (for the closing note)."""
+tables, every figure of the figure registry and the report, the scratch models; then print the figures' key
+numbers, forgetting and tokens/s per method (for the closing note)."""
 
 import json
 import sys
@@ -13,6 +13,7 @@ from snakemake.utils import update_config
 from fairforget.benchmarks import enabled_benchmarks
 from fairforget.budget import checkpoint_names
 from fairforget.diagnostics import TOKEN_CLASSES
+from fairforget.figures import FIGURES, drawn_figures
 from fairforget.findings import trivial_glue_baseline
 from fairforget.io import read_jsonl
 from fairforget.methods import method_checkpoints, method_runs, method_sizes, method_specs, trains
@@ -80,8 +81,9 @@ for name in ("partial_correlations", "regression", "metrics_long"):
     )
     if table.empty:
         problems.append(f"{name} is empty")
-figures = ("downstream_vs_forgetting", "stereotype_vs_size", "remedies", "dynamics", "frontier", "pretraining")
-figures += ("layers", "token_shares", "layer_predictors")  # the diagnostics'
+figures = drawn_figures(cfg)  # the figure registry's, for this config
+if not {name for name, f in FIGURES.items() if f.diagnostics} <= set(figures):
+    problems.append(f"the smoke draws no diagnostics figures (figures: {figures}); ci.yaml turns diagnostics on")
 diagnostics = ["diag_drift", "diag_cka_min", "diag_cka_stereo_min", "diag_forgetting", "diag_contribution_gendered"]
 missing_columns = [c for c in diagnostics if c not in metrics or metrics[c].isna().all()]
 if missing_columns:

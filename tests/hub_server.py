@@ -1,6 +1,6 @@
 """A HuggingFace-Hub-shaped HTTP server on 127.0.0.1 for the tests: the Hub path runs against it offline.
 
-It answers the requests huggingface_hub, transformers and datasets make (README "Air-gapped clusters and Hub
+It answers the requests huggingface_hub, transformers and datasets make (docs/slurm.md "Air-gapped clusters and Hub
 mirrors", tests/test_hub.py): repo info by revision, tree listing, paths-info, and `resolve` with HEAD / GET /
 Range, with the Hub's headers (X-Repo-Commit, ETag, Content-Length) and its error codes (X-Error-Code
 RepoNotFound, RevisionNotFound, EntryNotFound, GatedRepo). Repositories live in memory at exact ids and

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from fairforget import plotting
-from fairforget.analysis import tables
 from fairforget.benchmarks import BENCHMARKS, Benchmark, Metric, enabled_benchmarks, metrics
 from fairforget.config import ConfigError, merged_config, validate_config
 from fairforget.io import read_jsonl, write_json
+from fairforget.metrics_table import tables
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = str(REPO / "workflow" / "schemas" / "config.schema.yaml")

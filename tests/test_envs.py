@@ -93,7 +93,7 @@ def rule_blocks(text: str):
 
 def rule_envs() -> list[tuple[str, str | None, Path]]:
     """(rule, ENVS key or None, script) of every rule that runs a script; a conda: directive that is not
-    ENVS["key"] fails here. A script path with a wildcard (figure_{wildcards.figure}.py) stands for every
+    ENVS["key"] fails here. A script path with a wildcard (a `{name}` wildcard) stands for every
     script it matches (a path matching none is returned as it is, so that the missing script is reported)."""
     found = []
     for smk in sorted(RULES_DIR.glob("*.smk")):
@@ -302,7 +302,7 @@ def test_import_scan_sees_transitive_imports():
     """The scan itself: a figure script reaches matplotlib only through fairforget.plotting, and the
     downstream probe reaches the evaluate metric script inside the fairforget.metrics subpackage."""
     scripts = ROOT / "workflow" / "scripts"
-    figure = needed_distributions(scripts / "figure_frontier.py", model_scoring=False)
+    figure = needed_distributions(scripts / "figure.py", model_scoring=False)
     assert "matplotlib" in figure and "scipy" in figure
     assert "torch" not in figure
     downstream = job_files(scripts / "downstream.py")

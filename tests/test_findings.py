@@ -1,5 +1,6 @@
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -273,3 +274,24 @@ def test_findings_index_joins_every_run_with_its_provenance_and_names_stale_tabl
     (tmp_path / "gemma" / "provenance.json").unlink()
     with pytest.raises(FileNotFoundError, match="gemma: findings.csv without provenance.json"):
         findings_index(tmp_path)
+
+
+def test_readme_block_counts_every_runs_verdicts_and_leaves_the_rest_of_the_readme(tmp_path):
+    from fairforget.findings import README_END, README_START, update_readme_block
+
+    table = table_of(synthetic_table(0.05), "m (causal LM)")
+    (tmp_path / "results" / "gemma").mkdir(parents=True)
+    table.to_csv(tmp_path / "results" / "gemma" / "findings.csv", index=False)
+    provenance = {"commit": "abc", "config_sha256": "f00", "findings_version": 2}
+    (tmp_path / "results" / "gemma" / "provenance.json").write_text(json.dumps(provenance))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# title\n\n{README_START}\nold\n{README_END}\n\n## next\n")
+    assert update_readme_block(readme, tmp_path / "results")
+    text = readme.read_text()
+    assert text.startswith("# title\n\n") and text.endswith(f"{README_END}\n\n## next\n") and "old" not in text
+    row = next(line for line in text.splitlines() if line.startswith("| gemma | m (causal LM) |"))
+    counts = [int(n) for n in re.findall(r"(\d+) (?:supported|contradicted|inconclusive|untested)", row)]
+    assert sum(counts) == len(table)  # every row counted once, in its finding's column
+    assert all(f"finding {finding}" in text for finding in table["finding"].unique())
+    (tmp_path / "other.md").write_text("no block\n")
+    assert not update_readme_block(tmp_path / "other.md", tmp_path / "results")

@@ -183,7 +183,7 @@ def test_axis_labels_are_wrapped_to_their_axes():
 
 
 def test_shown_size_defaults_to_the_largest_and_names_the_key_of_a_missing_one():
-    from fairforget.plotting import shown_size
+    from fairforget.figures import shown_size
 
     assert shown_size([400, 100, 1600], None, "figures.remedies") == 1600
     assert shown_size([400, 100], 100, "figures.remedies") == 100
@@ -194,7 +194,7 @@ def test_shown_size_defaults_to_the_largest_and_names_the_key_of_a_missing_one()
 
 
 def test_every_caption_says_its_protocol_and_n_in_runs():
-    from fairforget.config import protocol_description
+    from fairforget.figures import protocol_description
 
     downstream = {"probe": "linear", "tasks": ["sst2", "cola"], "train_size": 500, "dev_size": 400, "seeds": [0]}
     protocol = protocol_description(downstream, {"max_tokens": 20000, "max_length": 256, "seed": 0})

@@ -54,7 +54,7 @@ MICRO = {
 }
 FIGURE_NAMES = ("downstream_vs_forgetting", "stereotype_vs_size", "remedies", "dynamics", "frontier")
 FIGURE_NAMES += ("layers", "token_shares", "layer_predictors")  # the diagnostics' (evaluation.benchmarks)
-TABLE_RULES = {"metrics_table": 1, "analysis": 1, "figure": len(FIGURE_NAMES), "all": 1}
+TABLE_RULES = {"metrics_table": 1, "correlations": 1, "figure": len(FIGURE_NAMES), "all": 1}
 
 
 def micro_benchmarks(workdir: Path) -> list:
@@ -204,7 +204,13 @@ def test_docs_results_writes_findings_figures_and_the_readme_block(workdir):
     findings_md = (out / "findings.md").read_text()
     readme = (workdir / "README.md").read_text()
     block = readme.split("<!-- findings:start -->", 1)[1].split("<!-- findings:end -->", 1)[0]
-    assert findings_md in block and "not generated yet" not in block
+    # the README gets each run's verdict counts per finding and a link to the full table
+    assert findings_md in (workdir / "docs_out/findings.md").read_text() and "not generated yet" not in block
+    verdicts = table.groupby("finding")["verdict"].size()
+    assert "| demo | scratch-bert (masked LM) |" in block and "(docs_out/findings.md)" in block
+    assert sum(int(n) for n in re.findall(r"(\d+) (?:supported|contradicted|inconclusive|untested)", block)) == (
+        verdicts.sum()
+    )
     assert (REPO / "README.md").read_text().count("<!-- findings:start -->") == 1
     index = pd.read_csv(workdir / "docs_out/findings.csv")  # every run under docs_out/, with its provenance
     provenance = json.loads((out / "provenance.json").read_text())
@@ -247,12 +253,11 @@ def test_report_has_every_figure_caption_and_the_config(workdir):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     html = (workdir / "report.html").read_text()
+    for name in (*FIGURE_NAMES, "pretraining"):  # each figure's own caption, as its PNG and JSON have it
+        caption = json.loads((workdir / f"results/figures/{name}.json").read_text())["caption"]
+        plain = max(re.findall(r"[A-Za-z ,]+", caption[:300]), key=len)  # words only: escaping cannot touch it
+        assert len(plain) > 20 and plain in html, (name, plain)
     for phrase in (
-        "Finding 1",
-        "Finding 2",
-        "Finding 3",
-        "Training dynamics",
-        "Fairness-utility frontier",
         "partial correlation",
         "Configuration of this run",
         "method_settings",
@@ -385,6 +390,67 @@ def test_a_toy_method_needs_only_its_module_entry_and_config(workdir):
     assert toy["forgetting"].iloc[0] > toy["forgetting"].iloc[1]  # halved weights forget more than 0.9 x
 
 
+TOY_FIGURE = '''"""A toy figure: the metrics table's rows per method."""
+
+from .base import Figure
+
+
+class RowCount(Figure):
+    name = "row_count"
+    number = "9"
+    title = "toy: rows per method"
+    description = "a toy figure: the metrics table's rows per method"
+    settings_schema = {"colour": {"type": "string"}}
+
+    def draw(self, data, settings, shared, out_paths):
+        from ..plotting import page_settings, save
+        import matplotlib.pyplot as plt
+
+        counts = data.groupby("method").size()
+        caption = f"Toy figure. Rows of the metrics table per method, {len(data)} in all."
+        fig, ax = plt.subplots(figsize=(settings["width"], settings["height"]))
+        ax.bar(list(counts.index), list(counts.values), color=settings["colour"])
+        save(fig, out_paths, page_settings(settings, caption))
+        return {"rows": {k: int(v) for k, v in counts.items()}, "caption": caption}
+'''
+
+
+def test_a_toy_figure_needs_only_its_module_entry_and_config(workdir):
+    """docs/analysis.md, "Adding a figure": a module, its registry entry and its config block are all a new figure
+    needs; its job, schema, default target and report caption follow from the registry."""
+    figures = workdir / "src/fairforget/figures"
+    (figures / "row_count.py").write_text(TOY_FIGURE)
+    registry = figures / "__init__.py"
+    text = registry.read_text().replace(
+        "from .remedies import", "from .row_count import RowCount\nfrom .remedies import"
+    )
+    registry.write_text(text.replace("        Pretraining(),\n", "        Pretraining(),\n        RowCount(),\n"))
+    block = {"colour": "tab:green", "dpi": 60, "width": 4, "height": 3}
+    (workdir / "toy.yaml").write_text(yaml.safe_dump({"figures": {"row_count": block}}))
+    (workdir / "bad.yaml").write_text(yaml.safe_dump({"figures": {"row_count": {"colour": 3}}}))
+    cmd = [sys.executable, "-m", "snakemake", "-n", "--configfile", ".test/config.yaml", "micro.yaml"]
+    missing = "'figures': 'row_count' is a required property"
+    for overlays, key in (([], missing), (["toy.yaml", "bad.yaml"], "figures.row_count.colour")):
+        proc = subprocess.run([*cmd, *overlays], cwd=workdir, capture_output=True, text=True)
+        assert proc.returncode != 0 and key in proc.stdout + proc.stderr  # its block is required, by its schema
+    output = snakemake(workdir, "-n", overlays=["toy.yaml"])
+    assert planned_jobs(output) == {"figure": 1, "all": 1}  # nothing else reruns
+    assert re.findall(r"wildcards: figure=(\w+)", output) == ["row_count"]
+    env = dict(os.environ, PYTHONPATH=str(workdir / "src"))  # the job imports this copy's package
+    snakemake(workdir, overlays=["toy.yaml"], env=env)
+    numbers = json.loads((workdir / "results/figures/row_count.json").read_text())
+    metrics = pd.read_csv(workdir / "results/tables/metrics.csv")
+    assert numbers["rows"] == metrics.groupby("method").size().to_dict()
+    assert (workdir / "results/figures/row_count.png").stat().st_size > 1000
+    report = [sys.executable, "-m", "snakemake", "--report", "report.html", "--configfile"]
+    proc = subprocess.run(
+        [*report, ".test/config.yaml", "micro.yaml", "toy.yaml"], cwd=workdir, capture_output=True, text=True, env=env
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    html = (workdir / "report.html").read_text()
+    assert "Toy figure. Rows of the metrics table per method" in html and "toy: rows per method" in html
+
+
 def test_demo_config_plans_the_projection_debiasers(tmp_path):
     """The demo's methods [cda, sentence_debias, inlp, wise_ft]: SentenceDebias at its CDA size, INLP without one."""
     work = copy_workflow(tmp_path)
@@ -428,7 +494,7 @@ def test_paper_config_and_slurm_profile_dry_run(args, tmp_path):
             for name in re.findall(r"\w+", block)
         }
         downloads = {name for name in alone if name.startswith("fetch_")}
-        assert downloads and downloads | {"metrics_table", "analysis", "figure"} <= local
+        assert downloads and downloads | {"metrics_table", "correlations", "figure"} <= local
         assert "finetune" in alone and not local & {"finetune", "method_wise_ft", "ewc_fisher", *evaluation}
         runs = re.findall(r"^\s+wildcards: .*benchmark=lm_loss$", output, re.MULTILINE)  # lm_loss: one job per run
         assert len(groups) == len(set(groups)) == len(runs) > 0  # one group job per run

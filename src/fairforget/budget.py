@@ -90,8 +90,8 @@ def resolve_budget(finetune: dict, n_blocks: int, block_size: int) -> dict:
     """The budget in optimizer steps for `n_blocks` training blocks of `block_size` tokens, the step each
     checkpoint is saved at, and how many passes over the blocks and tokens that makes.
 
-    An epoch is the Trainer's: ceil(ceil(blocks / batch_size) / gradient_accumulation_steps) updates (the last
-    batch of an epoch may be short); a step sees batch_size x gradient_accumulation_steps blocks."""
+    An epoch as the HF training loop counts it: ceil(ceil(blocks / batch_size) / gradient_accumulation_steps)
+    updates (the last batch of an epoch may be short); a step sees batch_size x gradient_accumulation_steps blocks."""
     unit = budget_unit(finetune)
     names = checkpoint_names(finetune)
     if n_blocks < 1:

@@ -7,7 +7,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from . import benchmarks, methods
+from . import benchmarks, figures, methods
 from .budget import checkpoint_names
 
 
@@ -27,8 +27,8 @@ def _key_path(error: jsonschema.ValidationError) -> str:
 def validate_config(config: dict, schema_path: str) -> None:
     """Validate `config` against the JSON schema; raise ConfigError listing every bad key."""
     with open(schema_path) as f:
-        # benchmark names and settings, and the method settings' keys, come from their registries
-        schema = methods.add_to_schema(benchmarks.add_to_schema(yaml.safe_load(f)))
+        # benchmark names and settings, the method settings' keys and the figure blocks come from their registries
+        schema = figures.add_to_schema(methods.add_to_schema(benchmarks.add_to_schema(yaml.safe_load(f))))
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
@@ -64,21 +64,11 @@ def validate_config(config: dict, schema_path: str) -> None:
             "repository with an index directory above it (e.g. docs/results/<run>): the index directory gets "
             "the findings of every run and a README.md"
         )
-    figures = config["figures"]
-    for key in ("stereotype_vs_size.method", "remedies.reference", "dynamics.method"):
-        block, option = key.split(".")
-        if figures[block][option] not in config["methods"]:
-            raise ConfigError(
-                f"config key 'figures.{key}': {figures[block][option]!r} is not one of the configured "
-                f"methods {config['methods']}"
-            )
-    for block in ("downstream_vs_forgetting", "remedies", "frontier"):
-        task = figures[block]["task"]
-        if task != "avg" and task not in config["downstream"]["tasks"]:
-            raise ConfigError(
-                f"config key 'figures.{block}.task': {task!r} is not in downstream.tasks "
-                f"{config['downstream']['tasks']} (or use avg)"
-            )
+    try:  # figure options that name a method or a task must name a configured one
+        figures.check_figure_options(config)
+    except ValueError as err:
+        key, _, message = str(err).partition(": ")
+        raise ConfigError(f"config key '{key}': {message}") from None
 
     if not config["evaluation"]["forgetting"]["indomain"]:
         analysis = config["analysis"]
@@ -88,7 +78,7 @@ def validate_config(config: dict, schema_path: str) -> None:
             "analysis.regression.predictors": analysis["regression"]["predictors"],
             **{
                 f"figures.{block}.{option}": [value]
-                for block, options in figures.items()
+                for block, options in config["figures"].items()
                 for option, value in options.items()
                 if isinstance(value, str)
             },
@@ -121,23 +111,3 @@ def merged_config(paths) -> dict:
         with open(path) as f:
             update(config, yaml.safe_load(f) or {})
     return config
-
-
-def protocol_description(downstream: dict, forgetting: dict) -> str:
-    """What the downstream scores and overall forgetting were measured on, in words, for every caption (a figure
-    read alone must say its probe protocol, tasks and held-out text)."""
-    how = (
-        "linear probes (logistic / ridge regression) of frozen mean-pooled last-layer features"
-        if downstream["probe"] == "linear"
-        else "fine-tuned classifiers"
-    )
-    seeds = len(downstream["seeds"])
-    order = "shuffled paragraphs of many articles" if forgetting.get("seed") is not None else "in file order"
-    if forgetting.get("unit") == "paragraph":
-        order += ", each paragraph scored as its own document"
-    return (
-        f"Downstream: {how} on {', '.join(downstream['tasks'])} (GLUE dev; {downstream['train_size'] or 'all'} "
-        f"training and {downstream.get('dev_size') or 'all'} dev examples, {seeds} seed{'s' if seeds > 1 else ''}). "
-        f"Overall forgetting: held-out NLL on {forgetting['max_tokens']:,} WikiText-103 test tokens ({order}, "
-        f"windows of {forgetting['max_length']} tokens)."
-    )

@@ -75,7 +75,7 @@ def layer_profiles(df: pd.DataFrame, out_paths: list[str], page: Page) -> dict:
     return numbers
 
 
-def token_shares(df: pd.DataFrame, method: str, size: int, out_paths: list[str], page: Page) -> dict:
+def forgetting_by_token_class(df: pd.DataFrame, method: str, size: int, out_paths: list[str], page: Page) -> dict:
     """A row per base model: each token class's contribution to the held-out NLL change in nats per scored token
     (bars, 95% CI; they add up to overall forgetting) beside what it would contribute if every token changed
     alike (its share of the tokens times the total, grey), and the same by corpus frequency decile; `method` at

@@ -83,9 +83,9 @@ def finetune(
     general_texts: list[str] | None = None,
     fisher: dict[str, torch.Tensor] | None = None,
 ) -> dict:
-    """Fine-tune `base` with method `spec` (see fairforget.methods.method_spec) under the `finetune` config `cfg` for
-    its budget (steps, epochs or tokens); write each checkpoint (step<N> or frac<f>, see
-    budget.checkpoint_names) to checkpoint_dirs[name]; return the run's metrics."""
+    """Fine-tune `base` with method `spec` (its settings with defaults, fairforget.methods.method_specs) under the
+    `finetune` config `cfg` for its budget (steps, epochs or tokens); write each checkpoint (step<N> or frac<f>,
+    see budget.checkpoint_names) to checkpoint_dirs[name]; return the run's metrics."""
     start = time.perf_counter()
     set_seed(seed)  # LoRA's initialisation draws from the global generator
     model, tokenizer, kind, restore = load_for_training(base, spec)

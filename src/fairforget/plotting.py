@@ -126,18 +126,6 @@ def mean_ci(rows: pd.DataFrame, column: str, confidence: float = 0.95) -> tuple[
     return (mean, math.nan, math.nan)
 
 
-def shown_size(sizes, size: int | None, config_key: str, of: str = "this run") -> int:
-    """The CDA size a figure shows: its config block's `size`, or the largest of `sizes` (the run's sizes) when
-    that is null; a size the run lacks, or no sizes at all, is an error naming the config key."""
-    sizes = sorted(int(s) for s in sizes)
-    if not sizes:
-        raise ValueError(f"config key '{config_key}': no rows of {of} in the metrics table")
-    size = size if size is not None else sizes[-1]
-    if size not in sizes:
-        raise ValueError(f"config key '{config_key}.size': {size} is not a CDA size of {of} ({sizes})")
-    return size
-
-
 def final_rows(df: pd.DataFrame) -> pd.DataFrame:
     """Each fine-tuned run's last checkpoint (WiSE-FT rows are final by construction)."""
     tuned = df[df["method"] != "base"]

@@ -1,11 +1,13 @@
 """One evaluation job per fine-tuning run: every checkpoint of the run is scored in one process.
 
 Importing torch and transformers costs ~10 s per process and Snakemake's own bookkeeping costs ~2 ms per
-job, so at the paper's scale (1,052 evaluated checkpoints, 4 benchmarks and 5 GLUE tasks each) a job per
+job, so at the paper's scale (1,052 evaluated checkpoints, every benchmark and 5 GLUE tasks each) a job per
 checkpoint meant ~9,800 jobs and a 20+ s dry run. A run's checkpoints are written together by one
 fine-tuning job anyway, so batching them loses no caching: anything that changes one checkpoint changes all.
 
-A run's result file holds {"checkpoints": {name: result}}, name = "base", "step<N>" or "alpha<a>".
+A run's result file holds {"checkpoints": {name: result}}, name = "base", a fine-tuning
+checkpoint ("step<N>", or "frac<f>" under a tokens/epochs budget) or a stand-alone method's ("alpha<a>" of WiSE-FT,
+"rank<k>" of SentenceDebias, "iter<n>" of INLP; each entry's `checkpoint_names`).
 """
 
 from __future__ import annotations

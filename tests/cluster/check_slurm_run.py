@@ -133,7 +133,7 @@ def main():
         if row is None or row["State"] != "COMPLETED" or row["ExitCode"] != "0:0":
             problems.append(f"SLURM job {sid}: sacct says {row}")
     local_rules, submitted_rules = {j["rule"] for j in local}, {j["rule"] for j in singles}
-    if not {"metrics_table", "analysis", "figure"} <= local_rules:
+    if not {"metrics_table", "correlations", "figure"} <= local_rules:
         problems.append(f"expected the tables and figures to run locally, local rules were {sorted(local_rules)}")
     if local_rules & (submitted_rules | EVAL_RULES) or any(r.startswith("fetch_") for r in submitted_rules):
         problems.append(

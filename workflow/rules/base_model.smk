@@ -10,7 +10,7 @@ rule train_tokenizer:
     log:
         "results/logs/train_tokenizer/{model}.log",
     benchmark:
-        "results/benchmarks/train_tokenizer/{model}.tsv"
+        "results/timings/train_tokenizer/{model}.tsv"
     wildcard_constraints:
         model=alternatives(SCRATCH_MODELS),
     conda:
@@ -38,7 +38,7 @@ rule pretrain_scratch:
     log:
         "results/logs/pretrain_scratch/{model}.log",
     benchmark:
-        "results/benchmarks/pretrain_scratch/{model}.tsv"
+        "results/timings/pretrain_scratch/{model}.tsv"
     wildcard_constraints:
         model=alternatives(SCRATCH_MODELS),
     conda:

@@ -12,7 +12,7 @@ rule split_corpus:
     log:
         "results/logs/split_corpus.log",
     benchmark:
-        "results/benchmarks/split_corpus.tsv"
+        "results/timings/split_corpus.tsv"
     conda:
         ENVS["torch"]
     resources:
@@ -33,7 +33,7 @@ rule cda_candidates:
     log:
         "results/logs/cda_candidates.log",
     benchmark:
-        "results/benchmarks/cda_candidates.tsv"
+        "results/timings/cda_candidates.tsv"
     conda:
         ENVS["torch"]
     resources:
@@ -56,7 +56,7 @@ rule cda_subset:
     log:
         "results/logs/cda_subset/draw{draw}/size{size}.log",
     benchmark:
-        "results/benchmarks/cda_subset/draw{draw}/size{size}.tsv"
+        "results/timings/cda_subset/draw{draw}/size{size}.tsv"
     conda:
         ENVS["torch"]
     resources:

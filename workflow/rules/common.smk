@@ -9,9 +9,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
 from fairforget.benchmarks import BENCHMARKS, enabled_benchmarks
-from fairforget.config import protocol_description, scratch_settings, validate_config
+from fairforget.config import scratch_settings, validate_config
+from fairforget.figures import FIGURES, drawn_figures, report_caption
 from fairforget.glue import GLUE_TASKS
-from fairforget.budget import budget_description, budget_settings, checkpoint_names, checkpoint_position
+from fairforget.budget import budget_settings, checkpoint_names, checkpoint_position
 from fairforget.methods import (
     checkpoint_keys,
     method_checkpoints,
@@ -53,6 +54,8 @@ METHOD_SPECS = method_specs(config["methods"], config["method_settings"])
 METHODS = list(METHOD_SPECS)
 TRAINED_METHODS = [m for m in METHODS if trains(METHOD_SPECS[m])]
 STANDALONE_METHODS = [m for m in METHODS if not trains(METHOD_SPECS[m])]
+# finding 3's role of each (remedy, objective, projection): figure 3 and the findings table compare by it
+METHOD_ROLES = {name: method_role(spec) for name, spec in METHOD_SPECS.items()}
 METHOD_SIZES = method_sizes(METHOD_SPECS, SIZES)  # method -> the CDA sizes it runs at (method_settings.<m>.sizes)
 # a fine-tuning run's checkpoints: step<N> for a step budget, frac<f> (share of the budget) for epochs/tokens
 CHECKPOINTS = checkpoint_names(config["finetune"])
@@ -324,19 +327,16 @@ def model_family(name):
 
 # ---- rule all ----
 
-FIGURE_NAMES = ["downstream_vs_forgetting", "stereotype_vs_size", "remedies", "dynamics", "frontier"]
-# the diagnostics' figures, drawn when the diagnostics benchmark runs (evaluation.benchmarks)
-DIAGNOSTIC_FIGURES = ["layers", "token_shares", "layer_predictors"]
-if "diagnostics" in config["evaluation"]["benchmarks"]:
-    FIGURE_NAMES += DIAGNOSTIC_FIGURES
+# the figures this run draws (the diagnostics' when the diagnostics benchmark runs, the pretraining curves when a
+# base is pretrained here), in the figure registry's order
+FIGURE_NAMES = drawn_figures(config)
 
 
 def final_outputs():
-    """The default target's inputs: the metrics tables, the statistics, the five figures, and the pretraining
-    curves when a base model is pretrained here (called after every rule is defined)."""
-    figures = FIGURE_NAMES + (["pretraining"] if SCRATCH_MODELS else [])
+    """The default target's inputs: the metrics tables, the statistics and the figures (called after every rule
+    is defined)."""
     return [
         rules.metrics_table.output,
-        rules.analysis.output,
-        expand("results/figures/{name}.{ext}", name=figures, ext=["png", "pdf", "json"]),
+        rules.correlations.output,
+        expand("results/figures/{name}.{ext}", name=FIGURE_NAMES, ext=["png", "pdf", "json"]),
     ]

@@ -9,9 +9,7 @@ DOCS = config["docs_results"]
 DOCS_DIR = DOCS["out_dir"]
 # every run writes its own directory; the one above it indexes them all (findings.csv of every run, README block)
 DOCS_INDEX = str(Path(DOCS_DIR).parent)
-DOCS_FIGURES = [f"results/figures/{name}.png" for name in FIGURE_NAMES] + (
-    ["results/figures/pretraining.png"] if SCRATCH_MODELS else []
-)
+DOCS_FIGURES = [f"results/figures/{name}.png" for name in FIGURE_NAMES]
 # the base models' GLUE targets are measured on every task of docs_results.base_tasks, not only downstream.tasks
 BASE_GLUE_KEYS = [(model, task) for model in MODELS for task in DOCS["base_tasks"]]
 
@@ -50,9 +48,8 @@ rule docs_results:
         scratch_models=SCRATCH_MODELS,
         base_glue_keys=BASE_GLUE_KEYS,
         dev_size=config["downstream"]["dev_size"],
-        remedies_size=config["figures"]["remedies"]["size"],
-        remedies_reference=config["figures"]["remedies"]["reference"],
-        roles={name: method_role(spec) for name, spec in METHOD_SPECS.items()},
+        remedies={key: config["figures"]["remedies"][key] for key in ("size", "reference")},
+        roles=METHOD_ROLES,
         size_figure=config["figures"]["stereotype_vs_size"],
         inference=config["findings"],
         targets=DOCS["targets"],

@@ -12,7 +12,7 @@ rule downstream:
     log:
         "results/logs/downstream/{model}/{run}/{task}_seed{dseed}.log",
     benchmark:
-        "results/benchmarks/downstream/{model}/{run}/{task}_seed{dseed}.tsv"
+        "results/timings/downstream/{model}/{run}/{task}_seed{dseed}.tsv"
     group:
         EVAL_GROUP
     conda:

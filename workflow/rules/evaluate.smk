@@ -11,7 +11,7 @@ rule evaluate:
     log:
         "results/logs/{benchmark}/{model}/{run}.log",
     benchmark:
-        "results/benchmarks/{benchmark}/{model}/{run}.tsv"
+        "results/timings/{benchmark}/{model}/{run}.tsv"
     wildcard_constraints:
         benchmark="|".join(BENCHMARKS),
     group:

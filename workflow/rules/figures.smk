@@ -1,52 +1,30 @@
-# The paper's figures: one rule over the {figure} wildcard, a job per figure reading only the metrics table and
-# the figure's own config block (figures.<name>), so changing one block reruns that figure alone. Outputs: PNG (in
-# the report), PDF, and the figure's numbers (JSON). Each figure's drawing is workflow/scripts/figure_<name>.py.
-
-FIGURE_LABELS = {
-    "downstream_vs_forgetting": "1 downstream vs overall forgetting",
-    "stereotype_vs_size": "2 stereotypes and forgetting vs CDA size",
-    "remedies": "3 remedies vs plain CDA",
-    "dynamics": "4 training dynamics",
-    "frontier": "5 fairness-utility frontier",
-    "layers": "6 diagnostics: drift and CKA per layer",
-    "token_shares": "7 diagnostics: forgetting by token class",
-    "layer_predictors": "8 diagnostics: predictors of downstream loss",
-}
-
-# what a figure reads from other config blocks (as params of its own job only): figure 3 draws finding 3's
-# estimate, so it matches bias on the findings' stereotype measure, shades the findings' SESOI and takes each
-# method's role from the method registry (projection debiasers at their own size)
-FIGURE_SHARED = {
-    "remedies": {
-        "stereotype": config["figures"]["stereotype_vs_size"]["stereotype"],
-        "sesoi": config["findings"]["sesoi"],
-        "roles": {name: method_role(spec) for name, spec in METHOD_SPECS.items()},
-    },
-}
+# The figures: one rule over the {figure} wildcard, a job per figure of the figure registry (fairforget.figures),
+# reading its inputs (the metrics table, or the pretraining curves), its own config block (figures.<name>) and what
+# its entry says it shares with other blocks, so changing one block reruns that figure alone. Outputs: PNG (in the
+# report), PDF, and the figure's numbers with its caption (JSON), which the report shows under the PNG.
 
 
 # seconds of matplotlib each: on a cluster they run on the submit host, not through the queue
 localrules:
     figure,
-    figure_pretraining,
 
 
 rule figure:
     input:
-        rules.metrics_table.output.parquet,
+        unpack(lambda wildcards: FIGURES[wildcards.figure].inputs(config)),
     output:
         report(
             "results/figures/{figure}.png",
             caption="../report/figure.rst",
             category="Figures",
-            labels=lambda wildcards: {"figure": FIGURE_LABELS[wildcards.figure]},
+            labels=lambda wildcards: {"figure": FIGURES[wildcards.figure].label},
         ),
         "results/figures/{figure}.pdf",
         "results/figures/{figure}.json",
     log:
         "results/logs/figure_{figure}.log",
     benchmark:
-        "results/benchmarks/figure_{figure}.tsv"
+        "results/timings/figure_{figure}.tsv"
     wildcard_constraints:
         figure=alternatives(FIGURE_NAMES),
     conda:
@@ -55,37 +33,8 @@ rule figure:
         **resources_for("default"),
     params:
         figure=lambda wildcards: config["figures"][wildcards.figure],
-        budget=budget_description(config["finetune"]),  # captions say which training budget made the sizes
-        # and what downstream and forgetting were measured on
-        protocol=protocol_description(config["downstream"], config["evaluation"]["forgetting"]),
-        shared=lambda wildcards: FIGURE_SHARED.get(wildcards.figure, {}),
+        shared=lambda wildcards: FIGURES[wildcards.figure].shared(config, {"method_roles": METHOD_ROLES}),
+        # the caption the job wrote, for the report (a param derived from the output: never a rerun trigger)
+        caption=lambda wildcards, output: report_caption(output[2]),
     script:
-        "../scripts/figure_{wildcards.figure}.py"
-
-
-rule figure_pretraining:
-    input:
-        curves=expand("results/models/{model}/pretrain_curve.csv", model=SCRATCH_MODELS),
-        metrics=expand("results/models/{model}/pretrain_metrics.json", model=SCRATCH_MODELS),
-    output:
-        report(
-            "results/figures/pretraining.png",
-            caption="../report/figure_pretraining.rst",
-            category="Figures",
-            labels={"figure": "0 base-model pretraining"},
-        ),
-        "results/figures/pretraining.pdf",
-        "results/figures/pretraining.json",
-    log:
-        "results/logs/figure_pretraining.log",
-    benchmark:
-        "results/benchmarks/figure_pretraining.tsv"
-    conda:
-        ENVS["analysis"]
-    resources:
-        **resources_for("default"),
-    params:
-        models=SCRATCH_MODELS,
-        figure=config["figures"]["pretraining"],
-    script:
-        "../scripts/figure_pretraining.py"
+        "../scripts/figure.py"

@@ -10,7 +10,7 @@ rule general_text:
     log:
         "results/logs/general_text.log",
     benchmark:
-        "results/benchmarks/general_text.tsv"
+        "results/timings/general_text.tsv"
     conda:
         ENVS["torch"]
     resources:
@@ -30,7 +30,7 @@ rule ewc_fisher:
     log:
         "results/logs/ewc_fisher/{model}.log",
     benchmark:
-        "results/benchmarks/ewc_fisher/{model}.tsv"
+        "results/timings/ewc_fisher/{model}.tsv"
     conda:
         ENVS["torch"]
     threads: threads_for("finetune")
@@ -55,7 +55,7 @@ rule finetune:
     log:
         "results/logs/finetune/{model}/{method}/size{size}/seed{seed}.log",
     benchmark:
-        "results/benchmarks/finetune/{model}/{method}/size{size}/seed{seed}.tsv"
+        "results/timings/finetune/{model}/{method}/size{size}/seed{seed}.tsv"
     wildcard_constraints:
         method=alternatives(TRAINED_METHODS),
     conda:
@@ -93,7 +93,7 @@ for standalone in STANDALONE_METHODS:
         log:
             f"results/logs/{standalone}/{{model}}/{entry.run_pattern}.log",
         benchmark:
-            f"results/benchmarks/{standalone}/{{model}}/{entry.run_pattern}.tsv"
+            f"results/timings/{standalone}/{{model}}/{entry.run_pattern}.tsv"
         conda:
             ENVS["torch"]
         threads: threads_for("finetune")

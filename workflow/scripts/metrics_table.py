@@ -1,9 +1,9 @@
 """results/tables/metrics{,_long}.{csv,parquet}: one row per (model, method, size, seed, step, alpha) with
 downstream scores averaged over seeds; and one row per value, downstream seeds kept apart."""
 
-from fairforget.analysis import tables
 from fairforget.io import atomic_path
 from fairforget.logs import setup_logging
+from fairforget.metrics_table import tables
 
 log = setup_logging(snakemake.log[0])
 wide, long = tables(snakemake.params.entries)

@@ -7,7 +7,7 @@ DOWNSTREAM_SCORES = [f"{task}_score" for task in TASKS] + (["downstream_avg"] if
 # seconds of pandas / scipy on small tables: on a cluster they run on the submit host, not through the queue
 localrules:
     metrics_table,
-    analysis,
+    correlations,
 
 
 rule metrics_table:
@@ -26,7 +26,7 @@ rule metrics_table:
     log:
         "results/logs/metrics_table.log",
     benchmark:
-        "results/benchmarks/metrics_table.tsv"
+        "results/timings/metrics_table.tsv"
     conda:
         ENVS["analysis"]
     resources:
@@ -37,7 +37,7 @@ rule metrics_table:
         "../scripts/metrics_table.py"
 
 
-rule analysis:
+rule correlations:
     input:
         rules.metrics_table.output.parquet,
     output:
@@ -60,9 +60,9 @@ rule analysis:
             labels={"table": "regression"},
         ),
     log:
-        "results/logs/analysis.log",
+        "results/logs/correlations.log",
     benchmark:
-        "results/benchmarks/analysis.tsv"
+        "results/timings/correlations.tsv"
     conda:
         ENVS["analysis"]
     resources:
@@ -71,4 +71,4 @@ rule analysis:
         ys=DOWNSTREAM_SCORES,
         analysis=config["analysis"],
     script:
-        "../scripts/analysis.py"
+        "../scripts/correlations.py"

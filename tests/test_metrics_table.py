@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from fairforget.analysis import tables
 from fairforget.io import write_json as write_result
+from fairforget.metrics_table import tables
 from fairforget.runs import evaluate_checkpoints, read_checkpoint
 
 
