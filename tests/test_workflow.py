@@ -78,7 +78,7 @@ def planned_jobs(output: str) -> dict[str, int]:
     table = output.split("Job stats:", 1)[1]
     return {
         m.group(1): int(m.group(2))
-        for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.MULTILINE)
+        for m in re.finditer(r"^([\w-]+)\s+(\d+)$", table, re.MULTILINE)
         if m.group(1) != "total"
     }
 
@@ -368,15 +368,17 @@ def test_a_toy_method_needs_only_its_module_entry_and_config(workdir):
     )
     registry.write_text(text.replace("SentenceDebias(), INLP())", "SentenceDebias(), INLP(), Shrink())"))
     (workdir / "toy.yaml").write_text(
-        yaml.safe_dump({"methods": ["cda", "wise_ft", "toy"], "method_settings": {"toy": {"shrink": [0.9, 0.5]}}})
+        yaml.safe_dump(
+            {"methods": ["cda", "wise_ft", "toy-shrink"], "method_settings": {"toy-shrink": {"shrink": [0.9, 0.5]}}}
+        )
     )
-    (workdir / "bad.yaml").write_text(yaml.safe_dump({"method_settings": {"toy": {"shrink": [0]}}}))
+    (workdir / "bad.yaml").write_text(yaml.safe_dump({"method_settings": {"toy-shrink": {"shrink": [0]}}}))
     cmd = [sys.executable, "-m", "snakemake", "-n", "--configfile", ".test/config.yaml", "micro.yaml", "toy.yaml"]
     proc = subprocess.run([*cmd, "bad.yaml"], cwd=workdir, capture_output=True, text=True)
-    assert proc.returncode != 0 and "method_settings.toy.shrink.0" in proc.stdout + proc.stderr  # its own schema
+    assert proc.returncode != 0 and "method_settings.toy-shrink.shrink.0" in proc.stdout + proc.stderr  # its own schema
     jobs = planned_jobs(snakemake(workdir, "-n", overlays=["toy.yaml"]))
     assert jobs == {
-        "method_toy": 1,  # its run at the one CDA size and seed
+        "method_toy-shrink": 1,  # its run at the one CDA size and seed (a hyphen in a name is fine)
         "evaluate": len(micro_benchmarks(workdir)),
         "downstream": 1,
         **TABLE_RULES,
@@ -384,7 +386,7 @@ def test_a_toy_method_needs_only_its_module_entry_and_config(workdir):
     env = dict(os.environ, PYTHONPATH=str(workdir / "src"))  # the jobs import this copy's package
     snakemake(workdir, overlays=["toy.yaml"], env=env)
     metrics = pd.read_csv(workdir / "results/tables/metrics.csv")
-    toy = metrics[metrics["method"] == "toy"].sort_values("step")
+    toy = metrics[metrics["method"] == "toy-shrink"].sort_values("step")
     assert toy["step"].tolist() == [0.5, 0.9] and (toy["size"] == 20).all()
     assert toy["forgetting"].notna().all() and toy["stsb_score"].notna().all()
     assert toy["forgetting"].iloc[0] > toy["forgetting"].iloc[1]  # halved weights forget more than 0.9 x
