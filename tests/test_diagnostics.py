@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from fairforget.benchmarks import BENCHMARKS
+from fairforget.benchmarks.diagnostics import lm_loss_token_scores
 from fairforget.diagnostics import (
     TOKEN_CLASSES,
     forgetting_breakdown,
@@ -18,6 +19,7 @@ from fairforget.diagnostics import (
     token_classes,
     weight_drift,
 )
+from fairforget.io import write_json
 from fairforget.scoring import heldout_lm_loss
 
 
@@ -164,3 +166,40 @@ def test_the_benchmark_on_a_changed_checkpoint_adds_up_to_overall_forgetting(fam
     columns = benchmark.columns(result)
     assert columns["diag_forgetting"] == pytest.approx(forgetting, abs=1e-9)
     assert {"diag_drift_L0", "diag_cka_L1", "diag_cka_stereo_embeddings", "diag_share_freq10"} <= set(columns)
+
+
+@pytest.mark.parametrize("family", ["tiny_mlm", "tiny_llama"])
+def test_the_benchmark_reads_overall_forgettings_token_scores_and_gets_the_same_result(family, request, tmp_path):
+    """Fed the lm_loss result files (as the workflow feeds them), the diagnostics split the very NLLs overall
+    forgetting scored, and come out exactly as when they score the held-out text themselves."""
+    model, tokenizer, texts = request.getfixturevalue(family)[:3]
+    kind = "masked" if family == "tiny_mlm" else "causal"
+    changed = copy.deepcopy(model)
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for p in changed.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    model.name_or_path, changed.name_or_path = "models/base", "models/step10"
+    forgetting = {"max_tokens": 120, "max_length": 16, "stride": None, "kl": False, "seed": 0, "unit": "paragraph"}
+    paths = []
+    for run, checkpoint in (("base", model), ("cda", changed)):
+        result = BENCHMARKS["lm_loss"].score(checkpoint, tokenizer, kind, texts[:12], forgetting, batch_size=16)
+        paths.append(tmp_path / f"{run}.json")
+        write_json(paths[-1], {"checkpoints": {run: result | {"model_path": checkpoint.name_or_path}}})
+    benchmark = BENCHMARKS["diagnostics"]
+    evaluation = {
+        "diagnostics": {"cka_sequences": 8, "stereotype_sentences": 3, "window": 2, "frequency_texts": 50},
+        "forgetting": forgetting | {"indomain": False},
+    }
+    evaluation["diagnostics"]["n_resamples"] = 200
+    settings = benchmark.settings_from(evaluation)
+    fed = _diagnostics_data(texts[:12]) | {"scored": lm_loss_token_scores(paths)}
+    own = benchmark.score(changed, tokenizer, kind, _diagnostics_data(texts[:12]), settings, 16, base_model=model)
+    assert benchmark.score(changed, tokenizer, kind, fed, settings, 16, base_model=model) == own
+    assert own["token_classes"]["total"] != 0.0
+    changed.name_or_path = "models/elsewhere"  # a checkpoint the lm_loss results do not have
+    with pytest.raises(ValueError, match="models/elsewhere"):
+        benchmark.score(changed, tokenizer, kind, fed | {"base": {}}, settings, 16, base_model=model)
+    write_json(paths[0], {"checkpoints": {"base": {"model_path": "models/base", "measure": "x"}}})
+    with pytest.raises(ValueError, match="base.json: checkpoint 'base' has no per-token NLLs"):
+        lm_loss_token_scores(paths)

@@ -448,6 +448,13 @@ def heldout_lm_loss(
         # same sequences) gets a paired CI
         "per_sequence_nll": [float(v.sum()) for v in per_sequence],
         "per_sequence_tokens": [int(v.size) for v in per_sequence],
+        # every scored token, so that the diagnostics split this very forgetting by token class without scoring
+        # the held-out text again (a masked LM's pseudo-log-likelihood is a forward pass per token)
+        "per_token": {
+            "sequences": scored["sequences"],
+            "positions": scored["positions"],
+            "nll": [v.tolist() for v in per_sequence],
+        },
     }
     result.update(value=nll, ci95=result["nll_ci95"], n=result["n_tokens"], variant=measure)
     if kls is not None:

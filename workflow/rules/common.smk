@@ -170,7 +170,14 @@ def evaluation_inputs(wildcards):
     benchmark = BENCHMARKS[wildcards.benchmark]
     settings = benchmark.settings_from(config["evaluation"])
     inputs = {"models": run_model_dirs(wildcards), **benchmark.inputs(settings)}
-    supplied = {"corpus": corpus_files, "word_lists": lambda: [f for _, files in word_list_files() for f in files]}
+    supplied = {
+        "corpus": corpus_files,
+        "word_lists": lambda: [f for _, files in word_list_files() for f in files],
+        # the run's and its base's held-out token NLLs (the diagnostics split them by token class)
+        "lm_loss": lambda: list(
+            dict.fromkeys(f"results/eval/{wildcards.model}/{run}/lm_loss.json" for run in (wildcards.run, "base"))
+        ),
+    }
     inputs.update({name: supplied[name]() for name in benchmark.workflow_inputs})
     if benchmark.uses_base_model(settings) and wildcards.run != "base":
         inputs["base"] = base_model_dir(wildcards.model)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 
 from ..diagnostics import DECILES, TOKEN_CLASSES
-from ..io import read_jsonl
+from ..io import read_json, read_jsonl
 from .base import Benchmark, Metric, settings_block
 from .crows_pairs import read_crows_pairs
 
@@ -18,6 +18,24 @@ CLASS_LABELS = {
     "function": "function words",
     "other": "other tokens",
 }
+
+
+def lm_loss_token_scores(paths) -> dict:
+    """{model path: the held-out tokens' sequences, positions and NLLs} of every checkpoint in these lm_loss
+    result files, in the form scoring.heldout_token_nll returns them."""
+    import numpy as np  # model scoring
+
+    scored = {}
+    for path in paths:
+        for name, result in read_json(path)["checkpoints"].items():
+            if "per_token" not in result:
+                raise ValueError(
+                    f"{path}: checkpoint {name!r} has no per-token NLLs (written by an older fairforget); "
+                    "delete the file and rerun the workflow"
+                )
+            nll = [np.asarray(v, dtype=float) for v in result["per_token"]["nll"]]
+            scored[result["model_path"]] = result["per_token"] | {"nll": nll, "measure": result["measure"]}
+    return scored
 
 
 class Diagnostics(Benchmark):
@@ -44,7 +62,9 @@ class Diagnostics(Benchmark):
         },
         n_resamples={"type": "integer", "minimum": 100, "description": "bootstrap resamples of the token shares"},
     )
-    workflow_inputs = ("corpus", "word_lists")  # filled in by workflow/rules/common.smk (evaluation_inputs)
+    # filled in by workflow/rules/common.smk (evaluation_inputs); lm_loss: the run's and the base's lm_loss results,
+    # whose per-token NLLs this benchmark splits by token class instead of scoring the held-out text again
+    workflow_inputs = ("corpus", "word_lists", "lm_loss")
     metrics = (
         Metric("diag_drift", "weight drift ‖θ − θ_base‖ / ‖θ_base‖", higher_is_better=False, ideal=0.0),
         Metric("diag_drift_max", "largest per-layer weight drift", higher_is_better=False, ideal=0.0),
@@ -90,6 +110,8 @@ class Diagnostics(Benchmark):
         sentences = [s for p in pairs for s in (p["sent_more"], p["sent_less"])][: settings["stereotype_sentences"]]
         return {
             "texts": heldout_texts(read_jsonl(inputs.data), seed=settings["seed"], wikitext=True),
+            # {model path: its lm_loss per-token scores}, or None: score the held-out text here
+            "scored": lm_loss_token_scores(as_list(inputs.lm_loss)) if inputs.get("lm_loss") else None,
             "stereotype_sentences": sentences,
             "gendered": gendered,
             "corpus": corpus,
@@ -111,10 +133,20 @@ class Diagnostics(Benchmark):
 
         base = base_model if base_model is not None else model
         cached = data["base"]
-        scored_args = (kind, data["texts"], settings["max_tokens"], settings["max_length"], settings["stride"])
-        unit = settings["unit"]  # scored as overall forgetting scores them: the same sequences
+
+        def token_scores(scored_model):
+            """The held-out tokens' NLLs as overall forgetting scored them: from the lm_loss results when the
+            workflow supplies them (the same call, so the same numbers), else scored here."""
+            if data.get("scored") is None:
+                scored_args = (kind, data["texts"], settings["max_tokens"], settings["max_length"], settings["stride"])
+                return heldout_token_nll(scored_model, tokenizer, *scored_args, batch_size, unit=settings["unit"])
+            path = str(scored_model.name_or_path)
+            if path not in data["scored"]:
+                raise ValueError(f"no lm_loss result for the model {path!r}; the results have {sorted(data['scored'])}")
+            return data["scored"][path]
+
         if "tokens" not in cached:
-            cached["tokens"] = heldout_token_nll(base, tokenizer, *scored_args, batch_size, unit=unit)
+            cached["tokens"] = token_scores(base)
             held_out = cached["tokens"]["sequences"][: settings["cka_sequences"]]
             cached["stereo_ids"] = [
                 tokenizer(s, truncation=True, max_length=settings["max_length"])["input_ids"]
@@ -126,9 +158,7 @@ class Diagnostics(Benchmark):
             ids = tokenizer(corpus, add_special_tokens=False, verbose=False)["input_ids"] if corpus else []
             cached["deciles"] = frequency_deciles(Counter(t for text in ids for t in text))
         base_scored = cached["tokens"]
-        scored = (
-            base_scored if model is base else heldout_token_nll(model, tokenizer, *scored_args, batch_size, unit=unit)
-        )
+        scored = base_scored if model is base else token_scores(model)
         if scored["sequences"] != base_scored["sequences"]:
             raise ValueError("the checkpoint and its base scored different held-out sequences: same tokenizer?")
         delta = [own - ref for own, ref in zip(scored["nll"], base_scored["nll"])]
