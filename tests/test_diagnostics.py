@@ -188,10 +188,15 @@ def test_the_benchmark_reads_overall_forgettings_token_scores_and_gets_the_same_
         write_json(paths[-1], {"checkpoints": {run: result | {"model_path": checkpoint.name_or_path}}})
     benchmark = BENCHMARKS["diagnostics"]
     evaluation = {
-        "diagnostics": {"cka_sequences": 8, "stereotype_sentences": 3, "window": 2, "frequency_texts": 50},
+        "diagnostics": {
+            "cka_sequences": 8,
+            "stereotype_sentences": 3,
+            "window": 2,
+            "frequency_texts": 50,
+            "n_resamples": 200,
+        },
         "forgetting": forgetting | {"indomain": False},
     }
-    evaluation["diagnostics"]["n_resamples"] = 200
     settings = benchmark.settings_from(evaluation)
     fed = _diagnostics_data(texts[:12]) | {"scored": lm_loss_token_scores(paths)}
     own = benchmark.score(changed, tokenizer, kind, _diagnostics_data(texts[:12]), settings, 16, base_model=model)
